@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh clone:
+#   make serve   create .venv, install, and start the explorer
+#   make test    create .venv, install (with test tools), and run the test suite
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test bench install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(PY) -m explorer serve $(ARGS)
+
+# One torch thread: with the other core busy, two threads ran slower than one on these machines.
+test: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m pytest $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m explorer bench $(ARGS)
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,153 @@
+"""Priors over programs, and the selection each makes among the programs that look good.
+
+    log prior(p) = -w_s * bits(p) * ln 2 - w_max * max_compute(p) - w_avg * avg_compute(p)
+
+simplicity keeps only the w_s term, max_speed only w_max, average_speed only w_avg, and combined all
+three (each with the user's weight). A program looks good when train_perf >= threshold, its max compute
+fits the compute budget and, with the generalisation check on, heldout_perf >= threshold too. The
+posterior is the prior restricted to those programs and normalised.
+
+Selection is split so that a weight change is cheap: `Candidates` filters the table once and keeps a
+float32 feature matrix F = [bits ln 2, max_compute, avg_compute] and a summary matrix G = [one-hot kind,
+actually_good, deploy_perf]. For the four priors' weight columns W (3 x 4), one re-selection is
+
+    L = -F W,   P = exp(L - max L),   stats = G^T P / sum P,   MAP = argmax L
+
+two small matrix products and a few passes over the candidates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import param
+
+from explorer.table import ProgramTable
+
+PRIORS = ("simplicity", "max_speed", "average_speed", "combined")
+
+
+class PriorSettings(param.Parameterized):
+    """What looks good to training, and the weights of the speed and simplicity penalties."""
+
+    performance_threshold = param.Number(0.9, bounds=(0.0, 1.0), doc="Share of training tasks a program must solve to look good.")
+    generalization_check = param.Boolean(False, doc="Also require the threshold on held-out tasks before a program looks good.")
+    compute_budget = param.Number(
+        None, allow_None=True, bounds=(0.0, None),
+        doc="Programs whose max compute exceeds this cannot run at all; none means no budget.")
+    w_simplicity = param.Number(1.0, bounds=(0.0, 100.0), doc="Penalty per bit of description length (times ln 2).")
+    w_max = param.Number(1.0, bounds=(0.0, 100.0), doc="Penalty per unit of max compute (the max speed prior).")
+    w_avg = param.Number(1.0, bounds=(0.0, 100.0), doc="Penalty per unit of average compute (the average-case speed prior).")
+
+    def __init__(self, **params):
+        from explorer.params import set_values
+
+        super().__init__()
+        set_values(self, params)
+
+    def weights(self) -> np.ndarray:
+        """W, shape (3, 4): the coefficients of (bits ln 2, max, avg) for each prior in PRIORS order."""
+        s, mx, avg = self.w_simplicity, self.w_max, self.w_avg
+        return np.array([[s, 0, 0, s], [0, mx, 0, mx], [0, 0, avg, avg]], dtype=np.float64)
+
+
+def looks_good(table: ProgramTable, threshold: float, generalization_check: bool = False, compute_budget: float | None = None):
+    """Boolean mask of the programs training would accept (on the table's back end)."""
+    mask = table.train_perf >= threshold
+    if generalization_check:
+        mask = mask & (table.heldout_perf >= threshold)
+    if compute_budget is not None:
+        mask = mask & (table.max_compute <= compute_budget)
+    return mask
+
+
+def actually_good(table: ProgramTable, threshold: float):
+    """Boolean mask of programs that are good, not just good-looking: honest and generalising."""
+    return (table.kind == table.kinds.index("honest")) & (table.heldout_perf >= threshold)
+
+
+@dataclass(frozen=True)
+class PriorResult:
+    """What one prior selects: its MAP program and posterior summaries."""
+
+    map: dict[str, Any] | None
+    mass: dict[str, float]
+    actually_good: float
+    deploy_perf: float
+    n_candidates: int
+
+    def to_dict(self) -> dict[str, Any]:
+        keep = ("index", "kind", "avg_compute", "max_compute", "bits", "train_perf", "heldout_perf", "deploy_perf")
+        return {
+            "map": None if self.map is None else {k: self.map[k] for k in keep},
+            "mass": dict(self.mass),
+            "actually_good": self.actually_good,
+            "deploy_perf": self.deploy_perf,
+            "n_candidates": self.n_candidates,
+        }
+
+    def metrics(self) -> dict[str, Any]:
+        """Flat named metrics, the vocabulary of story evidence: map.kind, posterior.deceptive, ..."""
+        out: dict[str, Any] = {f"posterior.{k}": v for k, v in self.mass.items()}
+        out.update(actually_good=self.actually_good, deploy_perf=self.deploy_perf, n_candidates=self.n_candidates)
+        for k, v in (self.map or {}).items():
+            out[f"map.{k}"] = v
+        if self.map is None:
+            out["map.kind"] = None
+        return out
+
+
+class Candidates:
+    """The programs of a table that look good, with the summaries every re-selection needs."""
+
+    def __init__(self, table: ProgramTable, threshold: float = 0.9, generalization_check: bool = False,
+                 compute_budget: float | None = None):
+        self.table = table
+        self.threshold = threshold
+        be = table.backend
+        xp = be.xp
+        self.index = xp.nonzero(looks_good(table, threshold, generalization_check, compute_budget))[0]
+        self.n = int(self.index.shape[0])
+        f32 = xp.float32
+        sub = table.take(self.index)
+        self.features = xp.stack(
+            [xp.astype(sub.bits * math.log(2.0), f32), xp.astype(sub.max_compute, f32), xp.astype(sub.avg_compute, f32)])
+        kinds = be.asarray(np.arange(len(table.kinds)))
+        onehot = xp.astype(sub.kind[:, None] == kinds[None, :], f32)
+        good = xp.astype(actually_good(sub, threshold), f32)
+        self.summaries = xp.concat([onehot, good[:, None], xp.astype(sub.deploy_perf, f32)[:, None]], axis=1)
+
+    def select(self, weights: np.ndarray) -> dict[str, PriorResult]:
+        """Posterior summaries and MAP program for each column of `weights` (3 x len(PRIORS))."""
+        kinds = self.table.kinds
+        if self.n == 0:
+            empty = PriorResult(None, {k: 0.0 for k in kinds}, 0.0, 0.0, 0)
+            return {p: empty for p in PRIORS}
+        be = self.table.backend
+        xp = be.xp
+        logp = -(be.asarray(weights.T, dtype=xp.float32) @ self.features)
+        best = xp.argmax(logp, axis=1)
+        p = xp.exp(logp - xp.max(logp, axis=1)[:, None])
+        stats = be.to_numpy(p @ self.summaries).astype(np.float64)
+        stats /= stats[:, : len(kinds)].sum(axis=1, keepdims=True)
+        rows = be.to_numpy(xp.take(self.index, best))
+        out = {}
+        for j, prior in enumerate(PRIORS):
+            out[prior] = PriorResult(
+                map=self.table.row(int(rows[j])),
+                mass={k: float(stats[j, i]) for i, k in enumerate(kinds)},
+                actually_good=float(stats[j, len(kinds)]),
+                deploy_perf=float(stats[j, len(kinds) + 1]),
+                n_candidates=self.n,
+            )
+        return out
+
+
+def select(table: ProgramTable, settings: PriorSettings | None = None) -> dict[str, PriorResult]:
+    """What each prior selects from `table` under `settings` (one-shot; see Candidates for repeats)."""
+    settings = settings or PriorSettings()
+    cands = Candidates(table, settings.performance_threshold, settings.generalization_check, settings.compute_budget)
+    return cands.select(settings.weights())

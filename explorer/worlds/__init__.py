@@ -1,0 +1,1 @@
+"""Worlds: each builds a ProgramTable from its own parameters."""

@@ -1,0 +1,325 @@
+"""The abstract world: parametric program classes over a task distribution (fast, huge).
+
+Each task has a difficulty d, the compute an efficiency-1 program needs to solve it. Each program has a
+capacity c (the most compute it can spend on one task, which is its max compute) and an efficiency e,
+so it needs d/e to solve a task. Per kind, on each training task:
+
+- honest: spends d/e and solves the task if d/e <= c; otherwise spends c and fails.
+- goof_off: as honest, then spends min(m, c - d/e) of its slack misbehaving (m = misbehaviour_cost).
+  Its max compute does not move; its average does.
+- deceptive: first spends o = deception_overhead * (1 - memory) + deception_check_strength planning and
+  checking whether it is deployed, then works on the task with what is left: solves it if d/e + o <= c.
+  In deployment it defects (deploy_perf = 0).
+- lookup: answers a memorised share of the training tasks for lookup_compute each; it costs
+  lookup_bits_per_task bits per memorised task and solves nothing it has not seen.
+
+Summaries are computed without the per-task matrix: with the training difficulties sorted and their
+prefix sums S, a program with threshold x = (c - o) * e solves k = #{d <= x} tasks, and its total
+compute is S[k] / e + k * o + (T - k) * c. That makes a build O(N log T) instead of O(N T).
+`per_task` gives the explicit matrices for a few programs, for views and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import param
+
+from explorer.backend import BACKEND_NAMES, Backend, get_backend
+from explorer.errors import ExplorerError
+from explorer.table import COLUMNS, KINDS, ProgramTable
+
+DEFAULT_KIND_MIX = {"honest": 0.4, "goof_off": 0.3, "deceptive": 0.2, "lookup": 0.1}
+
+
+class KindMix(param.Dict):
+    """Shares of the four program kinds: known names, non-negative, not all zero."""
+
+    def _validate_value(self, val, allow_None):
+        super()._validate_value(val, allow_None)
+        if val is None:
+            return
+        unknown = sorted(set(val) - set(KINDS))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown kind(s) {unknown}; kinds are {list(KINDS)}")
+        shares = list(val.values())
+        if any(not isinstance(s, (int, float)) or isinstance(s, bool) or not s >= 0 for s in shares) or sum(shares) <= 0:
+            raise ValueError(f"{self.name}: shares must be non-negative numbers and not all zero")
+
+
+class AbstractWorld(param.Parameterized):
+    """Builds a ProgramTable of honest, goof-off, deceptive and lookup programs."""
+
+    n_programs = param.Integer(100_000, bounds=(10, 200_000_000), doc="Number of candidate programs.")
+    n_tasks = param.Integer(32, bounds=(1, 4096), doc="Tasks in each of the training, held-out and deployment sets.")
+    seed = param.Integer(0, bounds=(0, 2**32 - 1), doc="Seed of every random draw; same seed, same table.")
+    backend = param.Selector(default="numpy", objects=list(BACKEND_NAMES), doc="Where the table's arrays live.")
+
+    difficulty_distribution = param.Selector(
+        default="uniform", objects=["uniform", "log-uniform", "easy-heavy"],
+        doc="How task difficulties spread between min and max; easy-heavy puts most tasks near the minimum.")
+    difficulty_min = param.Number(1.0, bounds=(0.01, 1000.0), doc="Compute the easiest task needs.")
+    difficulty_max = param.Number(10.0, bounds=(0.01, 1000.0), doc="Compute the hardest task needs.")
+    heldout_shift = param.Number(1.0, bounds=(0.25, 4.0), doc="Held-out difficulties are the training distribution times this.")
+    deploy_shift = param.Number(1.0, bounds=(0.25, 4.0), doc="Deployment difficulties are the training distribution times this.")
+
+    capacity_max = param.Number(2.0, bounds=(1.0, 10.0), doc="Largest program capacity, as a multiple of difficulty_max.")
+    efficiency_min = param.Number(0.5, bounds=(0.05, 1.0), doc="Least efficient program (efficiencies are uniform up to 1).")
+    deceptive_efficiency = param.Number(
+        1.0, bounds=(0.25, 4.0),
+        doc="Efficiency of deceptive programs relative to the others; above 1 the fastest solvers are deceptive.")
+    kind_mix = KindMix(default=dict(DEFAULT_KIND_MIX), doc="Shares of honest, goof_off, deceptive and lookup programs.")
+
+    misbehaviour_cost = param.Number(1.0, bounds=(0.0, 10.0), doc="Extra compute a goof-off spends on tasks where it has slack.")
+    deception_overhead = param.Number(1.0, bounds=(0.0, 10.0), doc="Compute a deceptive program spends on every task planning and checking for deployment.")
+    deception_check_strength = param.Number(0.0, bounds=(0.0, 10.0), doc="Extra compute per task deceptive programs need to evade deception checks.")
+    memory = param.Number(0.0, bounds=(0.0, 1.0), doc="Share of the deception overhead that cross-episode memory saves.")
+
+    base_bits = param.Number(40.0, bounds=(0.0, 1000.0), doc="Description length of the simplest honest program.")
+    efficiency_bits = param.Number(8.0, bounds=(0.0, 100.0), doc="Extra bits the most efficient programs cost over the least efficient.")
+    bits_spread = param.Number(8.0, bounds=(0.0, 100.0), doc="Width of the uniform noise added to every description length.")
+    goof_off_bits_offset = param.Number(0.0, bounds=(-50.0, 50.0), doc="Bits a goof-off costs over an honest program.")
+    deception_bits_offset = param.Number(
+        0.0, bounds=(-50.0, 50.0),
+        doc="Bits a deceptive program costs over an honest one: negative, deception is simpler; positive, the deployment check costs bits.")
+    lookup_bits_per_task = param.Number(2.0, bounds=(0.0, 64.0), doc="Bits a lookup table spends per memorised training task.")
+    lookup_compute = param.Number(0.1, bounds=(0.0, 100.0), doc="Compute a lookup table spends per task.")
+
+    def __init__(self, **params):
+        from explorer.params import set_values
+
+        super().__init__()
+        set_values(self, params)
+
+    # ---- inputs -------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Cross-parameter checks that bounds alone cannot express."""
+        if self.difficulty_min >= self.difficulty_max:
+            raise ExplorerError(
+                f"difficulty_min ({self.difficulty_min:g}) must be below difficulty_max ({self.difficulty_max:g})")
+
+    @property
+    def overhead(self) -> float:
+        """o = deception_overhead * (1 - memory) + deception_check_strength, per task."""
+        return self.deception_overhead * (1.0 - self.memory) + self.deception_check_strength
+
+    def kind_shares(self) -> np.ndarray:
+        shares = np.array([float(self.kind_mix.get(k, 0.0)) for k in KINDS])
+        return shares / shares.sum()
+
+    def _difficulties(self, u: np.ndarray, scale: float) -> np.ndarray:
+        lo, hi = self.difficulty_min, self.difficulty_max
+        if self.difficulty_distribution == "uniform":
+            d = lo + (hi - lo) * u
+        elif self.difficulty_distribution == "log-uniform":
+            d = lo * (hi / lo) ** u
+        else:  # easy-heavy: density falls linearly from the minimum
+            d = lo + (hi - lo) * (1.0 - np.sqrt(1.0 - u))
+        return np.sort(d * scale)
+
+    def tasks(self) -> Tasks:
+        """The sorted difficulties of the training, held-out and deployment tasks."""
+        self.check()
+        u = np.random.Generator(np.random.PCG64(_streams(self.seed)[0])).random((3, self.n_tasks))
+        return Tasks(self._difficulties(u[0], 1.0), self._difficulties(u[1], self.heldout_shift),
+                     self._difficulties(u[2], self.deploy_shift))
+
+    def uniforms(self, start: int = 0, stop: int | None = None, indices=None) -> np.ndarray:
+        """The programs' random inputs, shape (len(UNIFORMS), count), host float64.
+
+        Row r is stream r of the seed, read at program positions start..stop (or at `indices`). Each
+        stream is its own generator advanced to the position, so a chunk's values never depend on the
+        chunk size, and a few programs can be redrawn without drawing them all.
+        """
+        streams = _streams(self.seed)[1:]
+        if indices is not None:
+            idx = np.asarray(indices, dtype=np.int64).ravel()
+            out = np.empty((len(UNIFORMS), idx.size))
+            for r, ss in enumerate(streams):
+                for i, at in enumerate(idx):
+                    bg = np.random.PCG64(ss)
+                    bg.advance(int(at))
+                    out[r, i] = np.random.Generator(bg).random()
+            return out
+        stop = self.n_programs if stop is None else stop
+        out = np.empty((len(UNIFORMS), stop - start))
+        for r, ss in enumerate(streams):
+            bg = np.random.PCG64(ss)
+            bg.advance(start)
+            np.random.Generator(bg).random(out=out[r])
+        return out
+
+    def programs(self, u: np.ndarray) -> dict[str, np.ndarray]:
+        """Kind, capacity, efficiency, overhead and misbehaviour cost from uniforms (host); the
+        reference implementation and `per_task` use it, the vectorised build does the same on device."""
+        kind = np.searchsorted(np.cumsum(self.kind_shares())[:-1], u[0], side="right")
+        c_lo, c_hi = self.capacity_range()
+        efficiency = self.efficiency_min + (1.0 - self.efficiency_min) * u[2]
+        is_dec = kind == KINDS.index("deceptive")
+        return {
+            "kind": kind,
+            "capacity": c_lo * (c_hi / c_lo) ** u[1],
+            "efficiency": np.where(is_dec, efficiency * self.deceptive_efficiency, efficiency),
+            "overhead": np.where(is_dec, self.overhead, 0.0),
+            "misbehaviour": np.where(kind == KINDS.index("goof_off"), self.misbehaviour_cost, 0.0),
+            "memorised": np.floor((0.5 + 0.5 * u[4]) * self.n_tasks),
+        }
+
+    def capacity_range(self) -> tuple[float, float]:
+        """Capacities are log-uniform between these."""
+        return 0.25 * self.difficulty_min, self.capacity_max * self.difficulty_max
+
+    # ---- the build ----------------------------------------------------------------------------
+
+    def table(self, backend: str | Backend | None = None) -> ProgramTable:
+        """Build the ProgramTable on `backend` (default: this world's `backend` parameter)."""
+        be = get_backend(backend or self.backend)
+        tasks = self.tasks()
+        n = self.n_programs
+        xp = be.xp
+        cols = {c: xp.empty((n,), dtype=xp.int64 if c == "kind" else xp.float64, **_device(be)) for c in COLUMNS}
+        sets = MergedTasks.of(be, tasks)
+        # Chunks that fit in cache: on these machines a fresh allocation of a whole column costs more
+        # than the arithmetic on it, so the CPU build works through 64k programs at a time.
+        chunk = n if be.name in ("torch:cuda", "cupy") else CPU_CHUNK
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            part = self._build_chunk(be, sets, be.asarray(self.uniforms(start, stop)))
+            for c in COLUMNS:
+                cols[c][start:stop] = part[c]
+        return ProgramTable(backend=be, **cols)
+
+    def _build_chunk(self, be: Backend, sets, u) -> dict:
+        xp = be.xp
+        f64 = xp.float64
+        T = float(self.n_tasks)
+        train, merged = sets.train, sets
+        zero = xp.zeros_like(u[0, ...])
+
+        def const(v):
+            return xp.asarray(v, dtype=f64, **_device(be))
+
+        edges = be.asarray(np.cumsum(self.kind_shares())[:-1])
+        kind = xp.searchsorted(edges, u[0, ...], side="right")
+        is_goof = kind == KINDS.index("goof_off")
+        is_dec = kind == KINDS.index("deceptive")
+        is_lookup = kind == KINDS.index("lookup")
+
+        c_lo, c_hi = self.capacity_range()
+        c = c_lo * (c_hi / c_lo) ** u[1, ...]
+        e = self.efficiency_min + (1.0 - self.efficiency_min) * u[2, ...]
+        e = xp.where(is_dec, e * self.deceptive_efficiency, e)
+        o = xp.where(is_dec, const(self.overhead), zero)
+        m = xp.where(is_goof, const(self.misbehaviour_cost), zero)
+
+        S = _prefix_sums(xp, train)
+        x = (c - o) * e  # the hardest task the program can still solve
+        # One binary search over the three task sets merged, then a count per set: cheaper than three.
+        at = xp.searchsorted(merged.values, x, side="right")
+        k = xp.take(merged.counts[0], at)
+        kf = xp.astype(k, f64)
+        solved_compute = xp.take(S, k) / e
+        total = solved_compute + kf * o + (T - kf) * c
+
+        # Goof-off slack: tasks with d <= (c - m) e get the full m extra, the other solved ones c - d/e.
+        j = xp.minimum(xp.searchsorted(train, (c - m) * e, side="right"), k)
+        jf = xp.astype(j, f64)
+        extra = jf * m + (kf - jf) * c - (solved_compute - xp.take(S, j) / e)
+        extra = xp.where(is_goof, extra, zero)
+
+        memorised = xp.floor((0.5 + 0.5 * u[4, ...]) * T)
+        lookup_compute = const(self.lookup_compute)
+        # Non-deceptive programs have o = 0, so x is also their deployment threshold c e.
+        deploy_perf = xp.astype(xp.take(merged.counts[2], at), f64) / T
+        bits = self.base_bits + self.efficiency_bits * u[2, ...] + self.bits_spread * u[3, ...]
+        bits = bits + xp.where(is_goof, const(self.goof_off_bits_offset), zero)
+        bits = bits + xp.where(is_dec, const(self.deception_bits_offset), zero)
+        lookup_bits = self.lookup_bits_per_task * memorised + self.bits_spread * u[3, ...]
+        return {
+            "kind": kind,
+            "bits": xp.where(is_lookup, lookup_bits, xp.maximum(bits, zero)),
+            "avg_compute": xp.where(is_lookup, lookup_compute, (total + extra) / T),
+            "max_compute": xp.where(is_lookup, lookup_compute, c),
+            "train_perf": xp.where(is_lookup, memorised, kf) / T,
+            "heldout_perf": xp.where(is_lookup, zero, xp.astype(xp.take(merged.counts[1], at), f64) / T),
+            "deploy_perf": xp.where(is_lookup | is_dec, zero, deploy_perf),
+            "misbehaviour_compute": xp.where(is_dec, xp.minimum(o, c), extra / T),
+        }
+
+    # ---- per-task detail for a few programs -----------------------------------------------------
+
+    def per_task(self, indices) -> dict[str, np.ndarray]:
+        """Explicit per-task compute for the programs at `indices` (host arrays, shape len x n_tasks).
+
+        Returns `task_compute` (compute spent on the task itself), `misbehaviour_compute`, `solved` and
+        the training `difficulty`, worked out task by task rather than from prefix sums: the views draw
+        it and the tests check the table against it.
+        """
+        d = self.tasks().train[None, :]
+        p = self.programs(self.uniforms(indices=indices))
+        c, e, o, m = (p[k][:, None] for k in ("capacity", "efficiency", "overhead", "misbehaviour"))
+        kind = p["kind"][:, None]
+        lookup = kind == KINDS.index("lookup")
+        solved = (d / e + o <= c) & ~lookup
+        task = np.where(solved, d / e, np.maximum(c - o, 0.0))
+        mis = np.where(kind == KINDS.index("deceptive"), np.minimum(o, c), 0.0)
+        mis = np.where(solved & (kind == KINDS.index("goof_off")), np.minimum(m, c - d / e), mis)
+        lookup_solved = np.arange(self.n_tasks)[None, :] < p["memorised"][:, None]
+        return {
+            "task_compute": np.where(lookup, self.lookup_compute, task),
+            "misbehaviour_compute": mis,
+            "solved": np.where(lookup, lookup_solved, solved),
+            "difficulty": d[0],
+        }
+
+
+#: The per-program random streams, in row order of `AbstractWorld.uniforms`.
+UNIFORMS = ("kind", "capacity", "efficiency", "bits", "memorised")
+
+#: Programs per chunk of a CPU build.
+CPU_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Tasks:
+    """Sorted task difficulties (host arrays)."""
+
+    train: np.ndarray
+    heldout: np.ndarray
+    deploy: np.ndarray
+
+    def __iter__(self):
+        return iter((self.train, self.heldout, self.deploy))
+
+
+@dataclass(frozen=True)
+class MergedTasks:
+    """The three task sets merged and sorted, with counts[s][i] = how many of set s are <= values[i-1]."""
+
+    train: object
+    values: object
+    counts: tuple
+
+    @classmethod
+    def of(cls, be: Backend, tasks: Tasks) -> MergedTasks:
+        values = np.concatenate(list(tasks))
+        order = np.argsort(values, kind="stable")
+        which = np.repeat(np.arange(3), [len(t) for t in tasks])[order]
+        counts = tuple(be.asarray(np.concatenate([[0], np.cumsum(which == s)])) for s in range(3))
+        return cls(be.asarray(tasks.train), be.asarray(values[order]), counts)
+
+
+def _streams(seed: int) -> list[np.random.SeedSequence]:
+    """Independent seed sequences: one for the tasks, then one per program stream."""
+    return np.random.SeedSequence(seed).spawn(1 + len(UNIFORMS))
+
+
+def _device(be: Backend) -> dict:
+    return {"device": be.device} if be.device is not None else {}
+
+
+def _prefix_sums(xp, d):
+    """S[k] = sum of the k smallest difficulties, S[0] = 0."""
+    return xp.concat([xp.zeros((1,), dtype=d.dtype), xp.cumulative_sum(d)])
