@@ -34,7 +34,8 @@ class PriorSettings(param.Parameterized):
     """What looks good to training, and the weights of the speed and simplicity penalties."""
 
     performance_threshold = param.Number(0.9, bounds=(0.0, 1.0), doc="Share of training tasks a program must solve to look good.")
-    generalization_check = param.Boolean(False, doc="Also require the threshold on held-out tasks before a program looks good.")
+    generalization_check = param.Boolean(
+        True, doc="Also require the threshold on held-out tasks before a program looks good (off, lookup tables pass).")
     compute_budget = param.Number(
         None, allow_None=True, bounds=(0.0, None),
         doc="Programs whose max compute exceeds this cannot run at all; none means no budget.")

@@ -83,7 +83,7 @@ class AbstractWorld(param.Parameterized):
     deception_bits_offset = param.Number(
         0.0, bounds=(-50.0, 50.0),
         doc="Bits a deceptive program costs over an honest one: negative, deception is simpler; positive, the deployment check costs bits.")
-    lookup_bits_per_task = param.Number(2.0, bounds=(0.0, 64.0), doc="Bits a lookup table spends per memorised training task.")
+    lookup_bits_per_task = param.Number(4.0, bounds=(0.0, 64.0), doc="Bits a lookup table spends per memorised training task.")
     lookup_compute = param.Number(0.1, bounds=(0.0, 100.0), doc="Compute a lookup table spends per task.")
 
     def __init__(self, **params):

@@ -1,0 +1,5 @@
+"""`python -m explorer ...`: see explorer.cli."""
+
+from explorer.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,29 @@
+"""Test set-up shared by every test module."""
+
+import os
+
+# One thread: on these 2-core machines torch with two threads ran slower than one when the other core
+# was busy (a browser, a server, a second process).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover - torch is a core dependency
+    torch = None
+
+from explorer.backend import available_backends  # noqa: E402
+
+#: Back ends every cross-back-end test runs on; GPU ones join when this machine has them.
+BACKENDS = [b for b in ("numpy", "torch", "array-api-strict", "torch:cuda", "cupy")]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Each back end in turn; GPU back ends skip on a machine without a GPU."""
+    if request.param not in available_backends():
+        pytest.skip(f"back end {request.param} is not available here (needs a CUDA GPU)")
+    return request.param

@@ -1,0 +1,128 @@
+"""Priors and selection: against a float64 brute force, the essay's directions, back-end agreement."""
+
+import math
+
+import numpy as np
+import pytest
+
+from explorer.errors import ExplorerError
+from explorer.priors import PRIORS, Candidates, PriorSettings, looks_good, select
+from explorer.table import KINDS
+from explorer.worlds.abstract import AbstractWorld
+
+
+@pytest.fixture(scope="module")
+def table():
+    return AbstractWorld(n_programs=20_000, seed=11).table()
+
+
+def brute_force(host, settings, prior):
+    """The posterior written out in float64 from the formula in explorer.priors."""
+    ok = host["train_perf"] >= settings.performance_threshold
+    if settings.generalization_check:
+        ok &= host["heldout_perf"] >= settings.performance_threshold
+    w = settings.weights()[:, PRIORS.index(prior)]
+    logp = -(w[0] * host["bits"] * math.log(2) + w[1] * host["max_compute"] + w[2] * host["avg_compute"])
+    logp = np.where(ok, logp, -np.inf)
+    p = np.exp(logp - logp.max())
+    p /= p.sum()
+    mass = {k: p[host["kind"] == i].sum() for i, k in enumerate(KINDS)}
+    good = (host["kind"] == KINDS.index("honest")) & (host["heldout_perf"] >= settings.performance_threshold)
+    return int(np.argmax(logp)), mass, p[good].sum(), (p * host["deploy_perf"]).sum()
+
+
+@pytest.mark.parametrize("prior", PRIORS)
+@pytest.mark.parametrize("check", [True, False])
+def test_selection_matches_the_formula(table, prior, check):
+    settings = PriorSettings(w_simplicity=0.7, w_max=0.4, w_avg=1.3, generalization_check=check)
+    result = select(table, settings)[prior]
+    best, mass, good, deploy = brute_force(table.to_numpy(), settings, prior)
+    assert result.map["index"] == best
+    for k in KINDS:
+        assert result.mass[k] == pytest.approx(mass[k], abs=1e-5)
+    assert result.actually_good == pytest.approx(good, abs=1e-5)
+    assert result.deploy_perf == pytest.approx(deploy, abs=1e-5)
+    assert sum(result.mass.values()) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_each_pure_prior_picks_its_own_extreme(table):
+    host = table.to_numpy()
+    results = select(table, PriorSettings())
+    ok = (host["train_perf"] >= 0.9) & (host["heldout_perf"] >= 0.9)
+    assert results["simplicity"].map["bits"] == pytest.approx(host["bits"][ok].min())
+    assert results["max_speed"].map["max_compute"] == pytest.approx(host["max_compute"][ok].min())
+    assert results["average_speed"].map["avg_compute"] == pytest.approx(host["avg_compute"][ok].min())
+    for r in results.values():
+        assert r.map["train_perf"] >= 0.9 and r.map["heldout_perf"] >= 0.9
+
+
+def test_reselection_equals_a_fresh_selection(table):
+    cands = Candidates(table, 0.9, True)
+    cands.select(PriorSettings(w_avg=5).weights())
+    again = cands.select(PriorSettings(w_avg=0.2).weights())
+    fresh = select(table, PriorSettings(w_avg=0.2))
+    assert {p: r.to_dict() for p, r in again.items()} == {p: r.to_dict() for p, r in fresh.items()}
+
+
+GOOF = dict(n_programs=20_000, kind_mix={"honest": 0.5, "goof_off": 0.5})
+
+
+def test_misbehaviour_cost_moves_the_average_prior_but_not_the_max_prior():
+    low = select(AbstractWorld(misbehaviour_cost=0.5, **GOOF).table())
+    high = select(AbstractWorld(misbehaviour_cost=4.0, **GOOF).table())
+    assert high["average_speed"].mass["goof_off"] < low["average_speed"].mass["goof_off"]
+    # Goofing off never changes max compute, so the max speed prior cannot see it at all.
+    assert high["max_speed"].mass["goof_off"] == pytest.approx(low["max_speed"].mass["goof_off"], abs=1e-9)
+
+
+def test_a_heavier_average_penalty_lowers_goof_off_mass():
+    cands = Candidates(AbstractWorld(misbehaviour_cost=2.0, **GOOF).table(), 0.9, True)
+    masses = [cands.select(PriorSettings(w_avg=w).weights())["average_speed"].mass["goof_off"] for w in (0.1, 0.5, 1, 2, 4)]
+    assert all(a > b for a, b in zip(masses, masses[1:]))
+
+
+def test_the_generalisation_check_removes_lookup_tables():
+    table = AbstractWorld(n_programs=20_000, kind_mix={"honest": 0.5, "lookup": 0.5}).table()
+    without = select(table, PriorSettings(generalization_check=False))
+    with_check = select(table, PriorSettings(generalization_check=True))
+    assert without["average_speed"].map["kind"] == "lookup"
+    assert with_check["average_speed"].mass["lookup"] == 0.0
+
+
+def test_compute_budget_excludes_programs_that_cannot_run(table):
+    mask = table.backend.to_numpy(looks_good(table, 0.9, False, compute_budget=12.0))
+    host = table.to_numpy()
+    assert mask.any() and np.all(host["max_compute"][mask] <= 12.0)
+    for r in select(table, PriorSettings(compute_budget=12.0)).values():
+        assert r.map["max_compute"] <= 12.0
+
+
+def test_nothing_looks_good_gives_an_empty_result(table):
+    results = select(table, PriorSettings(compute_budget=0.0, performance_threshold=1.0))
+    for r in results.values():
+        assert r.map is None and r.n_candidates == 0 and sum(r.mass.values()) == 0
+        assert r.metrics()["map.kind"] is None
+
+
+def test_selection_agrees_across_backends(backend):
+    world = AbstractWorld(n_programs=20_000, seed=2)
+    ref = select(world.table("numpy"))
+    got = select(world.table(backend))
+    for prior in PRIORS:
+        assert got[prior].map["index"] == ref[prior].map["index"]
+        for k in KINDS:
+            assert got[prior].mass[k] == pytest.approx(ref[prior].mass[k], abs=1e-4)
+
+
+def test_metrics_name_the_story_vocabulary(table):
+    m = select(table)["combined"].metrics()
+    for name in ("map.kind", "map.avg_compute", "map.max_compute", "map.bits", "posterior.deceptive",
+                 "posterior.honest", "actually_good", "deploy_perf", "n_candidates"):
+        assert name in m
+
+
+@pytest.mark.parametrize("params", [{"w_avg": -1}, {"performance_threshold": 1.2}, {"compute_budget": -3}])
+def test_bad_settings_raise_a_named_error(params):
+    name = next(iter(params))
+    with pytest.raises(ExplorerError, match=name):
+        PriorSettings(**params)
