@@ -1,0 +1,337 @@
+"""Proposal 0, computational annealing: search among cheap programs first, then allow more compute.
+
+Why: an average-case speed prior is hard to impose directly, but a search can approximate it. Let P(C)
+be the programs whose average compute is at most C. A search of finite speed draws `search_speed`
+programs per step from P(C) (uniformly, or weighted 2^(-w bits) when the search itself prefers short
+programs) and stops at the first that looks good, while C rises step by step. If C rises slowly
+compared with the search speed, the search has time to find something while P(C) holds only the
+cheapest good-looking programs, so it lands near c_min, the least average compute of any good-looking
+program; misbehaviour costs compute, so those programs tend to behave. If C rises fast, C overshoots
+c_min and the program found is closer to a random good-looking one. This module measures C* (the C at
+which a run found its program) and the kind found, over many runs, as the rise rate per sample
+(rate / search_speed) changes.
+
+Procedure. Programs are sorted by average compute once, so P(C) is a prefix of that order, of size
+n(C), holding k(C) good-looking programs. One step at bound C draws s = search_speed programs from P(C)
+with weights w_i (1 for uniform sampling, 2^(-w_simplicity bits_i) for simplicity sampling). With
+p = (weight of the good-looking programs in P(C)) / (weight of P(C)), the step finds something with
+probability
+
+    q = 1 - (1 - p)^s
+
+and the first good-looking draw is distributed as one weighted draw among the good-looking programs of
+P(C). Drawing "found?" and then "which?" this way has exactly the distribution of drawing the s programs
+one by one, at a cost that does not grow with s. Simplicity weights are kept as log cumulative sums
+(a log-sum-exp prefix scan), so w_simplicity up to 100 on bit spreads of hundreds never underflows.
+
+Schedules, from C_0 (c_start, default the least average compute in the table):
+
+    linear     C_t = C_0 + rate t
+    geometric  C_t = C_0 (1 + rate)^t
+    backoff    each run rises by r = rate per step until a step finds a good-looking program, then falls
+               by r * backoff_fall per step while steps keep finding one; at the first step that finds
+               none the round ends and the run rises again with r <- r * backoff_slowdown. After
+               backoff_rounds rounds it stops; its result is the program found at the lowest C.
+
+Every run advances together, one array operation per step over the runs still searching. Uniforms are
+drawn on the host from `seed` (see explorer/backend.py), so every back end gives the same runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import param
+
+from explorer.errors import ExplorerError
+from explorer.table import ProgramTable
+
+#: Default sweep of rate / search_speed (compute units C rises per program drawn, linear schedule),
+#: half-decades from slow to fast. On the default AbstractWorld with default PriorSettings, uniform
+#: sampling, the slow end lands within 0.1 of c_min and finds only honest programs; the fast end
+#: overshoots c_min by about 4 in the median, and about half of what it finds misbehaves.
+DEFAULT_RATIOS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3)
+
+
+class AnnealingSettings(param.Parameterized):
+    """How C rises, how the search draws programs from P(C), and how many runs to simulate."""
+
+    schedule = param.Selector(
+        default="linear", objects=["linear", "geometric", "backoff"],
+        doc="How C rises: linear C_0 + rate t, geometric C_0 (1 + rate)^t, or backoff (rise until a find, "
+            "fall slowly while finds continue, rise again slower).")
+    sampling = param.Selector(
+        default="uniform", objects=["uniform", "simplicity"],
+        doc="How the search draws from P(C): uniformly, or weighted 2^(-w_simplicity bits) (the search's own bias).")
+    search_speed = param.Integer(8, bounds=(1, 100_000), doc="Programs the search draws per step.")
+    rate = param.Number(
+        0.08, bounds=(0.0, 1e6), inclusive_bounds=(False, True),
+        doc="How fast C rises per step, above 0: compute units per step for linear and backoff, a fraction "
+            "per step for geometric (C is multiplied by 1 + rate).")
+    runs = param.Integer(1000, bounds=(1, 1_000_000), doc="Independent search runs, simulated together.")
+    max_steps = param.Integer(
+        100_000, bounds=(1, 10_000_000),
+        doc="Steps after which a run stops; a run that found nothing by then reports kind none.")
+    seed = param.Integer(0, bounds=(0, 2**32 - 1), doc="Seed of the searches' random draws; same seed, same runs.")
+    c_start = param.Number(
+        None, allow_None=True, bounds=(0.0, None),
+        doc="C at the first step; none starts at the least average compute in the table.")
+    w_simplicity = param.Number(
+        1.0, bounds=(0.0, 100.0), doc="With simplicity sampling, each bit of description length halves a program's weight this many times.")
+    backoff_fall = param.Number(
+        0.1, bounds=(0.0, 1.0), inclusive_bounds=(False, True),
+        doc="Backoff: after a find, C falls per step by this fraction of the rise rate that found it.")
+    backoff_slowdown = param.Number(
+        0.25, bounds=(0.0, 1.0), inclusive_bounds=(False, True),
+        doc="Backoff: each new rise goes at this fraction of the previous rise rate.")
+    backoff_rounds = param.Integer(3, bounds=(1, 100), doc="Backoff: rise/fall rounds before a run stops.")
+
+    def __init__(self, **params):
+        from explorer.params import set_values
+
+        super().__init__()
+        set_values(self, params)
+
+    def start(self, smallest: float) -> float:
+        """C_0 for a table whose least average compute is `smallest`, checked against the schedule."""
+        c0 = smallest if self.c_start is None else float(self.c_start)
+        if self.schedule == "geometric" and not c0 > 0:
+            where = "c_start" if self.c_start is not None else "the least average compute in the table (c_start none)"
+            raise ExplorerError(
+                f"c_start: the geometric schedule multiplies C each step, so C_0 must be above 0, but {where} is {c0:g}; "
+                "set c_start above 0 or use schedule linear")
+        return c0
+
+
+@dataclass(frozen=True)
+class AnnealResult:
+    """Per-run outcomes of `anneal` (host arrays), with the ideal answer c_min for comparison."""
+
+    c_star: np.ndarray
+    kind: np.ndarray
+    index: np.ndarray
+    steps: np.ndarray
+    kinds: tuple[str, ...]
+    c_min: float
+
+    def summary(self) -> dict[str, Any]:
+        """Shares of kinds found and quantiles of C* (None where no run found anything), JSON-able."""
+        runs = int(self.kind.shape[0])
+        found = self.index >= 0
+        kind = {name: float(np.mean(self.kind == i)) for i, name in enumerate(self.kinds)}
+        kind["none"] = float(np.mean(~found))
+        c = self.c_star[found]
+
+        def stat(values, f):
+            return float(f(values)) if values.size else None
+
+        return {
+            "runs": runs,
+            "found": float(np.mean(found)),
+            "kind": kind,
+            "c_star": {
+                "mean": stat(c, np.mean),
+                "p10": stat(c, lambda v: np.quantile(v, 0.1)),
+                "median": stat(c, np.median),
+                "p90": stat(c, lambda v: np.quantile(v, 0.9)),
+            },
+            "c_min": None if math.isnan(self.c_min) else float(self.c_min),
+            "overshoot_median": stat(c - self.c_min, np.median) if not math.isnan(self.c_min) else None,
+            "steps_median": float(np.median(self.steps)),
+        }
+
+
+class _Search:
+    """P(C) and its good-looking programs for one table, mask and sampling; reused across a sweep."""
+
+    def __init__(self, table: ProgramTable, looks_good, sampling: str, w_simplicity: float):
+        be = table.backend
+        xp = be.xp
+        self.table = table
+        self.uniform = sampling == "uniform"
+        order = xp.argsort(table.avg_compute, stable=True)
+        self.avg = xp.take(table.avg_compute, order)  # all programs, cheapest first
+        good = xp.nonzero(xp.take(looks_good, order))[0]
+        self.good_row = xp.take(order, good)  # table row of each good-looking program, cheapest first
+        self.good_avg = xp.take(self.avg, good)
+        self.n = int(self.avg.shape[0])
+        self.n_good = int(good.shape[0])
+        self.smallest = float(be.to_numpy(self.avg[:1])[0]) if self.n else math.nan
+        self.c_min = float(be.to_numpy(self.good_avg[:1])[0]) if self.n_good else math.nan
+        if not self.uniform and self.n:
+            log_w = xp.take(table.bits, order) * (-w_simplicity * math.log(2.0))
+            self.log_all = _log_cumsum_exp(xp, log_w)
+            self.log_good = _log_cumsum_exp(xp, xp.take(log_w, good)) if self.n_good else None
+
+    def step(self, c, s: int, u_hit, u_pick):
+        """One step of each run at bound c (per run): (found, table row of the program found)."""
+        xp = self.table.backend.xp
+        n = xp.searchsorted(self.avg, c, side="right")
+        k = xp.searchsorted(self.good_avg, c, side="right")
+        last_k = xp.maximum(k - 1, xp.zeros_like(k))
+        if self.uniform:
+            p = xp.astype(k, xp.float64) / xp.astype(xp.maximum(n, xp.ones_like(n)), xp.float64)
+            pos = xp.astype(xp.floor(u_pick * xp.astype(k, xp.float64)), k.dtype)
+        else:
+            log_good = xp.take(self.log_good, last_k)
+            log_all = xp.take(self.log_all, xp.maximum(n - 1, xp.zeros_like(n)))
+            p = xp.where(k > 0, xp.exp(xp.minimum(log_good - log_all, xp.zeros_like(log_all))), xp.zeros_like(log_all))
+            # the first cumulative weight reaching a uniform share (1 - u, in (0, 1]) of the good weight in P(C)
+            pos = xp.searchsorted(self.log_good, log_good + xp.log(1.0 - u_pick), side="left")
+        # q = 1 - (1 - p)^s, written to keep precision for small p; p = 1 is set apart (log1p(-1) = -inf)
+        certain = p >= 1.0
+        q = xp.where(certain, xp.ones_like(p), -xp.expm1(s * xp.log1p(-xp.where(certain, xp.zeros_like(p), p))))
+        found = (u_hit < q) & (k > 0)
+        row = xp.take(self.good_row, xp.minimum(pos, last_k))
+        return found, row
+
+
+def _log_cumsum_exp(xp, x):
+    """L_i = log sum_{j <= i} exp(x_j), by a doubling scan: log2(n) passes of logaddexp, never underflowing."""
+    shift = 1
+    n = x.shape[0]
+    while shift < n:
+        x = xp.concat([x[:shift], xp.logaddexp(x[shift:], x[:-shift])])
+        shift *= 2
+    return x
+
+
+def anneal(table: ProgramTable, looks_good, settings: AnnealingSettings,
+           progress: Callable[[int, int], Any] | None = None) -> AnnealResult:
+    """Simulate `settings.runs` annealing searches over `table`; `looks_good` is a mask on its back end.
+
+    `progress(step, n_active)` is called once per step when given.
+    """
+    search = _Search(table, looks_good, settings.sampling, settings.w_simplicity)
+    return _anneal(search, settings, progress)
+
+
+def sweep(table: ProgramTable, looks_good, settings: AnnealingSettings, ratios: Sequence[float] = DEFAULT_RATIOS,
+          progress: Callable[[int, int], Any] | None = None) -> list[dict[str, Any]]:
+    """One `anneal` per ratio = rate / search_speed (rate = ratio * search_speed), as summary rows.
+
+    `progress(done, total)` is called after each ratio when given.
+    """
+    ratios = [float(r) for r in ratios]
+    if not ratios or any(not (r > 0 and math.isfinite(r)) for r in ratios):
+        raise ExplorerError(f"ratios: every ratio must be a positive number, got {ratios}")
+    search = _Search(table, looks_good, settings.sampling, settings.w_simplicity)
+    values = {k: v for k, v in settings.param.values().items() if k != "name"}
+    rows = []
+    for i, ratio in enumerate(ratios):
+        rate = ratio * settings.search_speed
+        point = AnnealingSettings(**{**values, "rate": rate})
+        rows.append({"ratio": ratio, "rate": rate, **_anneal(search, point, None).summary()})
+        if progress is not None:
+            progress(i + 1, len(ratios))
+    return rows
+
+
+def _anneal(search: _Search, s: AnnealingSettings, progress) -> AnnealResult:
+    table = search.table
+    be = table.backend
+    xp = be.xp
+    runs = s.runs
+    c_star = np.full(runs, np.nan)
+    index = np.full(runs, -1, dtype=np.int64)
+    steps = np.full(runs, s.max_steps, dtype=np.int64)
+
+    def result() -> AnnealResult:
+        kind = np.full(runs, -1, dtype=np.int64)
+        found = index >= 0
+        if found.any():
+            kind[found] = be.to_numpy(xp.take(table.kind, be.asarray(index[found])))
+        return AnnealResult(c_star, kind, index, steps, tuple(table.kinds), search.c_min)
+
+    if search.n == 0:
+        return result()
+    c0 = s.start(search.smallest)
+    if search.n_good == 0:  # nothing looks good: every run would search until max_steps in vain
+        return result()
+
+    def shared_c(t: int) -> float:
+        """C_t of the first rise, common to every run (and the whole schedule for linear and geometric)."""
+        if s.schedule == "geometric":
+            try:
+                return c0 * (1.0 + s.rate) ** t
+            except OverflowError:
+                return math.inf
+        return c0 + s.rate * t
+
+    # Before C reaches c_min no step can find anything, so every run skips those steps together.
+    t = _first_step_reaching(shared_c, search.c_min, s.max_steps)
+    live = np.arange(runs)  # run ids still searching (host)
+    rng = np.random.default_rng(s.seed)
+    if s.schedule == "backoff":
+        state = {
+            "c": be.asarray(np.full(runs, shared_c(t))),
+            "rise": be.asarray(np.full(runs, float(s.rate))),
+            "rounds": be.asarray(np.zeros(runs, dtype=np.int64)),
+            "best_c": be.asarray(np.full(runs, np.inf)),
+            "best_row": be.asarray(np.full(runs, -1, dtype=np.int64)),
+            "falling": be.asarray(np.zeros(runs, dtype=bool)),
+        }
+
+    while t < s.max_steps and live.size:
+        if progress is not None:
+            progress(t, int(live.size))
+        u = rng.random((2, live.size))
+        u_hit, u_pick = be.asarray(u[0]), be.asarray(u[1])
+        if s.schedule != "backoff":
+            c_t = shared_c(t)
+            found, row = search.step(be.asarray(np.full(live.size, c_t)), s.search_speed, u_hit, u_pick)
+            done = be.to_numpy(found)
+            if done.any():
+                c_star[live[done]] = c_t
+                index[live[done]] = be.to_numpy(row)[done]
+        else:
+            done = _backoff_step(search, s, state, u_hit, u_pick)
+            if done.any():
+                c_star[live[done]] = be.to_numpy(state["best_c"])[done]
+                index[live[done]] = be.to_numpy(state["best_row"])[done]
+        steps[live[done]] = t + 1
+        t += 1
+        if done.any():
+            keep = np.nonzero(~done)[0]
+            live = live[keep]
+            if s.schedule == "backoff":
+                keep_d = be.asarray(keep)
+                state = {k: xp.take(v, keep_d) for k, v in state.items()}
+    if s.schedule == "backoff" and live.size:  # out of steps mid-round: keep the best find so far
+        best_row = be.to_numpy(state["best_row"])
+        has = best_row >= 0
+        c_star[live[has]] = be.to_numpy(state["best_c"])[has]
+        index[live[has]] = best_row[has]
+    return result()
+
+
+def _backoff_step(search: _Search, s: AnnealingSettings, state: dict, u_hit, u_pick) -> np.ndarray:
+    """Advance every live backoff run one step (updating `state`); returns which runs finished (host)."""
+    xp = search.table.backend.xp
+    c, rise = state["c"], state["rise"]
+    found, row = search.step(c, s.search_speed, u_hit, u_pick)
+    better = found & (c < state["best_c"])
+    state["best_c"] = xp.where(better, c, state["best_c"])
+    state["best_row"] = xp.where(better, row, state["best_row"])
+    # A find starts or continues the fall; the first step of a fall without one ends the round.
+    round_ends = state["falling"] & ~found
+    state["rounds"] = state["rounds"] + xp.astype(round_ends, state["rounds"].dtype)
+    rise = xp.where(round_ends, rise * s.backoff_slowdown, rise)
+    state["c"] = xp.where(found, c - rise * s.backoff_fall, c + rise)
+    state["rise"] = rise
+    state["falling"] = found
+    return search.table.backend.to_numpy(round_ends & (state["rounds"] >= s.backoff_rounds))
+
+
+def _first_step_reaching(c_of_t: Callable[[int], float], target: float, limit: int) -> int:
+    """The least t in [0, limit] with c_of_t(t) >= target (c_of_t non-decreasing), else limit."""
+    if c_of_t(limit) < target:
+        return limit
+    lo, hi = -1, limit  # c_of_t(lo) < target <= c_of_t(hi), with c_of_t(-1) read as -inf
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if c_of_t(mid) < target else (lo, mid)
+    return hi
