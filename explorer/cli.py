@@ -1,4 +1,4 @@
-"""The command line: `python -m explorer {scenarios,select,anneal,bench}`.
+"""The command line: `python -m explorer {scenarios,select,anneal,bench,serve}`.
 
 A user's mistake (unknown scenario or parameter, a value of the wrong type or out of range, a back end
 this machine lacks) prints one line naming what is wrong and what is allowed, and exits with code 2.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 import param
@@ -146,8 +148,10 @@ def cmd_anneal(args) -> int:
     for flag in ("runs", "schedule", "sampling", "search_speed"):
         if getattr(args, flag) is not None:
             anneal_params[flag] = getattr(args, flag)
-    settings = annealing.AnnealingSettings(**anneal_params)
     sim = Simulation(**params)
+    # The search's own simplicity bias is the prior's simplicity weight, and its seed the world's: the
+    # names are shared, so one --set moves both.
+    settings = annealing.AnnealingSettings(seed=sim.world.seed, w_simplicity=sim.priors.w_simplicity, **anneal_params)
     table = sim.table()
     mask = looks_good(table, sim.priors.performance_threshold, sim.priors.generalization_check, sim.priors.compute_budget)
     ratios = args.ratios or list(annealing.DEFAULT_RATIOS)
@@ -201,6 +205,36 @@ def cmd_bench(args) -> int:
     return 0
 
 
+# ---- serve -------------------------------------------------------------------------------------
+
+#: The panel-serve apps; found beside the package in a source checkout (the README's set-up).
+APPS_DIR = Path(__file__).resolve().parent.parent / "apps"
+
+
+def serve_command(port: int, show: bool = False, address: str | None = None) -> list[str]:
+    """The `panel serve` command line that serves every app in apps/ (each at its file's name)."""
+    apps = sorted(str(p) for p in APPS_DIR.glob("*.py"))
+    if not apps:
+        raise ExplorerError(f"no apps to serve: {APPS_DIR} has no .py files (serve runs from a source checkout)")
+    cmd = [sys.executable, "-m", "panel", "serve", "--port", str(port)]
+    if address:
+        cmd += ["--address", address]
+    if show:
+        cmd.append("--show")
+    return cmd + apps
+
+
+def cmd_serve(args) -> int:
+    if not 0 <= args.port <= 65535:
+        raise ExplorerError(f"--port: {args.port} is not a port number (0 to 65535)")
+    cmd = serve_command(args.port, args.show, args.address)
+    print(f"serving {', '.join(Path(a).stem for a in cmd if a.endswith('.py'))} at http://localhost:{args.port}/", file=sys.stderr)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
 # ---- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="torch threads (stated in the report)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("serve", help="serve the apps in apps/ with panel (each at /its-file-name)")
+    p.add_argument("--port", type=int, default=5006, help="port to listen on (default 5006)")
+    p.add_argument("--address", help="address to listen on (default: all interfaces)")
+    p.add_argument("--show", action="store_true", help="open the apps in a browser")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -27,9 +27,10 @@ def allowed(p: param.Parameter) -> str:
     if isinstance(p, param.Number):
         lo, hi = p.bounds if p.bounds else (None, None)
         kind = "an integer" if isinstance(p, param.Integer) else "a number"
-        lo_s = "-inf" if lo is None else f"{lo:g}"
-        hi_s = "inf" if hi is None else f"{hi:g}"
-        rng = f" in [{lo_s}, {hi_s}]"
+        lo_in, hi_in = getattr(p, "inclusive_bounds", (True, True))
+        lo_s = "(-inf" if lo is None else ("[" if lo_in else "(") + f"{lo:g}"
+        hi_s = "inf)" if hi is None else f"{hi:g}" + ("]" if hi_in else ")")
+        rng = f" in {lo_s}, {hi_s}"
         return kind + rng + (" or none" if p.allow_None else "")
     return type(p).__name__
 
