@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh clone:
 #   make serve   create .venv, install, and start the explorer
 #   make test    create .venv, install (with test tools), and run the test suite
-PYTHON ?= python3.11
+# Python 3.11 (panel 1.9 here); any python3 >= 3.11 will do if 3.11 is not on PATH.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

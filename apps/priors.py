@@ -2,7 +2,10 @@
 
 import panel as pn
 
+from explorer.memory import keep_freed_memory
 from explorer.ui.comparison import PriorComparison
+
+keep_freed_memory()
 
 pn.extension("tabulator", sizing_mode="stretch_width")
 

@@ -284,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from explorer.memory import keep_freed_memory
+
+    keep_freed_memory()
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)

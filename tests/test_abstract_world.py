@@ -131,3 +131,29 @@ def test_bad_parameters_raise_a_named_error(params, match):
 def test_difficulty_range_must_be_ordered():
     with pytest.raises(ExplorerError, match="difficulty_min .* below difficulty_max"):
         AbstractWorld(difficulty_min=5, difficulty_max=2).table()
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(finite, min_size=1, max_size=96), st.lists(finite, max_size=50), st.booleans())
+def test_sorted_counter_counts_exactly_like_a_binary_search(values, probes, crowd):
+    from explorer.backend import get_backend
+    from explorer.worlds.abstract import SortedCounter
+
+    values = np.sort(np.asarray(values + (values[:1] * 6 if crowd else [])))  # crowd: many ties
+    # Probe the values themselves and their float neighbours, where an off-by-one would show.
+    x = np.concatenate([probes, values, np.nextafter(values, np.inf), np.nextafter(values, -np.inf)])
+    be = get_backend("numpy")
+    counter = SortedCounter.of(be, values)
+    np.testing.assert_array_equal(be.to_numpy(counter.count(be.xp, be.asarray(x))), np.searchsorted(values, x, side="right"))
+
+
+def test_sorted_counter_uses_the_grid_for_spread_tasks_and_falls_back_when_crowded():
+    from explorer.backend import get_backend
+    from explorer.worlds.abstract import SortedCounter
+
+    be = get_backend("numpy")
+    assert SortedCounter.of(be, AbstractWorld(n_tasks=32).tasks().train).grid is not None
+    assert SortedCounter.of(be, np.array([1.0] * 10 + [2.0])).grid is None

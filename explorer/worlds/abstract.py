@@ -191,60 +191,61 @@ class AbstractWorld(param.Parameterized):
                 cols[c][start:stop] = part[c]
         return ProgramTable(backend=be, **cols)
 
-    def _build_chunk(self, be: Backend, sets, u) -> dict:
+    def _build_chunk(self, be: Backend, sets: MergedTasks, u) -> dict:
         xp = be.xp
-        f64 = xp.float64
+        f64, i64 = xp.float64, xp.int64
         T = float(self.n_tasks)
-        train, merged = sets.train, sets
-        zero = xp.zeros_like(u[0, ...])
 
         def const(v):
             return xp.asarray(v, dtype=f64, **_device(be))
 
-        edges = be.asarray(np.cumsum(self.kind_shares())[:-1])
-        kind = xp.searchsorted(edges, u[0, ...], side="right")
-        is_goof = kind == KINDS.index("goof_off")
+        def per_kind(default=0.0, **values):  # a value per kind, gathered by each program's kind
+            return xp.take(be.asarray(np.array([float(values.get(k, default)) for k in KINDS])), kind)
+
+        # kind = how many cumulative shares u[0] reaches (searchsorted(edges, u[0], side="right"))
+        u0 = u[0, ...]
+        edges = np.cumsum(self.kind_shares())[:-1]
+        kind = xp.astype(u0 >= float(edges[0]), i64)
+        for edge in edges[1:]:
+            kind += xp.astype(u0 >= float(edge), i64)
         is_dec = kind == KINDS.index("deceptive")
         is_lookup = kind == KINDS.index("lookup")
 
         c_lo, c_hi = self.capacity_range()
         c = c_lo * (c_hi / c_lo) ** u[1, ...]
-        e = self.efficiency_min + (1.0 - self.efficiency_min) * u[2, ...]
-        e = xp.where(is_dec, e * self.deceptive_efficiency, e)
-        o = xp.where(is_dec, const(self.overhead), zero)
-        m = xp.where(is_goof, const(self.misbehaviour_cost), zero)
+        e = (self.efficiency_min + (1.0 - self.efficiency_min) * u[2, ...]) * per_kind(1.0, deceptive=self.deceptive_efficiency)
+        o = per_kind(deceptive=self.overhead)
+        m = per_kind(goof_off=self.misbehaviour_cost)
 
-        S = _prefix_sums(xp, train)
+        S = sets.prefix_sums
         x = (c - o) * e  # the hardest task the program can still solve
-        # One binary search over the three task sets merged, then a count per set: cheaper than three.
-        at = xp.searchsorted(merged.values, x, side="right")
-        k = xp.take(merged.counts[0], at)
+        # One count over the three task sets merged, then a count per set: cheaper than three.
+        at = sets.merged.count(xp, x)
+        k = xp.take(sets.counts[0], at)
         kf = xp.astype(k, f64)
         solved_compute = xp.take(S, k) / e
         total = solved_compute + kf * o + (T - kf) * c
 
         # Goof-off slack: tasks with d <= (c - m) e get the full m extra, the other solved ones c - d/e.
-        j = xp.minimum(xp.searchsorted(train, (c - m) * e, side="right"), k)
+        # The other kinds have m = 0, so j = k and their extra comes out exactly 0.
+        j = xp.minimum(sets.train.count(xp, (c - m) * e), k)
         jf = xp.astype(j, f64)
         extra = jf * m + (kf - jf) * c - (solved_compute - xp.take(S, j) / e)
-        extra = xp.where(is_goof, extra, zero)
 
         memorised = xp.floor((0.5 + 0.5 * u[4, ...]) * T)
-        lookup_compute = const(self.lookup_compute)
+        zero, lookup_compute = const(0.0), const(self.lookup_compute)
+        spread = self.bits_spread * u[3, ...]
+        bits = self.base_bits + self.efficiency_bits * u[2, ...] + spread
+        bits = bits + per_kind(goof_off=self.goof_off_bits_offset, deceptive=self.deception_bits_offset)
         # Non-deceptive programs have o = 0, so x is also their deployment threshold c e.
-        deploy_perf = xp.astype(xp.take(merged.counts[2], at), f64) / T
-        bits = self.base_bits + self.efficiency_bits * u[2, ...] + self.bits_spread * u[3, ...]
-        bits = bits + xp.where(is_goof, const(self.goof_off_bits_offset), zero)
-        bits = bits + xp.where(is_dec, const(self.deception_bits_offset), zero)
-        lookup_bits = self.lookup_bits_per_task * memorised + self.bits_spread * u[3, ...]
         return {
             "kind": kind,
-            "bits": xp.where(is_lookup, lookup_bits, xp.maximum(bits, zero)),
+            "bits": xp.where(is_lookup, self.lookup_bits_per_task * memorised + spread, xp.maximum(bits, zero)),
             "avg_compute": xp.where(is_lookup, lookup_compute, (total + extra) / T),
             "max_compute": xp.where(is_lookup, lookup_compute, c),
             "train_perf": xp.where(is_lookup, memorised, kf) / T,
-            "heldout_perf": xp.where(is_lookup, zero, xp.astype(xp.take(merged.counts[1], at), f64) / T),
-            "deploy_perf": xp.where(is_lookup | is_dec, zero, deploy_perf),
+            "heldout_perf": xp.where(is_lookup, zero, xp.astype(xp.take(sets.counts[1], at), f64) / T),
+            "deploy_perf": xp.where(is_lookup | is_dec, zero, xp.astype(xp.take(sets.counts[2], at), f64) / T),
             "misbehaviour_compute": xp.where(is_dec, xp.minimum(o, c), extra / T),
         }
 
@@ -295,11 +296,69 @@ class Tasks:
 
 
 @dataclass(frozen=True)
-class MergedTasks:
-    """The three task sets merged and sorted, with counts[s][i] = how many of set s are <= values[i-1]."""
+class SortedCounter:
+    """Counts #{v <= x} over sorted values for many x: a lookup grid, or a binary search.
 
-    train: object
+    A binary search over a few dozen task difficulties costs more than the rest of the build here (its
+    branches mispredict). The grid splits [v_0, v_last] into bins with at most a few values each:
+    bin(x) = floor(clip((x - v_0) * scale, 0, bins - 1)) is monotone in x, so every value in a lower
+    bin is <= x, every value in a higher bin is > x, and only the values in x's own bin (stored in
+    `slots`, padded with +inf) need a comparison. Host and device compute bin() with the same float
+    operations, so the count is exact. Values too crowded for a grid fall back to the binary search.
+    """
+
     values: object
+    grid: tuple | None  # (v_0, scale, bins - 1, count of values below each bin, slots)
+
+    MAX_PER_BIN = 4
+    MAX_BINS = 1 << 14
+
+    @classmethod
+    def of(cls, be: Backend, values: np.ndarray) -> SortedCounter:
+        return cls(be.asarray(values), cls._grid(be, values))
+
+    @classmethod
+    def _grid(cls, be: Backend, values: np.ndarray):
+        lo, hi = float(values[0]), float(values[-1])
+        if not hi - lo > 1e-9 * max(abs(lo), abs(hi)):  # all equal, or so close that scale overflows
+            return None
+        best = None
+        for bins in [f * values.size for f in (4, 16, 64, 256) if f * values.size <= cls.MAX_BINS] or [cls.MAX_BINS]:
+            scale = float(bins) / (hi - lo)
+            binned = np.floor(np.clip((values - lo) * scale, 0.0, bins - 1.0)).astype(np.int64)
+            per_bin = np.bincount(binned, minlength=bins)
+            if best is None or per_bin.max() < best[2].max():
+                best = (bins, scale, per_bin, binned)
+            if per_bin.max() == 1:
+                break
+        bins, scale, per_bin, binned = best
+        if per_bin.max() > cls.MAX_PER_BIN:
+            return None
+        below = np.concatenate([[0], np.cumsum(per_bin)[:-1]])
+        slots = np.full((int(per_bin.max()), bins), np.inf)
+        slots[np.arange(values.size) - below[binned], binned] = values
+        return lo, scale, float(bins - 1), be.asarray(below), tuple(be.asarray(s) for s in slots)
+
+    def count(self, xp, x):
+        """#{v <= x} for each x (the same as searchsorted(values, x, side="right"))."""
+        if self.grid is None:
+            return xp.searchsorted(self.values, x, side="right")
+        lo, scale, top, below, slots = self.grid
+        b = xp.astype(xp.floor(xp.clip((x - lo) * scale, 0.0, top)), xp.int64)
+        k = xp.take(below, b)
+        for s in slots:
+            k = k + xp.astype(x >= xp.take(s, b), xp.int64)
+        return k
+
+
+@dataclass(frozen=True)
+class MergedTasks:
+    """The task sets ready for counting: training difficulties with their prefix sums, and the three
+    sets merged, with counts[s][i] = how many of set s are among the i smallest merged values."""
+
+    train: SortedCounter
+    prefix_sums: object
+    merged: SortedCounter
     counts: tuple
 
     @classmethod
@@ -308,7 +367,8 @@ class MergedTasks:
         order = np.argsort(values, kind="stable")
         which = np.repeat(np.arange(3), [len(t) for t in tasks])[order]
         counts = tuple(be.asarray(np.concatenate([[0], np.cumsum(which == s)])) for s in range(3))
-        return cls(be.asarray(tasks.train), be.asarray(values[order]), counts)
+        prefix_sums = be.asarray(np.concatenate([[0.0], np.cumsum(tasks.train)]))
+        return cls(SortedCounter.of(be, tasks.train), prefix_sums, SortedCounter.of(be, values[order]), counts)
 
 
 def _streams(seed: int) -> list[np.random.SeedSequence]:
@@ -318,8 +378,3 @@ def _streams(seed: int) -> list[np.random.SeedSequence]:
 
 def _device(be: Backend) -> dict:
     return {"device": be.device} if be.device is not None else {}
-
-
-def _prefix_sums(xp, d):
-    """S[k] = sum of the k smallest difficulties, S[0] = 0."""
-    return xp.concat([xp.zeros((1,), dtype=d.dtype), xp.cumulative_sum(d)])
