@@ -29,10 +29,6 @@ class Backend:
     xp: ModuleType
     device: Any = None
 
-    @property
-    def float(self):
-        return self.xp.float64
-
     def asarray(self, host: Any, dtype=None):
         """Move a host (NumPy) array or scalar onto this back end."""
         host = np.asarray(host)

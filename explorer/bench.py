@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from explorer.memory import is_applied
+from explorer.table import itemsize
 
 #: The world build should move its bytes at this share of the measured memory bandwidth, or better.
 BUILD_TARGET = 0.25
@@ -260,7 +261,7 @@ def _time_reselect(table, case: str) -> dict[str, Any]:
         cands.select(settings.weights())
         times.append(time.perf_counter() - t0)
     median = statistics.median(times)
-    read = (_nbytes(cands.features) + _nbytes(cands.summaries)) if cands.n else 0
+    read = sum(math.prod(a.shape) * itemsize(a.dtype) for a in (cands.features, cands.summaries)) if cands.n else 0
     return {
         "n": len(table),
         "case": case,
@@ -311,10 +312,6 @@ def _reference(be, n: int, repeats: int, builds: list[dict]) -> dict[str, Any]:
         "large_ns_per_program": near["ns_per_program"],
         "large_speedup": ref_per * 1e9 / near["ns_per_program"],
     }
-
-
-def _nbytes(array) -> int:
-    return int(math.prod(array.shape)) * np.dtype(str(array.dtype).split(".")[-1]).itemsize
 
 
 def _table_bytes_per_program_from(report: dict) -> float:

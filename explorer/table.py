@@ -6,7 +6,7 @@ and views see only this table, so a new world needs no change to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,10 +55,7 @@ class ProgramTable:
     @property
     def nbytes(self) -> int:
         """Bytes held by the columns (what a build writes)."""
-        return sum(int(np.prod(getattr(self, c).shape)) * _itemsize(getattr(self, c)) for c in COLUMNS)
-
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(COLUMNS)
+        return sum(len(self) * itemsize(getattr(self, c).dtype) for c in COLUMNS)
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         """All columns as host arrays, plus a `kind_name` column of strings."""
@@ -81,12 +78,8 @@ class ProgramTable:
         return ProgramTable(backend=self.backend, kinds=self.kinds, **cols)
 
 
-def _itemsize(array) -> int:
-    dtype = array.dtype
-    for attr in ("itemsize",):
-        if hasattr(dtype, attr):
-            return int(getattr(dtype, attr))
+def itemsize(dtype) -> int:
+    """Bytes per element of an array-API dtype (torch and numpy dtypes know it; array-api-strict's wrap numpy's)."""
+    if hasattr(dtype, "itemsize"):
+        return int(dtype.itemsize)
     return int(np.dtype(str(dtype).split(".")[-1]).itemsize)
-
-
-assert [f.name for f in fields(ProgramTable)][1:9] == list(COLUMNS)

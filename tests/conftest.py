@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - torch is a core dependency
 from explorer.backend import available_backends  # noqa: E402
 
 #: Back ends every cross-back-end test runs on; GPU ones join when this machine has them.
-BACKENDS = [b for b in ("numpy", "torch", "array-api-strict", "torch:cuda", "cupy")]
+BACKENDS = ["numpy", "torch", "array-api-strict", "torch:cuda", "cupy"]
 
 
 @pytest.fixture(params=BACKENDS)
