@@ -7,6 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# Browser tests drive Debian's chromium (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
 .PHONY: serve test bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -17,11 +21,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
 serve: $(STAMP)
 	$(PY) -m explorer serve $(ARGS)
 
 # One torch thread: with the other core busy, two threads ran slower than one on these machines.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	OMP_NUM_THREADS=1 $(PY) -m pytest $(ARGS)
 
 bench: $(STAMP)

@@ -1,15 +1,16 @@
-"""Which program does each prior select? (`panel serve apps/priors.py`)"""
+"""Which program does each prior select? (served at /priors)"""
 
 import panel as pn
 
-from explorer.memory import keep_freed_memory
-from explorer.ui.comparison import PriorComparison
+from explorer.ui.dashboard import PriorsDashboard
+from explorer.ui.serving import configure_app
+from explorer.ui.url import sync_url
 
-keep_freed_memory()
-
-pn.extension("tabulator", sizing_mode="stretch_width")
-
+configure_app()
+dashboard = PriorsDashboard()
+sync_url(dashboard)
 pn.template.FastListTemplate(
-    title="Speed Prior Explorer: the four priors",
-    main=[PriorComparison()],
+    title="Speed Prior Explorer: which program does each prior select?",
+    sidebar=[dashboard.sidebar()],
+    main=[dashboard.main()],
 ).servable()

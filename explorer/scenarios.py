@@ -215,6 +215,22 @@ SCENARIOS: dict[str, Scenario] = {s.id: s for s in [
 ]}
 
 
+#: Parameters a preset leaves as the user set them: how big a space to compute, and where.
+MACHINE_PARAMS = ("n_programs", "backend")
+
+
+def preset_params(scenario_id: str) -> dict[str, Any]:
+    """Every parameter's default with the scenario's values on top, minus MACHINE_PARAMS: applying it
+    loads the preset completely, so nothing set for an earlier preset lingers."""
+    from explorer.priors import PriorSettings
+    from explorer.worlds.abstract import AbstractWorld
+
+    defaults = {n: c.param[n].default for c in (AbstractWorld, PriorSettings) for n in c.param
+                if n != "name" and n not in MACHINE_PARAMS}
+    defaults["kind_mix"] = dict(defaults["kind_mix"])
+    return {**defaults, **get_scenario(scenario_id).params}
+
+
 def get_scenario(scenario_id: str) -> Scenario:
     """The scenario with this id; an unknown id raises ExplorerError listing the known ones."""
     try:

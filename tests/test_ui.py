@@ -1,5 +1,6 @@
-"""The first app's view without a browser, and `python -m explorer serve` answering over HTTP."""
+"""The priors dashboard without a browser: controls, presets, reset, links, exports; and `serve` over HTTP."""
 
+import json
 import os
 import socket
 import subprocess
@@ -7,47 +8,110 @@ import sys
 import time
 import urllib.request
 
+import pandas as pd
+import panel as pn
 import pytest
 
-from explorer.ui.comparison import PriorComparison
+from explorer.scenarios import SCENARIOS, preset_params
+from explorer.ui.dashboard import PriorsDashboard
+from explorer.ui.url import apply_query, link_query
 
 
 @pytest.fixture
-def view():
-    return PriorComparison(n_programs=20_000)
+def dashboard():
+    return PriorsDashboard(n_programs=20_000)
 
 
-def test_weight_slider_moves_the_selection(view):
-    before = view.results["average_speed"]["mass"]["goof_off"]
-    view.w_avg = 4.0
-    after = view.results["average_speed"]["mass"]["goof_off"]
+def test_moving_a_weight_control_moves_the_selection(dashboard):
+    before = dashboard.state.results["average_speed"].mass["goof_off"]
+    dashboard.controls.widgets["w_avg"].value = 4.0
+    after = dashboard.state.results["average_speed"].mass["goof_off"]
     assert after < before
-    assert view.frame().set_index("prior").loc["average_speed", "goof_off"] == pytest.approx(after)
+    table = dashboard.comparison._table.value.set_index("prior")
+    assert table.loc["average_speed", "goof_off"] == pytest.approx(after)
 
 
-def test_scenario_picker_loads_the_preset(view):
-    view.w_avg = 7.0
-    view.scenario = "lookup-table"
-    assert view.w_avg == 1.0  # the preset's value, not the leftover
-    assert view.results["average_speed"]["map"]["kind"] == "lookup"
-    assert view.simulation.priors.generalization_check is False
+def test_every_listed_control_is_generated_from_the_core_parameters(dashboard):
+    from explorer.ui.controls import GROUPS, parameter
+
+    for names in GROUPS.values():
+        for name in names:
+            parameter(name)  # exists in the core
+    for name in ("w_simplicity", "w_max", "w_avg", "compute_budget", "misbehaviour_cost", "deception_overhead",
+                 "deception_check_strength", "memory", "performance_threshold", "generalization_check",
+                 "n_programs", "seed", "backend", "kind_mix.honest", "kind_mix.lookup"):
+        assert name in dashboard.controls.widgets
 
 
-def test_a_rejected_value_keeps_the_last_good_selection(view):
-    good = view.results
-    view.param.w_avg.bounds = (0, 1000)  # as if a value came past the slider (a URL, a notebook)
-    view.w_avg = 500.0
-    assert "w_avg" in view.message and "[0, 100]" in view.message
-    assert view.results == good
-    view.w_avg = 2.0
-    assert view.message == "" and view.results != good
+def test_kind_mix_sliders_set_the_mix(dashboard):
+    dashboard.controls.widgets["kind_mix.deceptive"].value = 0.5
+    assert dashboard.state.simulation.world.kind_mix["deceptive"] == 0.5
+    assert dashboard.state.results["combined"].mass["deceptive"] > 0
 
 
-def test_the_view_renders(view):
-    import panel as pn
+def test_a_rejected_control_value_snaps_back_and_says_why(dashboard):
+    good = dashboard.state.results
+    dashboard.controls.widgets["seed"].value = 5
+    assert dashboard.state.simulation.world.seed == 5
+    for key in ("kind_mix.honest", "kind_mix.goof_off"):  # a mix of all zeros is refused by the core
+        dashboard.controls.widgets[key].value = 0.0
+    assert "kind_mix" in dashboard.state.message and dashboard._message.visible
+    assert dashboard.state.simulation.world.kind_mix["honest"] + dashboard.state.simulation.world.kind_mix["goof_off"] > 0
+    assert dashboard.controls.widgets["kind_mix.goof_off"].value > 0  # snapped back
+    assert dashboard.state.results is not good  # the seed change before it did apply
 
-    model = pn.panel(view).get_root()
-    assert model is not None
+
+def test_a_preset_loads_completely_and_reset_returns_to_it(dashboard):
+    dashboard.controls.widgets["memory"].value = 0.7
+    dashboard.scenario = "lookup-table"
+    assert dashboard.state.simulation.world.memory == 0.0  # nothing lingers from before
+    assert dashboard.state.results["average_speed"].map["kind"] == "lookup"
+    assert dashboard.controls.widgets["generalization_check"].value is False
+    dashboard.controls.widgets["w_avg"].value = 7.0
+    dashboard.reset()
+    params = dashboard.state.simulation.params()
+    assert all(params[k] == v for k, v in preset_params("lookup-table").items())
+    assert dashboard.controls.widgets["w_avg"].value == 1.0
+
+
+def test_links_round_trip(dashboard):
+    dashboard.scenario = "memory"
+    dashboard.controls.widgets["w_avg"].value = 2.5
+    dashboard.controls.widgets["kind_mix.lookup"].value = 0.25
+    query = link_query(dashboard)
+    assert query.startswith("?scenario=memory") and "w_avg=2.5" in query
+    fresh = PriorsDashboard(n_programs=20_000)
+    assert apply_query(fresh, query) == []
+    assert fresh.state.simulation.params() == dashboard.state.simulation.params()
+    assert fresh.controls.widgets["w_avg"].value == 2.5
+
+
+def test_a_bad_link_reports_each_problem_and_applies_the_rest(dashboard):
+    problems = apply_query(dashboard, "?scenario=nope&w_avg=3&memory=7&warp=9&seed=1.5")
+    assert len(problems) == 4
+    assert any("scenario" in p for p in problems) and any("memory" in p and "[0, 1]" in p for p in problems)
+    assert any("warp" in p for p in problems) and any("seed" in p for p in problems)
+    assert dashboard.state.simulation.priors.w_avg == 3.0 and dashboard.state.simulation.world.memory == 0.0
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_exports(scenario):
+    dashboard = PriorsDashboard(n_programs=5_000, scenario=scenario)
+    csv = pd.read_csv(dashboard.export_csv())
+    assert list(csv["prior"]) == ["simplicity", "max_speed", "average_speed", "combined"]
+    report = json.loads(dashboard.export_json().getvalue())
+    assert report["scenario"] == scenario and report["params"]["n_programs"] == 5_000
+    assert report["priors"]["combined"]["mass"] == pytest.approx(dashboard.state.results["combined"].mass)
+
+
+def test_html_export_is_standalone(dashboard):
+    html = dashboard.export_html().getvalue()
+    assert html.startswith("<!DOCTYPE html>") and "Goofing off on easy tasks" in html
+    assert "cdn.bokeh.org" not in html and "Bokeh" in html  # resources inline: it opens offline
+
+
+def test_the_dashboard_renders(dashboard):
+    assert pn.panel(dashboard).get_root() is not None
 
 
 def _free_port() -> int:

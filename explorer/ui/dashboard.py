@@ -1,0 +1,103 @@
+"""The priors dashboard: controls, the four priors side by side, and the plots that explain them.
+
+Composition only: every part is its own Viewer over one SimulationState, so the dashboard works the
+same served, in a notebook and in a test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import panel as pn
+import param
+
+from explorer.scenarios import SCENARIOS, preset_params
+from explorer.ui.comparison import PriorComparison, selection_frame
+from explorer.ui.controls import Controls
+from explorer.ui.state import SimulationState
+
+
+class PriorsDashboard(pn.viewable.Viewer):
+    """Pick a preset, move the controls, and watch which program each prior selects."""
+
+    scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), doc="The preset the view starts from.")
+
+    def __init__(self, n_programs: int = 100_000, backend: str = "numpy", **params):
+        super().__init__(**params)
+        self.initial = {"n_programs": n_programs, "backend": backend}
+        self.state = SimulationState(n_programs=n_programs, backend=backend, **preset_params(self.scenario))
+        self.controls = Controls(state=self.state)
+        self.comparison = PriorComparison(state=self.state)
+        self._message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.state.param.watch(self._on_state_message, "message")
+        self.param.watch(self._load_scenario, "scenario")
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def _load_scenario(self, *_):
+        self.state.apply(**preset_params(self.scenario))
+        self.controls.refresh()
+
+    def reset(self, *_) -> None:
+        """Back to the current preset's values (keeping the program count and back end)."""
+        self._load_scenario()
+        self.show_message("")
+
+    def show_message(self, text: str) -> None:
+        self._message.object = text
+        self._message.visible = bool(text)
+
+    def _on_state_message(self, event):
+        self.show_message(event.new)
+
+    # ---- exports ------------------------------------------------------------------------------
+
+    def export_csv(self) -> io.StringIO:
+        """The current selection (one row per prior) as CSV."""
+        return io.StringIO(selection_frame(self.state).to_csv(index=False))
+
+    def export_json(self) -> io.StringIO:
+        """The current selection as `python -m explorer select --json` prints it."""
+        report = {"scenario": self.scenario, "params": self.state.simulation.params(),
+                  "priors": {p: r.to_dict() for p, r in self.state.results.items()}}
+        return io.StringIO(json.dumps(report, indent=2, default=str))
+
+    def export_html(self) -> io.StringIO:
+        """The whole view as a standalone HTML file (plots and tables as they are now, no server)."""
+        out = io.StringIO()
+        snapshot = pn.Column(f"# {SCENARIOS[self.scenario].title}", SCENARIOS[self.scenario].claim,
+                             pn.pane.JSON(self.state.simulation.params(), name="parameters", depth=1),
+                             *self._views(static=True))
+        snapshot.save(out, resources="inline", embed=True, title=f"Speed Prior Explorer: {self.scenario}")
+        out.seek(0)
+        return out
+
+    def _views(self, static: bool = False) -> list:
+        if static:
+            return [pn.widgets.Tabulator(selection_frame(self.state), show_index=False, disabled=True),
+                    self.comparison.bars()]
+        return [self.comparison]
+
+    # ---- layout -------------------------------------------------------------------------------
+
+    def sidebar(self) -> pn.Column:
+        picker = pn.widgets.Select.from_param(self.param.scenario, name="Preset", description=self.param.scenario.doc)
+        reset = pn.widgets.Button(name="Reset to preset", button_type="default", description="Undo every change since the preset loaded.")
+        reset.on_click(self.reset)
+        return pn.Column(picker, reset, self.controls, sizing_mode="stretch_width")
+
+    def downloads(self) -> pn.Row:
+        slug = lambda ext: f"speed-prior-{self.scenario}.{ext}"  # noqa: E731
+        return pn.Row(
+            pn.widgets.FileDownload(callback=self.export_csv, filename=slug("csv"), label="Selection as CSV", button_type="light"),
+            pn.widgets.FileDownload(callback=self.export_json, filename=slug("json"), label="Selection as JSON", button_type="light"),
+            pn.widgets.FileDownload(callback=self.export_html, filename=slug("html"), label="View as HTML", button_type="light"),
+        )
+
+    def main(self) -> pn.Column:
+        claim = pn.bind(lambda s: pn.pane.Markdown(f"**{SCENARIOS[s].title}.** {SCENARIOS[s].claim}"), self.param.scenario)
+        return pn.Column(claim, self._message, *self._views(), self.downloads(), sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.sidebar(), width=320), self.main(), sizing_mode="stretch_width")

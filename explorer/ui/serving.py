@@ -1,0 +1,24 @@
+"""Set-up shared by every served app: allocator, Panel extensions, and the WebGL switch.
+
+HoloViews draws with WebGL by default, which headless Chromium renders very slowly; setting the
+environment variable EXPLORER_WEBGL=0 (the browser tests and the latency benchmark do) draws on a plain
+canvas instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401
+import panel as pn
+
+from explorer.memory import keep_freed_memory
+
+
+def configure_app() -> None:
+    """Call once at the top of an app module."""
+    keep_freed_memory()
+    if os.environ.get("EXPLORER_WEBGL", "1") == "0":
+        hv.renderer("bokeh").webgl = False
+    pn.extension("tabulator", notifications=True, sizing_mode="stretch_width")
