@@ -335,3 +335,223 @@ def _first_step_reaching(c_of_t: Callable[[int], float], target: float, limit: i
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if c_of_t(mid) < target else (lo, mid)
     return hi
+
+
+# ---- one run, step by step (for the animation) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Trace:
+    """One annealing run step by step, as host arrays indexed by step t = 0 .. steps - 1.
+
+    `c[t]` is C_t; `n[t]` = |P(C_t)|; `k[t]` counts the good-looking programs in P(C_t); `drawn[t]` is how
+    many programs the search drew at step t (search_speed, fewer at the step of a find, none while P(C_t)
+    is empty); `found[t]` says whether one of them looked good and `found_row[t]` is its table row (-1
+    without one). The draws kept for display are `samples[offsets[t]:offsets[t + 1]]`, table rows in draw
+    order (at most `show` per step; at a find, the last of them is the program found). `c_star`, `index`
+    and `kind` are the run's result as `anneal` reports it (nan, -1 and "none" without one).
+    """
+
+    c: np.ndarray
+    n: np.ndarray
+    k: np.ndarray
+    drawn: np.ndarray
+    found: np.ndarray
+    found_row: np.ndarray
+    samples: np.ndarray
+    offsets: np.ndarray
+    c_star: float
+    index: int
+    kind: str
+    c_min: float
+    run: int
+    settings: dict[str, Any]
+
+    @property
+    def steps(self) -> int:
+        return int(self.c.shape[0])
+
+    def samples_at(self, t: int) -> np.ndarray:
+        """Table rows drawn (and kept for display) at step t."""
+        return self.samples[self.offsets[t]:self.offsets[t + 1]]
+
+    def samples_until(self, t: int) -> np.ndarray:
+        """Table rows drawn (and kept for display) at steps 0 .. t."""
+        return self.samples[:self.offsets[t + 1]]
+
+    def best_until(self, t: int) -> tuple[int, int]:
+        """(step, table row) of the find at the lowest C among steps 0 .. t, the earliest on a tie; (-1, -1) if none."""
+        finds = np.nonzero(self.found[:t + 1])[0]
+        if not finds.size:
+            return -1, -1
+        best = int(finds[np.argmin(self.c[finds])])  # argmin keeps the first of equal minima, as anneal does
+        return best, int(self.found_row[best])
+
+
+class _Recorder:
+    """Stands in for a _Search inside `_anneal` and keeps what one run saw at each step.
+
+    Which slot of the step's arrays belongs to the run follows from when every run stopped (known from a
+    first, identical pass): at step t the live runs are those with steps > t, in run order.
+    """
+
+    def __init__(self, search: _Search, run: int, ends: np.ndarray):
+        self._search = search
+        self._run = run
+        self._ends = ends
+        self.t: int | None = None
+        self.first: int | None = None
+        self.kept: list[tuple[int, float, bool, int]] = []
+
+    def __getattr__(self, name):
+        return getattr(self._search, name)
+
+    def progress(self, t: int, n_active: int) -> None:
+        self.t = t
+        if self.first is None:
+            self.first = t
+
+    def step(self, c, s: int, u_hit, u_pick):
+        found, row = self._search.step(c, s, u_hit, u_pick)
+        t = self.t
+        if t < self._ends[self._run]:
+            pos = int(np.count_nonzero(self._ends[:self._run] > t))
+            to_np = self._search.table.backend.to_numpy
+            self.kept.append((t, float(to_np(c[pos:pos + 1])[0]), bool(to_np(found[pos:pos + 1])[0]),
+                              int(to_np(row[pos:pos + 1])[0])))
+        return found, row
+
+
+def _schedule_c(s: AnnealingSettings, c0: float, steps: int) -> np.ndarray:
+    """C_t for t < steps on the first rise (the whole schedule for linear and geometric).
+
+    Python floats, term by term, exactly as `_anneal` computes them, so a trace's C_t equals the C_t of
+    the run it records to the last bit.
+    """
+
+    def c_of(t: int) -> float:
+        if s.schedule == "geometric":
+            try:
+                return c0 * (1.0 + s.rate) ** t
+            except OverflowError:
+                return math.inf
+        return c0 + s.rate * t
+
+    return np.array([c_of(t) for t in range(steps)], dtype=np.float64)
+
+
+def trace(table: ProgramTable, looks_good, settings: AnnealingSettings, run: int = 0, show: int = 64) -> Trace:
+    """Run `run` of `anneal(table, looks_good, settings)` recorded step by step, with the draws it made.
+
+    What the run finds, where and when is `anneal`'s own result for that run, not a re-simulation: the
+    same `_anneal` loop runs with a recorder in place of the search (twice: once to learn when each run
+    stops, once to read this run's slot). Cost: two `anneal` calls of `settings.runs` runs, so trace with
+    runs=1 to follow one search cheaply.
+
+    `anneal` never draws programs one at a time; it decides "found?" and "which?" per step in closed form.
+    The draws shown here are sampled afterwards, from the distribution of one-at-a-time draws given that
+    outcome: at a step without a find, every draw is a not-good-looking program of P(C_t), weighted as
+    the search weights them (uniform or 2^(-w_simplicity bits)); at a find, the number J of failed draws
+    before it follows
+
+        P(J = j) = (1 - p)^j p / (1 - (1 - p)^s),   j = 0 .. s - 1,
+
+    (p the weight share of good-looking programs in P(C_t), s = search_speed), then come J failures
+    and the program found. Together with the closed-form outcome this is exactly the one-at-a-time search.
+    These draws use their own random stream (from seed and run), so they never change what anneal finds.
+    Steps before C reaches c_min, which `_anneal` skips because nothing can be found there, are filled in
+    the same way. At most `show` draws per step are kept: the first ones, or at a find the last ones.
+    Memory is about steps * min(search_speed, show) table rows.
+    """
+    if not isinstance(run, (int, np.integer)) or not 0 <= run < settings.runs:
+        raise ExplorerError(
+            f"run: must be an integer in [0, {settings.runs - 1}] (runs is {settings.runs}), got {run!r}")
+    if not isinstance(show, (int, np.integer)) or show < 1:
+        raise ExplorerError(f"show: must be an integer of at least 1, got {show!r}")
+    run = int(run)
+    search = _Search(table, looks_good, settings.sampling, settings.w_simplicity)
+    values = {k: v for k, v in settings.param.values().items() if k != "name"}
+    if search.n == 0:  # no programs at all: nothing to draw, no C_0 to start from
+        none = np.zeros(0, dtype=np.int64)
+        return Trace(c=np.zeros(0), n=none, k=none, drawn=none, found=np.zeros(0, dtype=bool), found_row=none,
+                     samples=none, offsets=np.zeros(1, dtype=np.int64), c_star=math.nan, index=-1, kind="none",
+                     c_min=search.c_min, run=run, settings=values)
+    c0 = settings.start(search.smallest)
+    first = _anneal(search, settings, None)
+    recorder = _Recorder(search, run, first.steps)
+    again = _anneal(recorder, settings, recorder.progress)
+    if not (np.array_equal(again.index, first.index) and np.array_equal(again.steps, first.steps)):
+        raise RuntimeError("trace: the recording pass of _anneal did not repeat the first pass")
+
+    steps = int(first.steps[run])
+    start = steps if recorder.first is None else min(recorder.first, steps)  # the steps _anneal skipped
+    c = np.empty(steps, dtype=np.float64)
+    found_row = np.full(steps, -1, dtype=np.int64)
+    c[:start] = _schedule_c(settings, c0, start)
+    for t, c_t, hit, row in recorder.kept:
+        c[t] = c_t
+        if hit:
+            found_row[t] = row
+
+    cols = table.to_numpy()
+    order = np.argsort(cols["avg_compute"], kind="stable")
+    avg = cols["avg_compute"][order]
+    good_sorted = np.asarray(table.backend.to_numpy(looks_good), dtype=bool)[order]
+    n = np.searchsorted(avg, c, side="right").astype(np.int64)
+    k = np.searchsorted(avg[good_sorted], c, side="right").astype(np.int64)
+    drawn, samples, offsets = _draws(settings, run, cols["bits"], order, good_sorted, c, n, k, found_row, show)
+    index = int(first.index[run])
+    return Trace(c=c, n=n, k=k, drawn=drawn, found=found_row >= 0, found_row=found_row, samples=samples,
+                 offsets=offsets, c_star=float(first.c_star[run]), index=index,
+                 kind="none" if index < 0 else table.kinds[int(cols["kind"][index])], c_min=search.c_min,
+                 run=run, settings=values)
+
+
+def _draws(s: AnnealingSettings, run: int, bits, order, good_sorted, c, n, k, found_row, show: int):
+    """(drawn per step, rows kept for display, offsets): the one-at-a-time draws behind each step's outcome."""
+    rng = np.random.default_rng([s.seed, run, 1])
+    steps = c.shape[0]
+    speed = s.search_speed
+    found = found_row >= 0
+    bad = np.nonzero(~good_sorted)[0]  # positions (in compute order) of the programs that do not look good
+    m = n - k  # not-good-looking programs in P(C_t)
+    if s.sampling == "uniform":
+        log_bad = None
+        p = np.where(n > 0, k / np.maximum(n, 1), 0.0)
+    else:
+        log_w = bits[order] * (-s.w_simplicity * math.log(2.0))
+        log_all = np.logaddexp.accumulate(log_w)
+        log_good = np.logaddexp.accumulate(log_w[good_sorted]) if good_sorted.any() else np.zeros(0)
+        log_bad = np.logaddexp.accumulate(log_w[bad]) if bad.size else np.zeros(0)
+        share = np.exp(np.minimum(log_good[np.maximum(k - 1, 0)] - log_all[np.maximum(n - 1, 0)], 0.0)) \
+            if log_good.size else np.zeros(steps)
+        p = np.where(k > 0, share, 0.0)
+    # failures before the find: J by inverting the truncated geometric distribution's CDF
+    fails = np.zeros(steps, dtype=np.int64)
+    at = np.nonzero(found)[0]
+    if at.size:
+        pf = p[at]
+        u = rng.random(at.size)
+        sure = pf >= 1.0
+        log_miss = np.log1p(-np.where(sure, 0.0, pf))  # log(1 - p)
+        q = -np.expm1(speed * log_miss)  # 1 - (1 - p)^s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            j = np.ceil(np.log1p(-u * q) / log_miss) - 1
+        fails[at] = np.where(sure, 0, np.clip(np.nan_to_num(j, nan=0.0), 0, speed - 1)).astype(np.int64)
+    drawn = np.where(found, fails + 1, np.where(n > 0, speed, 0)).astype(np.int64)
+    kept = np.minimum(drawn, show)
+    kept_bad = kept - found  # failures kept: all kept draws but the find itself
+    offsets = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
+    step_of = np.repeat(np.arange(steps), kept_bad)
+    u = rng.random(step_of.size)
+    pool = m[step_of]
+    if log_bad is None:
+        pick = np.minimum((u * pool).astype(np.int64), pool - 1)
+    else:
+        top = log_bad[np.maximum(pool - 1, 0)]
+        pick = np.minimum(np.searchsorted(log_bad, top + np.log1p(-u), side="left"), pool - 1)
+    samples = np.empty(offsets[-1], dtype=np.int64)
+    is_find = np.zeros(offsets[-1], dtype=bool)
+    is_find[offsets[1:][found] - 1] = True
+    samples[is_find] = found_row[found]
+    samples[~is_find] = order[bad[pick]]
+    return drawn, samples, offsets

@@ -195,6 +195,14 @@ def cmd_bench(args) -> int:
     from explorer import bench
     from explorer.backend import get_backend
 
+    if args.browser:
+        from explorer import bench_browser
+
+        sizes = tuple(int(s) for s in args.sizes) if args.sizes else (100_000, 1_000_000)
+        report = bench_browser.run(sizes=sizes, progress=not args.json)
+        _print_json(report) if args.json else print(bench_browser.format_report(report))
+        return 0
+
     get_backend(args.backend)
     sizes = tuple(int(s) for s in args.sizes) if args.sizes else (100_000, 1_000_000, 10_000_000)
     report = bench.run(sizes=sizes, backend=args.backend, threads=args.threads, progress=not args.json)
@@ -272,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", nargs="+", type=float, metavar="N", help="program counts (default 1e5 1e6 1e7)")
     p.add_argument("--backend", default="numpy", choices=BACKEND_NAMES)
     p.add_argument("--threads", type=int, default=1, help="torch threads (stated in the report)")
+    p.add_argument("--browser", action="store_true",
+                   help="instead: slider-to-paint latency of the priors app against Panel's own round trip (needs chromium)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench)
 

@@ -157,3 +157,9 @@ def test_sorted_counter_uses_the_grid_for_spread_tasks_and_falls_back_when_crowd
     be = get_backend("numpy")
     assert SortedCounter.of(be, AbstractWorld(n_tasks=32).tasks().train).grid is not None
     assert SortedCounter.of(be, np.array([1.0] * 10 + [2.0])).grid is None
+
+
+@pytest.mark.parametrize("value", ["", [], 3, "honest"])
+def test_kind_mix_that_is_not_a_mapping_is_a_named_error(value):
+    with pytest.raises(ExplorerError, match="kind_mix"):
+        AbstractWorld(kind_mix=value)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from explorer.annealing import DEFAULT_RATIOS, AnnealingSettings, _log_cumsum_exp, anneal, sweep
+from explorer.annealing import DEFAULT_RATIOS, AnnealingSettings, _log_cumsum_exp, anneal, sweep, trace
 from explorer.errors import ExplorerError
 from explorer.priors import looks_good
 from explorer.worlds.abstract import AbstractWorld
@@ -281,3 +281,226 @@ def test_progress_reports_steps_and_sweep_points(numpy_table):
     points = []
     sweep(table, mask, AnnealingSettings(runs=20), [0.01, 0.1], progress=lambda done, total: points.append((done, total)))
     assert points == [(1, 2), (2, 2)]
+
+
+# ---- trace: one run, step by step ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_trace_is_the_run_anneal_reports(numpy_table, schedule, sampling):
+    """Not a look-alike: what the traced run finds, where and after how many steps is anneal's result."""
+    table, mask = numpy_table
+    settings = AnnealingSettings(schedule=schedule, sampling=sampling, runs=40, seed=3, rate=_rate(schedule, 0.03))
+    res = anneal(table, mask, settings)
+    cols = table.to_numpy()
+    good = np.asarray(mask)
+    for run in (0, 17, 39):
+        tr = trace(table, mask, settings, run=run)
+        assert tr.steps == res.steps[run]
+        assert tr.index == res.index[run] and tr.c_star == res.c_star[run]
+        assert tr.kind == table.kinds[res.kind[run]]
+        assert good[tr.index] and cols["avg_compute"][tr.index] <= tr.c_star
+        best, row = tr.best_until(tr.steps - 1)
+        assert row == tr.index and tr.c[best] == tr.c_star
+        if schedule != "backoff":  # the one find ends the run
+            assert tr.found.sum() == 1 and tr.found[-1]
+
+
+@pytest.mark.parametrize("schedule", ("linear", "geometric"))
+def test_trace_c_follows_the_schedule_and_p_of_c_only_grows(numpy_table, schedule):
+    table, mask = numpy_table
+    settings = AnnealingSettings(schedule=schedule, rate=_rate(schedule, 0.01), runs=1, seed=2)
+    tr = trace(table, mask, settings)
+    t = np.arange(tr.steps)
+    c0 = float(table.to_numpy()["avg_compute"].min())
+    expected = c0 + settings.rate * t if schedule == "linear" else c0 * (1.0 + settings.rate) ** t
+    np.testing.assert_allclose(tr.c, expected, rtol=1e-12)
+    assert np.all(np.diff(tr.n) >= 0) and np.all(np.diff(tr.k) >= 0) and np.all(tr.k <= tr.n)
+    assert np.all(tr.k[tr.c < tr.c_min] == 0) and tr.k[-1] > 0
+    avg = table.to_numpy()["avg_compute"]
+    assert tr.n[-1] == np.count_nonzero(avg <= tr.c[-1])
+
+
+def test_trace_backoff_falls_after_a_find(numpy_table):
+    table, mask = numpy_table
+    tr = trace(table, mask, AnnealingSettings(schedule="backoff", search_speed=64, rate=6.4, runs=1))
+    finds = np.nonzero(tr.found[:-1])[0]
+    assert finds.size and np.all(tr.c[finds + 1] < tr.c[finds])
+
+
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_trace_draws_lie_in_p_of_c_and_only_the_last_of_a_find_looks_good(numpy_table, sampling):
+    table, mask = numpy_table
+    avg, good = table.to_numpy()["avg_compute"], np.asarray(mask)
+    for schedule in SCHEDULES:
+        tr = trace(table, mask, AnnealingSettings(schedule=schedule, sampling=sampling, runs=1, seed=4,
+                                                  rate=_rate(schedule, 0.02)))
+        speed = tr.settings["search_speed"]
+        assert np.all(tr.drawn <= speed) and np.all(tr.drawn[~tr.found & (tr.n > 0)] == speed)
+        assert np.all(tr.drawn[tr.n == 0] == 0) and np.all(tr.drawn[tr.found] >= 1)
+        for t in range(tr.steps):
+            rows = tr.samples_at(t)
+            assert rows.size == min(tr.drawn[t], 64)
+            assert np.all(avg[rows] <= tr.c[t])
+            if tr.found[t]:
+                assert rows[-1] == tr.found_row[t] and not good[rows[:-1]].any()
+            else:
+                assert not good[rows].any()
+        assert np.array_equal(tr.samples_until(tr.steps - 1), tr.samples)
+
+
+def test_trace_keeps_at_most_show_draws_per_step_and_the_find_among_them(numpy_table):
+    table, mask = numpy_table
+    tr = trace(table, mask, AnnealingSettings(search_speed=500, rate=5.0, runs=1), show=16)
+    kept = np.diff(tr.offsets)
+    assert kept.max() == 16 and np.all(kept == np.minimum(tr.drawn, 16))
+    assert tr.samples_at(tr.steps - 1)[-1] == tr.index
+
+
+def test_trace_is_deterministic_per_seed(numpy_table):
+    table, mask = numpy_table
+    a, b = (trace(table, mask, AnnealingSettings(runs=1, seed=9, rate=0.4)) for _ in range(2))
+    c = trace(table, mask, AnnealingSettings(runs=1, seed=10, rate=0.4))
+    for name in ("c", "n", "k", "drawn", "found_row", "samples", "offsets"):
+        assert np.array_equal(getattr(a, name), getattr(b, name))
+    assert a.index == b.index and not np.array_equal(a.samples, c.samples)
+
+
+def _ks_distance(a, b) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the empirical distribution functions."""
+    grid = np.union1d(a, b)
+    fa = np.searchsorted(np.sort(a), grid, side="right") / a.size
+    fb = np.searchsorted(np.sort(b), grid, side="right") / b.size
+    return float(np.abs(fa - fb).max())
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_traces_over_seeds_are_distributed_as_anneal_runs(numpy_table, schedule):
+    """C* of 250 one-run traces (seeds 0..249) against 250 runs of one anneal call (seed 1000).
+
+    Tolerance: the two-sample Kolmogorov-Smirnov critical value at level 0.001,
+    1.95 sqrt((n + m) / (n m)) = 0.174 for n = m = 250, so a correct trace fails this 1 time in 1000 or
+    less (C* takes lattice values, which only makes the test more lenient, never flaky). A trace that
+    lost the skipped steps or the back-off falls would move C* by whole rises and fail it. The honest
+    share is held to 4 standard errors of a difference of two proportions.
+    """
+    table, mask = numpy_table
+    common = dict(schedule=schedule, rate=_rate(schedule, 0.1))  # fast enough that goof-offs are found too
+    traced = [trace(table, mask, AnnealingSettings(runs=1, seed=seed, **common)) for seed in range(250)]
+    res = anneal(table, mask, AnnealingSettings(runs=250, seed=1000, **common))
+    assert _ks_distance(np.array([tr.c_star for tr in traced]), res.c_star) < 1.95 * math.sqrt(2 / 250)
+    honest_trace = np.mean([tr.kind == "honest" for tr in traced])
+    honest_anneal = np.mean(res.kind == table.kinds.index("honest"))
+    pooled = (honest_trace + honest_anneal) / 2
+    assert abs(honest_trace - honest_anneal) <= 4 * math.sqrt(pooled * (1 - pooled) * 2 / 250) + 1e-9
+
+
+def _draws_until_found(table, mask, settings):
+    """Reference: programs drawn one at a time from P(C_t) (linear schedule from the cheapest program) until the
+    first good-looking one, per run: (draws in all, draws at the step of the find)."""
+    cols = table.to_numpy()
+    order = np.argsort(cols["avg_compute"], kind="stable")
+    avg, good = cols["avg_compute"][order], np.asarray(mask)[order]
+    cum_w = np.cumsum(np.exp(-settings.w_simplicity * np.log(2.0) * (cols["bits"][order] - cols["bits"].min())))
+    rng = np.random.default_rng(settings.seed + 7)
+    total = np.zeros(settings.runs, dtype=np.int64)
+    last = np.zeros(settings.runs, dtype=np.int64)
+    live = np.arange(settings.runs)
+    for t in range(settings.max_steps):
+        n = np.searchsorted(avg, avg[0] + settings.rate * t, side="right")
+        u = rng.random((live.size, settings.search_speed))
+        if settings.sampling == "uniform":
+            pos = np.minimum((u * n).astype(np.int64), n - 1)
+        else:
+            pos = np.minimum(np.searchsorted(cum_w, u * cum_w[n - 1], side="right"), n - 1)
+        hit = good[pos]
+        done = hit.any(axis=1)
+        drawn = np.where(done, np.argmax(hit, axis=1) + 1, settings.search_speed)
+        total[live] += drawn
+        last[live] = drawn
+        live = live[~done]
+        if not live.size:
+            return total, last
+    raise AssertionError("the reference search ran out of steps")
+
+
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_trace_draw_counts_match_a_one_at_a_time_search(numpy_table, sampling):
+    """The draws at the step of the find (the truncated geometric J, plus one) and the draws in all match,
+    run by run, what drawing one program at a time gives: means within 4 standard errors of the difference.
+    (The total alone is dominated by the empty-handed steps; the find step's count checks J itself.)"""
+    table, mask = numpy_table
+    common = dict(sampling=sampling, search_speed=16, rate=0.4)
+    drawn = [trace(table, mask, AnnealingSettings(runs=1, seed=s, **common)).drawn for s in range(200)]
+    direct_total, direct_last = _draws_until_found(table, mask, AnnealingSettings(runs=2000, **common))
+    totals, lasts = np.array([d.sum() for d in drawn]), np.array([d[-1] for d in drawn])
+    for traced, direct in ((totals, direct_total), (lasts, direct_last)):
+        se = math.sqrt(traced.var(ddof=1) / traced.size + direct.var(ddof=1) / direct.size)
+        assert abs(traced.mean() - direct.mean()) < 4 * se
+
+
+def test_trace_failures_before_a_find_follow_the_truncated_geometric_law():
+    """In a world where every program costs the same, each step searches all of them with the same share p of
+    good-looking ones, so the draws at the step of a find are J + 1 with P(J = j) = (1 - p)^j p / (1 - (1 - p)^s).
+    Mean and the chance of a first-draw find within 4 standard errors of the exact law (1500 runs)."""
+    from explorer.backend import get_backend
+    from explorer.table import ProgramTable
+
+    n, s, p = 1000, 16, 0.1
+    rng = np.random.default_rng(0)
+    good = np.zeros(n, dtype=bool)
+    good[rng.choice(n, int(p * n), replace=False)] = True
+    cols = dict(kind=np.zeros(n, dtype=np.int64), bits=rng.normal(40, 3, n), avg_compute=np.full(n, 2.0),
+                max_compute=np.full(n, 4.0), train_perf=np.where(good, 1.0, 0.5), heldout_perf=np.ones(n),
+                deploy_perf=np.ones(n), misbehaviour_compute=np.zeros(n))
+    table = ProgramTable(backend=get_backend("numpy"), **cols)
+    mask = looks_good(table, 0.9)
+    j = np.array([trace(table, mask, AnnealingSettings(runs=1, seed=seed, search_speed=s)).drawn[-1] - 1
+                  for seed in range(1500)])
+    pmf = (1 - p) ** np.arange(s) * p
+    pmf /= pmf.sum()
+    mean = np.sum(np.arange(s) * pmf)
+    sd = math.sqrt(np.sum((np.arange(s) - mean) ** 2 * pmf))
+    assert abs(j.mean() - mean) < 4 * sd / math.sqrt(j.size)
+    assert abs(np.mean(j == 0) - pmf[0]) < 4 * math.sqrt(pmf[0] * (1 - pmf[0]) / j.size)
+    assert j.min() == 0 and j.max() <= s - 1
+
+
+def test_trace_draws_follow_the_search_bias(numpy_table):
+    """A search that prefers short programs draws shorter ones, failures included."""
+    table, mask = numpy_table
+    bits = table.to_numpy()["bits"]
+    mean_bits = {s: np.mean(bits[trace(table, mask, AnnealingSettings(sampling=s, runs=1, rate=0.2)).samples])
+                 for s in SAMPLINGS}
+    assert mean_bits["simplicity"] < mean_bits["uniform"]
+
+
+def test_trace_mistakes_are_explained(numpy_table):
+    table, mask = numpy_table
+    with pytest.raises(ExplorerError, match="run"):
+        trace(table, mask, AnnealingSettings(runs=3), run=3)
+    with pytest.raises(ExplorerError, match="show"):
+        trace(table, mask, AnnealingSettings(runs=1), show=0)
+    with pytest.raises(ExplorerError, match="c_start.*geometric"):
+        trace(table, mask, AnnealingSettings(schedule="geometric", c_start=0.0, runs=1))
+
+
+def test_trace_of_a_search_that_finds_nothing_runs_to_max_steps(numpy_table):
+    table, _ = numpy_table
+    tr = trace(table, looks_good(table, 1.1), AnnealingSettings(runs=1, max_steps=30))
+    assert tr.steps == 30 and not tr.found.any() and tr.kind == "none" and tr.index == -1
+    assert math.isnan(tr.c_star) and np.all(tr.k == 0) and tr.samples.size == 30 * 8
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_trace_is_the_same_on_every_back_end(world, numpy_table, backend, schedule):
+    """`backend` (tests/conftest.py) includes the GPU back ends, skipped where this machine has none."""
+    settings = AnnealingSettings(schedule=schedule, sampling="simplicity", runs=20, rate=_rate(schedule, 0.02))
+    ref = trace(*numpy_table, settings, run=11)
+    table = world.table(backend)
+    tr = trace(table, looks_good(table, THRESHOLD), settings, run=11)
+    for name in ("n", "k", "drawn", "found_row", "samples", "offsets"):
+        assert np.array_equal(getattr(tr, name), getattr(ref, name)), name
+    np.testing.assert_allclose(tr.c, ref.c, rtol=1e-12)
+    assert (tr.index, tr.kind, tr.c_star) == (ref.index, ref.kind, ref.c_star)

@@ -83,6 +83,8 @@ class Controls(pn.viewable.Viewer):
                         self.help[name] = parameter(name).doc
         for key, widget in self.widgets.items():
             widget.param.watch(lambda event, key=key: self._changed(key, event.new), "value")
+        # Whatever changed the simulation (a preset, a tour step, a link), the widgets show it.
+        self.state.param.watch(lambda *_: self.refresh(), "version")
 
     def _make(self, name: str, value: Any) -> pn.widgets.Widget:
         p = parameter(name)

@@ -13,9 +13,15 @@ import panel as pn
 import param
 
 from explorer.scenarios import SCENARIOS, preset_params
+from explorer.tours import list_tours, load_tour
 from explorer.ui.comparison import PriorComparison, selection_frame
 from explorer.ui.controls import Controls
+from explorer.ui.regime_map import RegimeMapView
+from explorer.ui.scatter import ProgramScatter
 from explorer.ui.state import SimulationState
+from explorer.ui.story_fields import StoryFields
+from explorer.ui.task_bars import TaskBars
+from explorer.ui.tour import TourView
 
 
 class PriorsDashboard(pn.viewable.Viewer):
@@ -29,6 +35,13 @@ class PriorsDashboard(pn.viewable.Viewer):
         self.state = SimulationState(n_programs=n_programs, backend=backend, **preset_params(self.scenario))
         self.controls = Controls(state=self.state)
         self.comparison = PriorComparison(state=self.state)
+        self.scatter = ProgramScatter(state=self.state)
+        self.task_bars = TaskBars(state=self.state)
+        self.regime_map = RegimeMapView(state=self.state)
+        self.story = StoryFields(scenario=self.scenario)
+        self.tour: TourView | None = None  # made when the learner starts it: entering a step changes the view
+        self._tour_slot = pn.Column(self._tour_start(), sizing_mode="stretch_width")
+        self._following_tour = False
         self._message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.state.param.watch(self._on_state_message, "message")
         self.param.watch(self._load_scenario, "scenario")
@@ -36,8 +49,32 @@ class PriorsDashboard(pn.viewable.Viewer):
     # ---- actions ------------------------------------------------------------------------------
 
     def _load_scenario(self, *_):
-        self.state.apply(**preset_params(self.scenario))
-        self.controls.refresh()
+        self.story.scenario = self.scenario
+        if not self._following_tour:
+            self.state.apply(**preset_params(self.scenario))
+
+    def start_tour(self, name: str = "speed-prior-essay") -> TourView:
+        """Start a guided tour from assets/tours; each step loads its preset into this dashboard."""
+        self.tour = TourView(self.state, load_tour(list_tours()[name]))
+        self.tour.param.watch(self._follow_tour, "step")
+        self._follow_tour()
+        self._tour_slot[:] = [self.tour]
+        return self.tour
+
+    def _follow_tour(self, *_):
+        self._following_tour = True  # the step already applied its settings: show its preset, do not reload it
+        try:
+            self.scenario = self.tour.current.scenario
+        finally:
+            self._following_tour = False
+
+    def _tour_start(self):
+        tours = list_tours()
+        button = pn.widgets.Button(name="Start the guided tour", button_type="primary",
+                                   description="Walk through the speed-prior argument: predict, then look.")
+        button.on_click(lambda _: self.start_tour())
+        return pn.Column(pn.pane.Markdown(f"{len(tours)} tour(s) available. A tour replaces the current settings "
+                                          "with each step's preset."), button)
 
     def reset(self, *_) -> None:
         """Back to the current preset's values (keeping the program count and back end)."""
@@ -76,8 +113,12 @@ class PriorsDashboard(pn.viewable.Viewer):
     def _views(self, static: bool = False) -> list:
         if static:
             return [pn.widgets.Tabulator(selection_frame(self.state), show_index=False, disabled=True),
-                    self.comparison.bars()]
-        return [self.comparison]
+                    self.comparison.bars(), self.scatter.element(), self.task_bars.element()]
+        # Tabs render only the one on show, so a slider move updates what is visible and nothing else.
+        tabs = pn.Tabs(("Programs", self.scatter), ("Compute per task", self.task_bars),
+                       ("Regime map", self.regime_map), ("Guided tour", self._tour_slot),
+                       dynamic=True, sizing_mode="stretch_width")
+        return [self.comparison, tabs]
 
     # ---- layout -------------------------------------------------------------------------------
 
@@ -95,9 +136,11 @@ class PriorsDashboard(pn.viewable.Viewer):
             pn.widgets.FileDownload(callback=self.export_html, filename=slug("html"), label="View as HTML", button_type="light"),
         )
 
-    def main(self) -> pn.Column:
+    def main(self) -> pn.Row:
         claim = pn.bind(lambda s: pn.pane.Markdown(f"**{SCENARIOS[s].title}.** {SCENARIOS[s].claim}"), self.param.scenario)
-        return pn.Column(claim, self._message, *self._views(), self.downloads(), sizing_mode="stretch_width")
+        simulation = pn.Column(claim, self._message, *self._views(), self.downloads(), sizing_mode="stretch_width")
+        story = pn.Column("### Training story", self.story, width=340)
+        return pn.Row(simulation, story, sizing_mode="stretch_width")
 
     def __panel__(self):
         return pn.Row(pn.Column(self.sidebar(), width=320), self.main(), sizing_mode="stretch_width")

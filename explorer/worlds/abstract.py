@@ -37,6 +37,8 @@ class KindMix(param.Dict):
     """Shares of the four program kinds: known names, non-negative, not all zero."""
 
     def _validate_value(self, val, allow_None):
+        if val is not None and not isinstance(val, dict):
+            raise ValueError(f"{self.name}: expected a mapping of kind to share, got {type(val).__name__}")
         super()._validate_value(val, allow_None)
         if val is None:
             return

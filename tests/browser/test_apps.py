@@ -27,7 +27,7 @@ def test_priors_app_opens_with_four_priors(page, server):
     page.goto(server + "/priors")
     rows = selection_rows(page)
     assert [r.split("\n")[0] for r in rows] == ["simplicity", "max_speed", "average_speed", "combined"]
-    expect(page.get_by_text("Goofing off on easy tasks")).to_be_visible()
+    expect(page.locator("strong", has_text="Goofing off on easy tasks")).to_be_visible()
 
 
 def test_moving_a_weight_slider_changes_the_selection_and_the_bars(page, server):
@@ -54,7 +54,7 @@ def test_a_link_sets_the_controls(page, server):
     page.goto(server + "/priors?scenario=memory&w_avg=2.5&generalization_check=false")
     selection_rows(page)
     expect(slider_title(page, "Average-compute weight")).to_contain_text("2.5", timeout=TIMEOUT)
-    expect(page.get_by_text("Cross-episode memory weakens the speed prior")).to_be_visible()
+    expect(page.locator("strong", has_text="Cross-episode memory weakens the speed prior")).to_be_visible()
     expect(page.locator("select").first).to_have_value("memory")
     expect(page.locator("input[type=checkbox]")).not_to_be_checked()  # the one checkbox: check held-out tasks
 

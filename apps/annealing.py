@@ -1,0 +1,14 @@
+"""Proposal 0, computational annealing: one search animated, many summarised (served at /annealing)."""
+
+import panel as pn
+
+from explorer.ui.annealing_view import AnnealingView
+from explorer.ui.serving import configure_app
+
+configure_app()
+view = AnnealingView()
+template = pn.template.FastListTemplate(
+    title="Speed Prior Explorer: computational annealing",
+    main=[view],
+)
+template.servable()

@@ -1,0 +1,320 @@
+"""The essay's picture: every program at (average compute, training performance).
+
+Programs above the performance threshold look good to training; each prior then picks one of them.
+Drawing where misbehaviour sits (a short line left of each goof-off or deceptive program, as long as the
+compute it wastes on average) shows why an average-case speed prior sees it and a max prior may not.
+
+Tables reach 1e6 rows and more, which a browser cannot draw as glyphs. Above `max_points` programs the
+whole table is rasterised by datashader (one count per kind per pixel, coloured like the glyphs) and only
+a fixed random sample is drawn as glyphs, which is what carries the hover tool.
+"""
+
+from __future__ import annotations
+
+import datashader as ds
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh plotting back end for .opts)
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from holoviews.operation.datashader import rasterize
+
+from explorer.priors import PRIORS
+from explorer.table import KINDS
+from explorer.ui.comparison import KIND_COLORS
+from explorer.ui.state import SimulationState
+
+#: Shape per kind, so kinds stay apart without colour too (printouts, colour-vision deficiencies).
+KIND_MARKERS = {"honest": "circle", "goof_off": "triangle", "deceptive": "diamond", "lookup": "square"}
+
+#: The sample is drawn with this seed, so the same programs stay on screen from one update to the next.
+SAMPLE_SEED = 0
+
+#: Columns of the drawn points, in the order the hover tool lists them.
+POINT_COLUMNS = ("avg_compute", "train_perf", "kind", "max_compute", "bits", "heldout_perf", "misbehaviour_compute",
+                 "index")
+
+X = hv.Dimension("avg_compute", label="average compute per task")
+Y = hv.Dimension("train_perf", label="training performance")
+
+_KIND_DTYPE = pd.CategoricalDtype(list(KINDS))
+
+#: Vertical gap, in training-performance units, between a MAP highlight and its label (and between labels).
+LABEL_STEP = 0.04
+
+#: The compute budget's line: Okabe-Ito reddish purple, a colour no kind uses.
+BUDGET_COLOR = "#CC79A7"
+
+_TOOLTIPS = [
+    ("program", "@index"),
+    ("kind", "@kind"),
+    ("avg compute", "@avg_compute{0.000}"),
+    ("max compute", "@max_compute{0.000}"),
+    ("bits", "@bits{0.0}"),
+    ("train perf", "@train_perf{0.000}"),
+    ("held-out perf", "@heldout_perf{0.000}"),
+    ("misbehaviour", "@misbehaviour_compute{0.000}"),
+]
+
+
+def prior_label(prior: str) -> str:
+    """A prior's name as the plots print it."""
+    return prior.replace("_", " ")
+
+
+class ProgramScatter(pn.viewable.Viewer):
+    """Programs by average compute and training performance, with the threshold, budget and MAP picks."""
+
+    state = param.ClassSelector(class_=SimulationState, constant=True, doc="The simulation this view draws.")
+    max_points = param.Integer(
+        5_000, bounds=(1, 1_000_000),
+        doc="Draw at most this many programs as glyphs (with hover); above it, rasterise the whole table.")
+    height = param.Integer(480, bounds=(200, 2000), doc="Plot height in pixels.")
+    table_revision = param.Integer(
+        0, precedence=-1, doc="Bumped when the table itself changes, so a weight change does not re-rasterise it.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if self.state is None:  # a notebook may start from the defaults
+            with param.edit_constant(self):
+                self.state = SimulationState()
+        self._sample_cache: tuple | None = None  # (n, max_points, indices)
+        self._frame_cache: tuple | None = None  # (table, max_points, frame)
+        self._population_cache: tuple | None = None  # (table, frame)
+        self._pane: pn.pane.HoloViews | None = None
+        self._template_cache: dict[str, dict] = {}
+        self._shown: tuple | None = None
+        self._table_seen = self.table
+        self.state.param.watch(self._on_update, "version")
+        self.param.watch(self._on_update, "max_points")
+
+    # ---- data -----------------------------------------------------------------------------------
+
+    @property
+    def table(self):
+        return self.state.simulation.table()
+
+    @property
+    def dense(self) -> bool:
+        """Whether the table has more programs than max_points (then it is rasterised)."""
+        return len(self.table) > self.max_points
+
+    def sample_indices(self) -> np.ndarray:
+        """Sorted row numbers of the programs drawn as glyphs: all of them, or a fixed random sample."""
+        n = len(self.table)
+        if n <= self.max_points:
+            return np.arange(n)
+        key = (n, self.max_points)
+        if self._sample_cache is None or self._sample_cache[:2] != key:
+            rng = np.random.default_rng(SAMPLE_SEED)
+            self._sample_cache = (*key, np.sort(rng.choice(n, self.max_points, replace=False)))
+        return self._sample_cache[2]
+
+    def frame(self, sample: bool = True) -> pd.DataFrame:
+        """The programs drawn as glyphs (`sample=True`), or every program of the table (`sample=False`)."""
+        table = self.table
+        if not sample:
+            return self._gather(table, None)
+        if self._frame_cache is None or self._frame_cache[0] is not table or self._frame_cache[1] != self.max_points:
+            self._frame_cache = (table, self.max_points, self._gather(table, self.sample_indices()))
+        return self._frame_cache[2]
+
+    @staticmethod
+    def _gather(table, indices) -> pd.DataFrame:
+        # Take the rows on the table's back end first, so only the sample crosses to the host.
+        be = table.backend
+        if indices is None:
+            index = np.arange(len(table))
+            cols = {c: be.to_numpy(getattr(table, c)) for c in POINT_COLUMNS if c not in ("kind", "index")}
+            codes = be.to_numpy(table.kind)
+        else:
+            index = indices
+            at = be.asarray(indices)
+            cols = {c: be.to_numpy(be.xp.take(getattr(table, c), at))
+                    for c in POINT_COLUMNS if c not in ("kind", "index")}
+            codes = be.to_numpy(be.xp.take(table.kind, at))
+        kind = pd.Categorical.from_codes(codes.astype(np.int8), dtype=_KIND_DTYPE, validate=False)
+        return pd.DataFrame({**cols, "kind": kind, "index": index}, columns=list(POINT_COLUMNS), copy=False)
+
+    @staticmethod
+    def _gather_empty() -> pd.DataFrame:
+        cols = {c: np.empty(0) for c in POINT_COLUMNS}
+        cols["kind"] = pd.Categorical([], dtype=_KIND_DTYPE)
+        cols["index"] = np.empty(0, dtype=np.int64)
+        return pd.DataFrame(cols, columns=list(POINT_COLUMNS))
+
+    def population(self) -> pd.DataFrame:
+        """Every program's x, y and kind: what the rasterised layer counts."""
+        table = self.table
+        if self._population_cache is None or self._population_cache[0] is not table:
+            be = table.backend
+            codes = be.to_numpy(table.kind).astype(np.int8)
+            frame = pd.DataFrame({
+                "avg_compute": be.to_numpy(table.avg_compute),
+                "train_perf": be.to_numpy(table.train_perf),
+                "kind": pd.Categorical.from_codes(codes, dtype=_KIND_DTYPE, validate=False),
+            }, copy=False)
+            self._population_cache = (table, frame)
+        return self._population_cache[1]
+
+    def segments(self) -> pd.DataFrame:
+        """For each drawn program that misbehaves: the part of its average compute spent misbehaving."""
+        df = self.frame()
+        mis = df[df["misbehaviour_compute"] > 0]
+        return pd.DataFrame({
+            "x0": mis["avg_compute"] - mis["misbehaviour_compute"], "y0": mis["train_perf"],
+            "x1": mis["avg_compute"], "y1": mis["train_perf"],
+            "kind": mis["kind"].astype(str), "color": mis["kind"].map(KIND_COLORS).astype(str),
+            "misbehaviour_compute": mis["misbehaviour_compute"], "index": mis["index"],
+        })
+
+    def highlights(self) -> pd.DataFrame:
+        """One row per program some prior selects (MAP), naming every prior that selects it."""
+        picks: dict[int, dict] = {}
+        for prior in PRIORS:
+            m = self.state.results[prior].map
+            if m is None:
+                continue
+            keep = {k: m[k] for k in ("index", "kind", "avg_compute", "train_perf")}
+            row = picks.setdefault(m["index"], {**keep, "priors": []})
+            row["priors"].append(prior_label(prior))
+        rows = [{**r, "priors": ", ".join(r["priors"])} for r in picks.values()]
+        return pd.DataFrame(rows, columns=["index", "kind", "avg_compute", "train_perf", "priors"])
+
+    # ---- holoviews --------------------------------------------------------------------------------
+
+    def layers(self) -> hv.Overlay:
+        """Everything but the raster: sample glyphs, misbehaviour lines, threshold, budget, MAP picks."""
+        return self.table_layers() * self.selection_layers()
+
+    def table_layers(self) -> hv.Overlay:
+        """The layers that change only with the table: the sampled glyphs and the misbehaviour lines.
+
+        Each layer is a clone of a styled template (setting holoviews options costs more than building
+        the element, so it is done once), and the layers are the same for every state, empty where
+        there is nothing to draw, so a DynamicMap can update them in place.
+        """
+        df = self.frame()
+        t = self._templates(self.dense)
+        return hv.Overlay([t["segments"].clone(self.segments()), *(t[kind].clone(df[df["kind"] == kind]) for kind in KINDS)])
+
+    def selection_layers(self) -> hv.Overlay:
+        """The layers a weight or threshold change moves: the threshold, the budget and the MAP picks.
+
+        Kept apart from the glyphs so that a slider move sends the browser a few points, not the sample.
+        """
+        pri = self.state.simulation.priors
+        df = self.frame()
+        t = self._templates(self.dense)
+        threshold = pri.performance_threshold
+        x_left = float(df["avg_compute"].min()) if len(df) else 0.0
+        line = t["threshold"].clone(pd.DataFrame({"train_perf": [threshold]}))
+        line_label = t["threshold_label"].clone(pd.DataFrame({
+            "avg_compute": [x_left], "train_perf": [threshold], "text": [f"looks good: train perf ≥ {threshold:g}"]}))
+
+        bx = [] if pri.compute_budget is None else [pri.compute_budget]
+        budget = t["budget"].clone(pd.DataFrame({"avg_compute": bx}))
+        budget_label = t["budget_label"].clone(pd.DataFrame({
+            "avg_compute": bx, "train_perf": [0.02] * len(bx),
+            "text": [f"compute budget {b:g} (on max compute)" for b in bx]}))
+
+        picks = self.highlights()
+        # Different priors often pick neighbouring programs; stacking their labels upwards keeps them readable.
+        labels = picks.sort_values("avg_compute").assign(
+            train_perf=lambda f: f["train_perf"] + LABEL_STEP * (1 + np.arange(len(f))))
+        return hv.Overlay([line, line_label, budget, budget_label, t["maps"].clone(picks), t["map_labels"].clone(labels)])
+
+    def _templates(self, dense: bool) -> dict:
+        key = "dense" if dense else "sparse"
+        if key not in self._template_cache:
+            self._template_cache[key] = _templates(dense)
+        return self._template_cache[key]
+
+    def raster(self, points: hv.Points | hv.DynamicMap, dynamic: bool):
+        """Count programs per kind per pixel; coloured with the kinds' colours."""
+        size = {} if dynamic else {"width": 600, "height": 400}  # dynamic: the plot's own size
+        counts = rasterize(points, aggregator=ds.count_cat("kind"), dynamic=dynamic, **size)
+        return counts.opts(cmap=KIND_COLORS, alpha=0.9)
+
+    def _population_points(self, *_):
+        return hv.Points(self.population(), [X, Y], ["kind"])
+
+    def element(self) -> hv.Overlay:
+        """The whole plot for the current state, as a static holoviews object (for tests and export)."""
+        layers = self.layers()
+        if self.dense:
+            layers = self.raster(self._population_points(), dynamic=False) * layers
+        return self._style(layers)
+
+    def _style(self, obj):
+        title = f"Average compute vs training performance: {len(self.table):,} programs"
+        if self.dense:
+            title += f" (rasterised; {self.max_points:,} sampled for hover)"
+        return obj.opts(title=title, responsive=True, height=self.height, legend_position="bottom_right",
+                        show_grid=True)
+
+    # ---- panel ------------------------------------------------------------------------------------
+
+    def _dynamic(self):
+        # Options go on the outermost object: an overlay of two DynamicMaps makes new frames, which
+        # would drop options set on the frames of either.
+        glyphs = hv.DynamicMap(pn.bind(lambda *_: self.table_layers(), self.param.table_revision, self.param.max_points))
+        picks = hv.DynamicMap(pn.bind(lambda *_: self.selection_layers(), self.state.param.version, self.param.max_points))
+        # Only the glyphs decide the axes: a weight change must not rescale them (and re-rasterise).
+        top = glyphs.opts(framewise=True) * picks.opts(framewise=False)
+        if self.dense:
+            population = hv.DynamicMap(pn.bind(self._population_points, self.param.table_revision))
+            top = self.raster(population, dynamic=True) * top
+        return self._style(top)
+
+    def _shape(self) -> tuple:
+        """What the plot's structure and title depend on; the pane is rebuilt only when it changes."""
+        return self.dense, len(self.table), self.max_points
+
+    def _on_update(self, *_):
+        if self._table_seen is not self.table:
+            self._table_seen = self.table
+            self.table_revision += 1
+        if self._pane is not None and self._shape() != self._shown:
+            self._shown = self._shape()
+            self._pane.object = self._dynamic()
+
+    def __panel__(self):
+        if self._pane is None:
+            self._shown = self._shape()
+            self._pane = pn.pane.HoloViews(self._dynamic(), sizing_mode="stretch_width")
+        return self._pane
+
+
+def _templates(dense: bool) -> dict:
+    """Empty, styled elements that `ProgramScatter.layers` clones with each state's data."""
+    size, alpha = (4, 0.55) if dense else (6, 0.75)
+    empty = ProgramScatter._gather_empty()
+    out = {}
+    for kind in KINDS:
+        out[kind] = hv.Points(empty, [X, Y], list(POINT_COLUMNS[2:]), label=kind).opts(
+            color=KIND_COLORS[kind], marker=KIND_MARKERS[kind], size=size + (2 if kind == "deceptive" else 0),
+            alpha=alpha, line_color=KIND_COLORS[kind], tools=["hover"], hover_tooltips=_TOOLTIPS)
+    seg_cols = ["x0", "y0", "x1", "y1", "kind", "color", "misbehaviour_compute", "index"]
+    out["segments"] = hv.Segments(pd.DataFrame(columns=seg_cols),
+                                  [hv.Dimension("x0", label=X.label), hv.Dimension("y0", label=Y.label), "x1", "y1"],
+                                  ["color", "kind", "misbehaviour_compute", "index"]).opts(
+        color="color", line_width=1.5, alpha=0.6, show_legend=False)
+    out["threshold"] = hv.HLines(pd.DataFrame({"train_perf": [0.0]}), [Y]).opts(
+        color="black", line_dash="dashed", line_width=1.5)
+    label_cols = {"avg_compute": [], "train_perf": [], "text": []}
+    out["threshold_label"] = hv.Labels(label_cols, [X, Y], "text").opts(
+        text_align="left", text_baseline="bottom", text_font_size="9pt", text_color="black")
+    out["budget"] = hv.VLines(pd.DataFrame({"avg_compute": []}), [X]).opts(
+        color=BUDGET_COLOR, line_width=2, line_dash="dotdash")
+    out["budget_label"] = hv.Labels(label_cols, [X, Y], "text").opts(
+        angle=90, text_align="left", text_baseline="bottom", text_font_size="9pt", text_color=BUDGET_COLOR)
+    pick_cols = pd.DataFrame(columns=["index", "kind", "avg_compute", "train_perf", "priors"])
+    out["maps"] = hv.Points(pick_cols, [X, Y], ["kind", "priors", "index"], label="MAP of a prior").opts(
+        marker="circle", size=20, fill_alpha=0, line_color="black", line_width=2.5,
+        tools=["hover"], hover_tooltips=[("MAP of", "@priors"), ("program", "@index"), ("kind", "@kind")])
+    out["map_labels"] = hv.Labels(pick_cols, [X, Y], "priors").opts(
+        text_baseline="bottom", text_font_size="9pt", text_font_style="bold", text_color="black",
+        background_fill_color="white", background_fill_alpha=0.7)
+    return out

@@ -1,0 +1,151 @@
+"""The annealing app's view without a browser: the player, re-tracing, the Monte Carlo, errors, rendering."""
+
+import math
+import runpy
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+import pytest
+
+from explorer.annealing import DEFAULT_RATIOS, AnnealingSettings, anneal
+from explorer.ui.annealing_view import SCHEDULES, TRACE_MAX_STEPS, AnnealingView
+
+APP = Path(__file__).resolve().parent.parent / "apps" / "annealing.py"
+
+
+@pytest.fixture
+def view():
+    return AnnealingView(n_programs=20_000)
+
+
+def test_moving_the_player_moves_c_and_grows_p_of_c(view):
+    assert view.player.end == view.traced.steps - 1 > 10
+    view.player.value = 0
+    start = view.current()
+    view.player.value = view.player.end // 2
+    middle = view.current()
+    assert view.step == view.player.end // 2
+    assert middle["c"] > start["c"] and middle["in_p"] > start["in_p"]
+    # the picture: the veil (fading what is not yet in P(C)) starts at C_t, and this step's draws are marked
+    assert view.figures.veil.left == pytest.approx(middle["c"])
+    assert len(view.figures.now_source.data["x"]) == len(view.traced.samples_at(middle["step"]))
+    assert f"{middle['in_p']:,}" in view.status.object
+    avg = view.world.cols["avg_compute"]
+    assert middle["in_p"] == np.count_nonzero(avg <= middle["c"])
+
+
+def test_the_last_frame_shows_the_run_anneal_reports(view):
+    view.player.value = view.player.end
+    now = view.current()
+    world = view.world
+    settings = AnnealingSettings(runs=1, max_steps=TRACE_MAX_STEPS, rate=view.rate, search_speed=view.search_speed)
+    res = anneal(world.table, world.mask, settings)
+    assert now["found"] and now["last"]
+    assert now["c_star"] == res.c_star[0] and now["row"] == res.index[0]
+    assert now["kind"] == world.table.kinds[res.kind[0]] == "honest"  # slow annealing in the goof-off world
+    assert world.good[now["row"]] and world.cols["avg_compute"][now["row"]] <= now["c_star"]
+    assert len(view.figures.finds_source.data["x"]) == 1
+    assert "C*" in view.figures.label.text and "honest" in view.status.object
+
+
+def test_changing_the_schedule_retraces_from_the_first_step(view):
+    view.player.value = 5
+    linear = view.traced
+    view.schedule = "geometric"
+    tr = view.traced
+    assert tr is not linear and tr.settings["schedule"] == "geometric"
+    assert view.step == 0 and view.player.value == 0 and view.player.end == tr.steps - 1
+    np.testing.assert_allclose(tr.c[1:] / tr.c[:-1], 1 + view.rate)
+    view.schedule = "backoff"
+    assert view.traced.settings["schedule"] == "backoff" and view.traced.found.sum() >= 1
+
+
+def test_changing_the_scenario_changes_the_world(view):
+    view.scenario = "deceptive-planner"
+    assert set(view.figures.world_source.data["kind"]) == {"honest", "deceptive"}
+    assert view.traced.kind in ("honest", "deceptive")
+
+
+def test_a_rejected_setting_shows_the_message_and_keeps_the_last_trace(view):
+    view.c_start = 0.0  # fine for the linear schedule
+    good = view.traced
+    assert view.message == "" and good.c[0] == 0.0
+    view.schedule = "geometric"  # C_0 = 0 cannot grow geometrically
+    assert "c_start" in view.message and "geometric" in view.message
+    assert view.alert.visible and view.alert.object == view.message
+    assert view.traced is good and view.current()["c"] == good.c[0]
+    view.c_start = 1.0
+    assert view.message == "" and not view.alert.visible
+    assert view.traced.settings["schedule"] == "geometric" and view.traced.c[0] == 1.0
+
+
+def test_monte_carlo_gives_a_row_per_ratio_per_schedule_and_slow_annealing_finds_honest_programs(view):
+    rows = view.run_monte_carlo(runs=200)
+    assert view.mc_rows == rows and len(rows) == len(SCHEDULES) * len(DEFAULT_RATIOS)
+    assert {(r["schedule"], r["ratio"]) for r in rows} == {(s, r) for s in SCHEDULES for r in DEFAULT_RATIOS}
+    for r in rows:
+        assert math.isclose(sum(r[k] for k in ("honest", "goof_off", "deceptive", "lookup", "none")), 1.0)
+    frame = view.monte_carlo_frame()
+    for schedule in SCHEDULES:
+        part = frame[frame["schedule"] == schedule].sort_values("ratio")
+        slow, fast = part.iloc[0], part.iloc[-1]
+        assert slow["honest"] > fast["honest"] and slow["goof_off"] < fast["goof_off"]
+        assert slow["median_c_star"] < fast["median_c_star"]
+    assert not view.mc_running and view.progress.value == view.progress.max == len(rows)
+    assert "200 runs per point" in view.mc_status
+    plots = view._mc_plots()
+    assert len(plots.select(pn.pane.HoloViews)) == len(SCHEDULES) + 1  # one bar chart per schedule, one C* plot
+
+
+def test_stop_cancels_between_sweep_points(view):
+    view.param.watch(lambda event: view.stop_monte_carlo() if event.new == 3 else None, "mc_done")
+    rows = view.run_monte_carlo(runs=50)
+    assert len(rows) == 3 and view.mc_rows == rows
+    assert "Stopped after 3 of 24" in view.mc_status
+    assert not view.mc_running and not view.run_button.disabled and view.stop_button.disabled
+
+
+def test_the_run_button_works_on_a_worker_thread(view):
+    view.mc_runs = 50
+    view.run_button.clicks += 1
+    thread = view._mc_thread
+    assert thread is not None
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert len(view.mc_rows) == len(SCHEDULES) * len(DEFAULT_RATIOS) and not view.mc_running
+    assert view.run_button.disabled is False and view.stop_button.disabled is True
+
+
+def test_a_rejected_monte_carlo_setting_keeps_the_last_results(view):
+    rows = view.run_monte_carlo(runs=30)
+    view.c_start = 0.0  # fine for the linear trace, but the geometric sweep cannot start from C_0 = 0
+    assert view.message == ""
+    assert view.run_monte_carlo(runs=30) == []
+    assert "c_start" in view.message and "geometric" in view.message
+    assert view.mc_rows == rows
+    assert view.start_monte_carlo() is False and view._mc_thread is None
+
+
+def test_every_control_has_a_description(view):
+    widgets = pn.panel(view).select(pn.widgets.Widget)
+    described = [w for w in widgets if "description" in w.param]
+    names = {w.label for w in described}
+    for label in ("Scenario", "Schedule", "Sampling", "Search speed (draws per step)", "Annealing rate", "C at step 0",
+                  "Seed", "Monte Carlo runs per point", "Run Monte Carlo", "Stop"):
+        assert label in names
+    assert all(w.description for w in described)
+    assert any(isinstance(w, pn.widgets.Player) for w in widgets)
+
+
+def test_the_view_renders(view):
+    assert pn.panel(view).get_root() is not None
+    view.run_monte_carlo(runs=20, ratios=[0.001, 0.1])
+    assert pn.panel(view).get_root() is not None
+
+
+def test_the_app_module_builds_its_page():
+    namespace = runpy.run_path(str(APP))
+    assert isinstance(namespace["view"], AnnealingView)
+    assert namespace["view"].traced.steps > 0
+    assert isinstance(namespace["template"], pn.template.FastListTemplate)
