@@ -252,3 +252,22 @@ def test_scatter_drops_the_raster_when_the_table_shrinks_below_max_points():
     state.apply(n_programs=SMALL)  # the same root, updated in place
     assert not list(root.select({"type": ImageStack}))
     assert sum(len(d["index"]) for d in sources(root, "heldout_perf")) == SMALL
+
+
+def test_live_map_picks_follow_a_weight_change_in_a_rendered_page():
+    import panel as pn
+
+    from explorer.ui.scatter import PICKS_TAG, ProgramScatter
+    from explorer.ui.state import SimulationState
+
+    state = SimulationState(n_programs=20_000, kind_mix={"honest": 0.5, "goof_off": 0.5}, misbehaviour_cost=3.0)
+    view = ProgramScatter(state=state)
+    root = pn.panel(view).get_root()
+    figures = [m for m in root.references() if PICKS_TAG in getattr(m, "tags", [])]
+    assert len(figures) == 1 and len(view._pick_sources) == 1
+    source = view._pick_sources[0]
+    before = list(source.data["index"])
+    state.apply(w_max=0.0, w_avg=0.0, w_simplicity=5.0)  # only simplicity counts: the picks move
+    after = list(source.data["index"])
+    assert after != before
+    assert sorted(after) == sorted({r.map["index"] for r in state.results.values()})

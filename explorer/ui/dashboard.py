@@ -139,7 +139,7 @@ class PriorsDashboard(pn.viewable.Viewer):
     def main(self) -> pn.Row:
         claim = pn.bind(lambda s: pn.pane.Markdown(f"**{SCENARIOS[s].title}.** {SCENARIOS[s].claim}"), self.param.scenario)
         simulation = pn.Column(claim, self._message, *self._views(), self.downloads(), sizing_mode="stretch_width")
-        story = pn.Column("### Training story", self.story, width=340)
+        story = pn.Column(self.story, width=340)
         return pn.Row(simulation, story, sizing_mode="stretch_width")
 
     def __panel__(self):

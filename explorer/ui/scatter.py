@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource, HoverTool, LabelSet
 from holoviews.operation.datashader import rasterize
 
 from explorer.priors import PRIORS
@@ -42,6 +43,8 @@ _KIND_DTYPE = pd.CategoricalDtype(list(KINDS))
 
 #: Vertical gap, in training-performance units, between a MAP highlight and its label (and between labels).
 LABEL_STEP = 0.04
+#: Marks a figure that already carries the MAP picks (hooks can run again on the same figure).
+PICKS_TAG = "explorer-map-picks"
 
 #: The compute budget's line: Okabe-Ito reddish purple, a colour no kind uses.
 BUDGET_COLOR = "#CC79A7"
@@ -73,6 +76,7 @@ class ProgramScatter(pn.viewable.Viewer):
     height = param.Integer(480, bounds=(200, 2000), doc="Plot height in pixels.")
     table_revision = param.Integer(
         0, precedence=-1, doc="Bumped when the table itself changes, so a weight change does not re-rasterise it.")
+    lines_revision = param.Integer(0, precedence=-1, doc="Bumped when the threshold or the budget moves.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -86,6 +90,9 @@ class ProgramScatter(pn.viewable.Viewer):
         self._template_cache: dict[str, dict] = {}
         self._shown: tuple | None = None
         self._table_seen = self.table
+        pri = self.state.simulation.priors
+        self._lines_seen = (pri.performance_threshold, pri.compute_budget)
+        self._pick_sources: list[ColumnDataSource] = []  # one per figure drawn (a served page, a notebook cell)
         self.state.param.watch(self._on_update, "version")
         self.param.watch(self._on_update, "max_points")
 
@@ -200,10 +207,13 @@ class ProgramScatter(pn.viewable.Viewer):
         return hv.Overlay([t["segments"].clone(self.segments()), *(t[kind].clone(df[df["kind"] == kind]) for kind in KINDS)])
 
     def selection_layers(self) -> hv.Overlay:
-        """The layers a weight or threshold change moves: the threshold, the budget and the MAP picks.
+        """The layers the prior settings move: threshold, budget and the MAP picks (static, for exports)."""
+        t = self._templates(self.dense)
+        picks = self.pick_data()
+        return self.line_layers() * hv.Overlay([t["maps"].clone(picks), t["map_labels"].clone(picks.assign(train_perf=picks["label_y"]))])
 
-        Kept apart from the glyphs so that a slider move sends the browser a few points, not the sample.
-        """
+    def line_layers(self) -> hv.Overlay:
+        """The threshold and the compute budget, labelled."""
         pri = self.state.simulation.priors
         df = self.frame()
         t = self._templates(self.dense)
@@ -212,18 +222,37 @@ class ProgramScatter(pn.viewable.Viewer):
         line = t["threshold"].clone(pd.DataFrame({"train_perf": [threshold]}))
         line_label = t["threshold_label"].clone(pd.DataFrame({
             "avg_compute": [x_left], "train_perf": [threshold], "text": [f"looks good: train perf ≥ {threshold:g}"]}))
-
         bx = [] if pri.compute_budget is None else [pri.compute_budget]
         budget = t["budget"].clone(pd.DataFrame({"avg_compute": bx}))
         budget_label = t["budget_label"].clone(pd.DataFrame({
             "avg_compute": bx, "train_perf": [0.02] * len(bx),
             "text": [f"compute budget {b:g} (on max compute)" for b in bx]}))
+        return hv.Overlay([line, line_label, budget, budget_label])
 
-        picks = self.highlights()
-        # Different priors often pick neighbouring programs; stacking their labels upwards keeps them readable.
-        labels = picks.sort_values("avg_compute").assign(
-            train_perf=lambda f: f["train_perf"] + LABEL_STEP * (1 + np.arange(len(f))))
-        return hv.Overlay([line, line_label, budget, budget_label, t["maps"].clone(picks), t["map_labels"].clone(labels)])
+    def pick_data(self) -> pd.DataFrame:
+        """The MAP picks with where each label goes. Picks look good, so they sit near the top of the axis:
+        their labels stack downwards, one step each, so neighbouring picks stay readable and inside the plot."""
+        picks = self.highlights().sort_values("avg_compute")
+        return picks.assign(label_y=picks["train_perf"] - LABEL_STEP * (1 + np.arange(len(picks)))).reset_index(drop=True)
+
+    def _add_picks(self, plot, element) -> None:
+        """HoloViews hook: draw the MAP picks as plain bokeh glyphs on the figure, once per figure.
+
+        A slider move changes only the picks; patching their ColumnDataSource sends a few numbers,
+        where re-rendering a holoviews layer costs tens of milliseconds on every move.
+        """
+        fig = plot.state
+        if PICKS_TAG in fig.tags:
+            return
+        source = ColumnDataSource(self.pick_data().to_dict(orient="list"))
+        self._pick_sources.append(source)
+        circles = fig.scatter("avg_compute", "train_perf", source=source, marker="circle", size=20, fill_alpha=0, level="overlay",
+                              line_color="black", line_width=2.5)
+        fig.add_layout(LabelSet(x="avg_compute", y="label_y", text="priors", source=source, text_baseline="top",
+                                text_font_size="9pt", text_font_style="bold", text_color="black",
+                                background_fill_color="white", background_fill_alpha=0.7, level="overlay"))
+        fig.add_tools(HoverTool(renderers=[circles], tooltips=[("MAP of", "@priors"), ("program", "@index"), ("kind", "@kind")]))
+        fig.tags = [*fig.tags, PICKS_TAG]
 
     def _templates(self, dense: bool) -> dict:
         key = "dense" if dense else "sparse"
@@ -247,12 +276,12 @@ class ProgramScatter(pn.viewable.Viewer):
             layers = self.raster(self._population_points(), dynamic=False) * layers
         return self._style(layers)
 
-    def _style(self, obj):
+    def _style(self, obj, live: bool = False):
         title = f"Average compute vs training performance: {len(self.table):,} programs"
         if self.dense:
             title += f" (rasterised; {self.max_points:,} sampled for hover)"
         return obj.opts(title=title, responsive=True, height=self.height, legend_position="bottom_right",
-                        show_grid=True)
+                        show_grid=True, hooks=[self._add_picks] if live else [])
 
     # ---- panel ------------------------------------------------------------------------------------
 
@@ -260,13 +289,14 @@ class ProgramScatter(pn.viewable.Viewer):
         # Options go on the outermost object: an overlay of two DynamicMaps makes new frames, which
         # would drop options set on the frames of either.
         glyphs = hv.DynamicMap(pn.bind(lambda *_: self.table_layers(), self.param.table_revision, self.param.max_points))
-        picks = hv.DynamicMap(pn.bind(lambda *_: self.selection_layers(), self.state.param.version, self.param.max_points))
+        lines = hv.DynamicMap(pn.bind(lambda *_: self.line_layers(), self.param.lines_revision, self.param.max_points))
         # Only the glyphs decide the axes: a weight change must not rescale them (and re-rasterise).
-        top = glyphs.opts(framewise=True) * picks.opts(framewise=False)
+        # The MAP picks are not a layer: `_add_picks` draws them and `_on_update` patches them.
+        top = glyphs.opts(framewise=True) * lines.opts(framewise=False)
         if self.dense:
             population = hv.DynamicMap(pn.bind(self._population_points, self.param.table_revision))
             top = self.raster(population, dynamic=True) * top
-        return self._style(top)
+        return self._style(top, live=True)
 
     def _shape(self) -> tuple:
         """What the plot's structure and title depend on; the pane is rebuilt only when it changes."""
@@ -276,9 +306,17 @@ class ProgramScatter(pn.viewable.Viewer):
         if self._table_seen is not self.table:
             self._table_seen = self.table
             self.table_revision += 1
+        pri = self.state.simulation.priors
+        if (pri.performance_threshold, pri.compute_budget) != self._lines_seen:
+            self._lines_seen = (pri.performance_threshold, pri.compute_budget)
+            self.lines_revision += 1
         if self._pane is not None and self._shape() != self._shown:
             self._shown = self._shape()
+            self._pick_sources = []
             self._pane.object = self._dynamic()
+        data = self.pick_data().to_dict(orient="list")
+        for source in self._pick_sources:
+            source.data = data
 
     def __panel__(self):
         if self._pane is None:
