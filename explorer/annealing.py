@@ -254,12 +254,7 @@ def _anneal(search: _Search, s: AnnealingSettings, progress) -> AnnealResult:
 
     def shared_c(t: int) -> float:
         """C_t of the first rise, common to every run (and the whole schedule for linear and geometric)."""
-        if s.schedule == "geometric":
-            try:
-                return c0 * (1.0 + s.rate) ** t
-            except OverflowError:
-                return math.inf
-        return c0 + s.rate * t
+        return _rise(s, c0, t)
 
     # Before C reaches c_min no step can find anything, so every run skips those steps together.
     t = _first_step_reaching(shared_c, search.c_min, s.max_steps)
@@ -428,15 +423,17 @@ def _schedule_c(s: AnnealingSettings, c0: float, steps: int) -> np.ndarray:
     the run it records to the last bit.
     """
 
-    def c_of(t: int) -> float:
-        if s.schedule == "geometric":
-            try:
-                return c0 * (1.0 + s.rate) ** t
-            except OverflowError:
-                return math.inf
-        return c0 + s.rate * t
+    return np.array([_rise(s, c0, t) for t in range(steps)], dtype=np.float64)
 
-    return np.array([c_of(t) for t in range(steps)], dtype=np.float64)
+
+def _rise(s: AnnealingSettings, c0: float, t: int) -> float:
+    """C_t on the first rise: C_0 + rate t (linear, backoff) or C_0 (1 + rate)^t (geometric)."""
+    if s.schedule == "geometric":
+        try:
+            return c0 * (1.0 + s.rate) ** t
+        except OverflowError:
+            return math.inf
+    return c0 + s.rate * t
 
 
 def trace(table: ProgramTable, looks_good, settings: AnnealingSettings, run: int = 0, show: int = 64) -> Trace:
