@@ -6,6 +6,6 @@ import panel as pn
 from explorer.ui.serving import configure_app
 
 configure_app()
-slider = pn.widgets.FloatSlider(name="Round trip", start=0.0, end=10.0, step=0.05, value=1.0)
+slider = pn.widgets.FloatSlider(label="Round trip", start=0.0, end=10.0, step=0.05, value=1.0)
 echo = pn.pane.Str(pn.bind(lambda v: f"value {v:.2f}", slider))
 pn.Column(slider, echo).servable(title="Panel round trip")

@@ -48,7 +48,7 @@ class PriorComparison(pn.viewable.Viewer):
         super().__init__(**params)
         self._table = pn.widgets.Tabulator(
             selection_frame(self.state), show_index=False, disabled=True, sizing_mode="stretch_width",
-            formatters={c: {"type": "money", "precision": 3} for c in NUMBER_COLUMNS}, name="selection-table")
+            formatters={c: {"type": "money", "precision": 3} for c in NUMBER_COLUMNS})
         self._source = ColumnDataSource(self._bar_data())
         self.state.param.watch(self._refresh, "version")
 

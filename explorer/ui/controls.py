@@ -74,7 +74,7 @@ class Controls(pn.viewable.Viewer):
                 if name == "kind_mix":
                     for kind in KINDS:
                         self.widgets[f"kind_mix.{kind}"] = pn.widgets.FloatSlider(
-                            name=f"Share of {kind.replace('_', '-')} programs", start=0.0, end=1.0, step=0.05,
+                            label=f"Share of {kind.replace('_', '-')} programs", start=0.0, end=1.0, step=0.05,
                             value=float(values["kind_mix"].get(kind, 0.0)))
                         self.help[f"kind_mix.{kind}"] = f"{parameter('kind_mix').doc} Shares are normalised to sum to one."
                 else:
@@ -88,9 +88,9 @@ class Controls(pn.viewable.Viewer):
 
     def _make(self, name: str, value: Any) -> pn.widgets.Widget:
         p = parameter(name)
-        common = {"name": _label(name, p), "description": p.doc}
+        common = {"label": _label(name, p), "description": p.doc}
         if isinstance(p, param.Boolean):
-            return pn.widgets.Checkbox(value=bool(value), name=common["name"])
+            return pn.widgets.Checkbox(value=bool(value), label=common["label"])
         if name == "backend":
             return pn.widgets.Select(options=available_backends(), value=value, **common)
         if isinstance(p, param.Selector):
@@ -103,7 +103,7 @@ class Controls(pn.viewable.Viewer):
         if p.allow_None:  # compute_budget: empty means no budget
             return pn.widgets.FloatInput(value=value, start=p.bounds[0], placeholder="none", **common)
         lo, hi, step = SLIDER_RANGES.get(name, (*p.bounds, 0.1))
-        return pn.widgets.FloatSlider(start=lo, end=max(hi, float(value)), step=step, value=float(value), name=common["name"])
+        return pn.widgets.FloatSlider(start=lo, end=max(hi, float(value)), step=step, value=float(value), label=common["label"])
 
     def _changed(self, key: str, value: Any) -> None:
         if self._syncing:

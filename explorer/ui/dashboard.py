@@ -70,7 +70,7 @@ class PriorsDashboard(pn.viewable.Viewer):
 
     def _tour_start(self):
         tours = list_tours()
-        button = pn.widgets.Button(name="Start the guided tour", button_type="primary",
+        button = pn.widgets.Button(label="Start the guided tour", color="primary",
                                    description="Walk through the speed-prior argument: predict, then look.")
         button.on_click(lambda _: self.start_tour())
         return pn.Column(pn.pane.Markdown(f"{len(tours)} tour(s) available. A tour replaces the current settings "
@@ -123,17 +123,17 @@ class PriorsDashboard(pn.viewable.Viewer):
     # ---- layout -------------------------------------------------------------------------------
 
     def sidebar(self) -> pn.Column:
-        picker = pn.widgets.Select.from_param(self.param.scenario, name="Preset", description=self.param.scenario.doc)
-        reset = pn.widgets.Button(name="Reset to preset", button_type="default", description="Undo every change since the preset loaded.")
+        picker = pn.widgets.Select.from_param(self.param.scenario, label="Preset", description=self.param.scenario.doc)
+        reset = pn.widgets.Button(label="Reset to preset", color="default", description="Undo every change since the preset loaded.")
         reset.on_click(self.reset)
         return pn.Column(picker, reset, self.controls, sizing_mode="stretch_width")
 
     def downloads(self) -> pn.Row:
         slug = lambda ext: f"speed-prior-{self.scenario}.{ext}"  # noqa: E731
         return pn.Row(
-            pn.widgets.FileDownload(callback=self.export_csv, filename=slug("csv"), label="Selection as CSV", button_type="light"),
-            pn.widgets.FileDownload(callback=self.export_json, filename=slug("json"), label="Selection as JSON", button_type="light"),
-            pn.widgets.FileDownload(callback=self.export_html, filename=slug("html"), label="View as HTML", button_type="light"),
+            pn.widgets.FileDownload(callback=self.export_csv, filename=slug("csv"), label="Selection as CSV", color="light"),
+            pn.widgets.FileDownload(callback=self.export_json, filename=slug("json"), label="Selection as JSON", color="light"),
+            pn.widgets.FileDownload(callback=self.export_html, filename=slug("html"), label="View as HTML", color="light"),
         )
 
     def main(self) -> pn.Row:
