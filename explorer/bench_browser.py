@@ -24,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 APPS = [ROOT / "apps" / "priors.py", ROOT / "apps" / "bench" / "round_trip.py"]
 CHROMIUM = "/usr/bin/chromium"
+# The flags these machines need: no sandbox as root, and no background calls to a network that is closed.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 #: Median latency targets, as a multiple of Panel's own round trip.

@@ -9,17 +9,20 @@ import urllib.request
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-# The flags this machine needs: no sandbox as root, and no background calls to a network that is closed.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from explorer.bench_browser import CHROMIUM_ARGS
+
+CHROMIUM = os.environ.get("EXPLORER_CHROMIUM", "/usr/bin/chromium")
 
 
 def pytest_collection_modifyitems(items):
-    if not os.path.exists(CHROMIUM):
+    # This hook sees every test of the session, not only this folder's: skip only the browser tests.
+    # On CI a missing chromium is a broken set-up (make test installs it): let the tests fail there.
+    if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
         skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing (make test installs Debian's chromium)")
+        here = os.path.dirname(__file__)
         for item in items:
-            item.add_marker(skip)
+            if str(item.path).startswith(here):
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
