@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from explorer.backend import get_backend
 from explorer.errors import ExplorerError
 from explorer.params import set_values, values_of
 from explorer.priors import Candidates, PriorResult, PriorSettings
@@ -52,6 +53,8 @@ class Simulation:
         set_values(trial_world, world)
         set_values(trial_priors, priors)
         trial_world.check()
+        if "backend" in world:
+            get_backend(trial_world.backend)  # a back end this machine lacks is refused here, not at build time
         set_values(self.world, world)
         set_values(self.priors, priors)
 

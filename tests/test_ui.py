@@ -141,3 +141,20 @@ def test_serve_starts_the_apps():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_back_end_this_machine_lacks_is_refused_and_the_session_keeps_working(dashboard):
+    from explorer.backend import available_backends
+
+    if "cupy" in available_backends():
+        pytest.skip("this machine has a GPU")
+    assert not dashboard.state.apply(backend="cupy")
+    assert "cupy" in dashboard.state.message and dashboard.state.simulation.world.backend == "numpy"
+    assert dashboard.state.apply(w_avg=2.0)  # later changes still work
+
+
+def test_served_pages_cap_the_program_count():
+    dashboard = PriorsDashboard(n_programs=5_000, max_programs=10_000)
+    problems = apply_query(dashboard, "?n_programs=200000000&w_avg=2")
+    assert len(problems) == 1 and "at most 10,000" in problems[0]
+    assert dashboard.state.simulation.world.n_programs == 5_000 and dashboard.state.simulation.priors.w_avg == 2.0

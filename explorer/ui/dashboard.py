@@ -29,10 +29,11 @@ class PriorsDashboard(pn.viewable.Viewer):
 
     scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), doc="The preset the view starts from.")
 
-    def __init__(self, n_programs: int = 100_000, backend: str = "numpy", **params):
+    def __init__(self, n_programs: int = 100_000, backend: str = "numpy", max_programs: int | None = None, **params):
         super().__init__(**params)
         self.initial = {"n_programs": n_programs, "backend": backend}
-        self.state = SimulationState(n_programs=n_programs, backend=backend, **preset_params(self.scenario))
+        self.state = SimulationState(n_programs=n_programs, backend=backend, max_programs=max_programs,
+                                     **preset_params(self.scenario))
         self.controls = Controls(state=self.state)
         self.comparison = PriorComparison(state=self.state)
         self.scatter = ProgramScatter(state=self.state)

@@ -1,4 +1,4 @@
-"""Set-up shared by every served app: allocator, Panel extensions, and the WebGL switch.
+"""Set-up shared by every served app: allocator, Panel extensions, the WebGL switch and a size limit.
 
 HoloViews draws with WebGL by default, which headless Chromium renders very slowly; setting the
 environment variable EXPLORER_WEBGL=0 (the browser tests and the latency benchmark do) draws on a plain
@@ -14,6 +14,12 @@ import holoviews.plotting.bokeh  # noqa: F401
 import panel as pn
 
 from explorer.memory import keep_freed_memory
+
+
+def max_programs() -> int:
+    """The most programs a served page may compute: EXPLORER_MAX_PROGRAMS, default 2,000,000 (about
+    130 MB of table), so that in a workshop one link cannot take a shared server's memory."""
+    return int(os.environ.get("EXPLORER_MAX_PROGRAMS", 2_000_000))
 
 
 def configure_app() -> None:

@@ -21,18 +21,28 @@ class SimulationState(param.Parameterized):
 
     version = param.Integer(0, doc="Bumped after every successful recompute; views depend on it.")
     message = param.String("", doc="Why the last change was not applied (empty when it was).")
+    max_programs = param.Integer(
+        None, allow_None=True, bounds=(10, None),
+        doc="Most programs this state will compute (served apps set it, so one link cannot exhaust a shared "
+            "server's memory); none means no limit.")
 
-    def __init__(self, simulation: Simulation | None = None, **params):
-        super().__init__()
+    def __init__(self, simulation: Simulation | None = None, max_programs: int | None = None, **params):
+        super().__init__(max_programs=max_programs)
         self.simulation = simulation or Simulation(**params)
         self.results: dict[str, PriorResult] = self.simulation.select()
 
     def apply(self, **params: Any) -> bool:
         """Set parameters by flat name and recompute; on a user error keep the last good state."""
+        before = self.simulation.params()
         try:
+            n = params.get("n_programs")
+            if self.max_programs is not None and isinstance(n, int) and n > self.max_programs:
+                raise ExplorerError(f"n_programs: {n:,} is more than this server computes (at most "
+                                    f"{self.max_programs:,}); use the command line for larger spaces")
             self.simulation.update(**params)
             results = self.simulation.select()
         except ExplorerError as exc:
+            self.simulation.update(**before)  # whatever failed, the simulation stays as it last worked
             self.message = str(exc)
             return False
         self.results = results
