@@ -33,16 +33,18 @@ class SimulationState(param.Parameterized):
 
     def apply(self, **params: Any) -> bool:
         """Set parameters by flat name and recompute; on a user error keep the last good state."""
-        before = self.simulation.params()
+        before, updated = self.simulation.params(), False
         try:
             n = params.get("n_programs")
             if self.max_programs is not None and isinstance(n, int) and n > self.max_programs:
                 raise ExplorerError(f"n_programs: {n:,} is more than this server computes (at most "
                                     f"{self.max_programs:,}); use the command line for larger spaces")
-            self.simulation.update(**params)
+            self.simulation.update(**params)  # atomic: a rejected update changes nothing
+            updated = True
             results = self.simulation.select()
         except ExplorerError as exc:
-            self.simulation.update(**before)  # whatever failed, the simulation stays as it last worked
+            if updated:  # accepted but could not be computed: back to the values that last worked
+                self.simulation.update(**before)
             self.message = str(exc)
             return False
         self.results = results
