@@ -145,6 +145,8 @@ def cmd_anneal(args) -> int:
     scenario_id, params = _scenario_params(args, AbstractWorld, PriorSettings, annealing.AnnealingSettings)
     anneal_names = [n for n in annealing.AnnealingSettings.param if n != "name"]
     anneal_params = {k: params.pop(k) for k in list(params) if k in anneal_names and k not in AbstractWorld.param and k not in PriorSettings.param}
+    if "rate" in anneal_params:
+        raise ExplorerError("rate: the sweep sets rate = ratio x search speed for each ratio; choose the ratios with --ratios")
     for flag in ("runs", "schedule", "sampling", "search_speed"):
         if getattr(args, flag) is not None:
             anneal_params[flag] = getattr(args, flag)

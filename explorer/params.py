@@ -28,8 +28,9 @@ def allowed(p: param.Parameter) -> str:
         lo, hi = p.bounds if p.bounds else (None, None)
         kind = "an integer" if isinstance(p, param.Integer) else "a number"
         lo_in, hi_in = getattr(p, "inclusive_bounds", (True, True))
-        lo_s = "(-inf" if lo is None else ("[" if lo_in else "(") + f"{lo:g}"
-        hi_s = "inf)" if hi is None else f"{hi:g}" + ("]" if hi_in else ")")
+        fmt = (lambda v: f"{v:,}") if isinstance(p, param.Integer) else (lambda v: f"{v:g}")
+        lo_s = "(-inf" if lo is None else ("[" if lo_in else "(") + fmt(lo)
+        hi_s = "inf)" if hi is None else fmt(hi) + ("]" if hi_in else ")")
         rng = f" in {lo_s}, {hi_s}"
         return kind + rng + (" or none" if p.allow_None else "")
     return type(p).__name__

@@ -25,9 +25,15 @@ from typing import Any
 import numpy as np
 import param
 
-from explorer.table import ProgramTable
+from explorer.table import COLUMNS, KINDS, ProgramTable
 
 PRIORS = ("simplicity", "max_speed", "average_speed", "combined")
+
+#: The names PriorResult.metrics() gives: what story evidence and tour checks may read.
+METRIC_NAMES = (
+    *(f"posterior.{k}" for k in KINDS), "actually_good", "deploy_perf", "n_candidates",
+    "map.index", *(f"map.{c}" for c in COLUMNS),
+)
 
 
 class PriorSettings(param.Parameterized):

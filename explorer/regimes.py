@@ -27,19 +27,14 @@ import param
 
 from explorer.errors import ExplorerError
 from explorer.params import allowed
-from explorer.priors import PRIORS, PriorSettings
-from explorer.simulation import FILTER_PARAMS, PRIOR_PARAMS, WORLD_PARAMS, Simulation
+from explorer.priors import PRIORS
+from explorer.simulation import FILTER_PARAMS, PRIOR_PARAMS, WORLD_PARAMS, Simulation, parameter
 from explorer.table import KINDS
 from explorer.worlds.abstract import AbstractWorld
 
 
-def _parameter(name: str) -> param.Parameter:
-    owner = AbstractWorld if name in WORLD_PARAMS else PriorSettings
-    return owner.param[name]
-
-
 #: Flat parameter names that can be an axis: every numeric world or prior parameter.
-NUMERIC_PARAMS = tuple(n for n in WORLD_PARAMS + PRIOR_PARAMS if isinstance(_parameter(n), param.Number))
+NUMERIC_PARAMS = tuple(n for n in WORLD_PARAMS + PRIOR_PARAMS if isinstance(parameter(n), param.Number))
 
 #: Penalty weights: spaced logarithmically by default, since their effect is multiplicative.
 WEIGHT_PARAMS = ("w_simplicity", "w_max", "w_avg")
@@ -77,7 +72,7 @@ def check_axis(name: str) -> param.Parameter:
     if name not in NUMERIC_PARAMS:
         raise ExplorerError(
             f"{name!r} cannot be a regime-map axis; numeric parameters are: {', '.join(NUMERIC_PARAMS)}")
-    return _parameter(name)
+    return parameter(name)
 
 
 def axis_values(name: str, low: float, high: float, n: int, spacing: str | None = None) -> np.ndarray:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import param
+
 from explorer.backend import get_backend
 from explorer.errors import ExplorerError
 from explorer.params import set_values, values_of
@@ -20,6 +22,15 @@ from explorer.worlds.abstract import AbstractWorld
 WORLD_PARAMS = tuple(n for n in AbstractWorld.param if n != "name")
 PRIOR_PARAMS = tuple(n for n in PriorSettings.param if n != "name")
 FILTER_PARAMS = ("performance_threshold", "generalization_check", "compute_budget")
+
+
+def parameter(name: str) -> param.Parameter:
+    """The core parameter (bounds, type, doc) behind a flat name."""
+    if name in WORLD_PARAMS:
+        return AbstractWorld.param[name]
+    if name in PRIOR_PARAMS:
+        return PriorSettings.param[name]
+    raise ExplorerError(f"unknown parameter {name!r}; known parameters: {', '.join(sorted(WORLD_PARAMS + PRIOR_PARAMS))}")
 
 
 def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

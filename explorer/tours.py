@@ -32,30 +32,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import param
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from explorer.errors import ExplorerError
-from explorer.params import allowed
-from explorer.priors import PRIORS, PriorSettings
+from explorer.priors import METRIC_NAMES, PRIORS
 from explorer.scenarios import MACHINE_PARAMS, OPERATORS, SCENARIOS, Case, Check, Outcome, Scenario, preset_params
 from explorer.simulation import Simulation
-from explorer.table import COLUMNS, KINDS
-from explorer.worlds.abstract import AbstractWorld
+from explorer.table import KINDS
 
 #: Where the shipped tours live (beside the package in a source checkout).
 TOURS_DIR = Path(__file__).resolve().parent.parent / "assets" / "tours"
-
-#: Metric names a `look_at` check may read (PriorResult.metrics()).
-METRICS = (
-    *(f"posterior.{k}" for k in KINDS), "actually_good", "deploy_perf", "n_candidates",
-    "map.kind", "map.index", *(f"map.{c}" for c in COLUMNS if c != "kind"),
-)
-
-_PARAMETERS = {n: cls.param[n] for cls in (AbstractWorld, PriorSettings) for n in cls.param if n != "name"}
 
 #: YAML tags a tour may use; anything else is refused before construction.
 _SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
@@ -290,10 +279,6 @@ class _Validator:
             value = _plain(raw)
             if scalars_only and isinstance(value, (dict, list)):
                 self.fail(here, f"{what}: {key} {name!r} must be a single value here (set mappings such as kind_mix with `set`)")
-            p = _PARAMETERS.get(name)
-            if isinstance(p, param.Dict) and not isinstance(value, dict):
-                # Checked here because KindMix's own check assumes a mapping ('' or [] would slip past it).
-                self.fail(here, f"{what}: {key}: {name}: {value!r} is not valid; expected {allowed(p)}")
             if name in MACHINE_PARAMS:
                 self.fail(here, f"{what}: {name!r} cannot be set by a tour (it is the learner's machine setting)")
             try:
@@ -372,8 +357,8 @@ class _Validator:
     def check(self, node: Any, what: str, line: int | None, params: dict[str, Any]) -> Check:
         m = self.mapping(node, what, line, _CHECK_KEYS, ("metric", "prior", "op"))
         metric = m["metric"]
-        if not isinstance(metric, str) or metric not in METRICS:
-            self.fail(self.value_line(m, "metric", line), f"{what}: unknown metric {_plain(metric)!r}; metrics: {', '.join(METRICS)}")
+        if not isinstance(metric, str) or metric not in METRIC_NAMES:
+            self.fail(self.value_line(m, "metric", line), f"{what}: unknown metric {_plain(metric)!r}; metrics: {', '.join(METRIC_NAMES)}")
         op = m["op"]
         if not isinstance(op, str) or op not in OPERATORS:
             self.fail(self.value_line(m, "op", line), f"{what}: unknown op {_plain(op)!r}; ops: {' '.join(OPERATORS)}")

@@ -70,6 +70,8 @@ def test_set_overrides_the_scenario():
     (["select", "--set", "w_avg"], ["w_avg", "name=value"]),
     (["select", "--backend", "cupy"], ["cupy", "needs a CUDA GPU"]),
     (["select", "--backend", "jax"], ["--backend", "invalid choice"]),
+    (["select", "--set", "seed=-1"], ["seed", "[0, 4,294,967,295]"]),
+    (["anneal", "--set", "rate=2"], ["rate", "--ratios"]),
     (["teleport"], ["invalid choice", "teleport"]),
 ])
 def test_user_mistakes_are_one_line_and_exit_2(args, words):

@@ -126,3 +126,10 @@ def test_bad_settings_raise_a_named_error(params):
     name = next(iter(params))
     with pytest.raises(ExplorerError, match=name):
         PriorSettings(**params)
+
+
+def test_metric_names_are_exactly_what_a_result_reports(table):
+    from explorer.priors import METRIC_NAMES
+
+    for result in select(table).values():
+        assert set(result.metrics()) == set(METRIC_NAMES)

@@ -13,10 +13,9 @@ import panel as pn
 import param
 
 from explorer.backend import available_backends
-from explorer.priors import PriorSettings
 from explorer.table import KINDS
+from explorer.simulation import parameter
 from explorer.ui.state import SimulationState
-from explorer.worlds.abstract import AbstractWorld
 
 #: The controls, grouped as they appear on the page.
 GROUPS = {
@@ -46,12 +45,6 @@ LABELS = {
 
 #: Program counts offered (any other count can come from a link or the CLI).
 SIZES = [1_000, 10_000, 100_000, 1_000_000]
-
-
-def parameter(name: str) -> param.Parameter:
-    """The core parameter behind a flat name."""
-    owner = AbstractWorld if name in AbstractWorld.param else PriorSettings
-    return owner.param[name]
 
 
 def _label(name: str, p: param.Parameter) -> str:

@@ -15,7 +15,7 @@ import panel as pn
 from explorer.errors import ExplorerError
 from explorer.params import parse_value
 from explorer.scenarios import SCENARIOS, preset_params
-from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS
+from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
 
 
 def link_query(dashboard) -> str:
@@ -47,8 +47,6 @@ def _text(value: Any) -> str:
 
 def apply_query(dashboard, query: str) -> list[str]:
     """Apply a query string to the dashboard; returns one message per part that could not be applied."""
-    from explorer.ui.controls import parameter
-
     problems = []
     pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
     scenario = dict(pairs).get("scenario")
