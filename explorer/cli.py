@@ -1,4 +1,4 @@
-"""The command line: `python -m explorer {scenarios,select,anneal,bench,serve}`.
+"""The command line: `python -m explorer {scenarios,select,anneal,bench,serve,story}`.
 
 A user's mistake (unknown scenario or parameter, a value of the wrong type or out of range, a back end
 this machine lacks) prints one line naming what is wrong and what is allowed, and exits with code 2.
@@ -292,6 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="address to listen on (default: all interfaces)")
     p.add_argument("--show", action="store_true", help="open the apps in a browser")
     p.set_defaults(func=cmd_serve)
+
+    from explorer.stories.commands import add_story_parser
+
+    add_story_parser(sub)
     return parser
 
 
