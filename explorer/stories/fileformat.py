@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -455,9 +456,19 @@ def dumps(story: Story) -> str:
     return f"{FENCE}\n{out.getvalue()}{FENCE}\n{story.body}"
 
 
-def save_text(path: str | Path, story: Story) -> None:
-    """Write a story file as-is (no revision check; `library.StoryLibrary.save` is the checked way)."""
-    Path(path).write_text(dumps(story), encoding="utf-8")
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write text to `path` so readers see the old file or the new one, never half of one:
+    write a temporary file beside it, flush it to disk, then rename it over the old one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _flow(items) -> CommentedSeq | CommentedMap:
