@@ -1,0 +1,514 @@
+"""What a readable story says, checked: classes, references, cycles, metrics, ranges and staleness.
+
+The loader (fileformat) already guarantees the shape and the types of the front matter; this module
+checks its meaning and returns coded, located messages (errors apart from warnings) instead of raising,
+so the command line, the editor and the tests show every problem at once. It never runs a simulation:
+metric names, parameter bounds and scenario presets are all known without one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Iterable, Mapping
+
+import param
+
+from explorer.errors import ExplorerError
+from explorer.params import allowed, set_values
+from explorer.priors import METRIC_NAMES, PRIORS, PriorSettings
+from explorer.scenarios import SCENARIOS
+from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter, split_params
+from explorer.stories import evidence as evidence_mod
+from explorer.stories.messages import Message, StoryFormatError
+from explorer.stories.model import PREDICATE_OPERATORS, Predicate, Recorded, Story
+from explorer.stories.vocabulary import (
+    CLAIM_PREFIX, COMPONENTS, CRITERIA, FAILURE_MODES, FINDINGS, GOAL_CLASSES, RATINGS, RATIONALE_CLASSES,
+)
+from explorer.table import KINDS
+from explorer.worlds.abstract import AbstractWorld
+
+#: Metrics whose value is text (a program kind); every other metric is a number.
+TEXT_METRICS = frozenset(m for m in METRIC_NAMES if m == "map.kind")
+
+#: Every `PRIOR.METRIC` name any scenario could produce.
+ALL_METRICS = frozenset(f"{p}.{m}" for p in PRIORS for m in METRIC_NAMES)
+
+#: Text comparisons that mean something: kinds have no order.
+TEXT_OPERATORS = ("==", "!=")
+
+_KNOWN_PARAMS = tuple(sorted(WORLD_PARAMS + PRIOR_PARAMS))
+
+
+def validate(story: Story, file: str = "") -> list[Message]:
+    """Every problem of a loaded story, errors and warnings, located and sorted by line."""
+    messages = _Validator(story).run()
+    return sorted((m.located(file) if file else m for m in messages), key=lambda m: m.line)
+
+
+def validate_text(text: str, name: str = "<story>") -> list[Message]:
+    """Messages for story text: the loader's (TS-F) if it cannot be read, else `validate`'s."""
+    from explorer.stories.fileformat import loads
+
+    try:
+        story = loads(text, name)
+    except StoryFormatError as exc:
+        return list(exc.messages)
+    return validate(story, name)
+
+
+def _quoted(items: Iterable[Any]) -> str:
+    return ", ".join(str(i) for i in items)
+
+
+def _suggest(word: Any, choices: Iterable[str]) -> str:
+    """' (did you mean X?)' for a close known name, else ''."""
+    close = difflib.get_close_matches(str(word), list(choices), n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _fits_type(p: param.Parameter, value: Any) -> bool:
+    """Whether a literal has the type parameter `p` takes (bounds are checked separately)."""
+    if value is None:
+        return bool(p.allow_None)
+    if isinstance(p, param.Boolean):
+        return isinstance(value, bool)
+    if isinstance(p, param.Integer):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(p, param.Number):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(p, param.Selector):
+        return isinstance(value, str)
+    if isinstance(p, param.Dict):
+        return isinstance(value, dict)
+    return True
+
+
+def _continuous(p: param.Parameter) -> bool:
+    """A parameter an assumption may set: a real number (an assumption's values vary continuously)."""
+    return isinstance(p, param.Number) and not isinstance(p, param.Integer)
+
+
+def _trial(name: str) -> param.Parameterized:
+    return AbstractWorld() if name in WORLD_PARAMS else PriorSettings()
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _norm(v) for k, v in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return evidence_mod.plain(float(value))
+    return value
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class _Validator:
+    """One pass over a story, collecting messages."""
+
+    def __init__(self, story: Story):
+        self.story = story
+        self.messages: list[Message] = []
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def error(self, code: str, text: str, line: int) -> None:
+        self.messages.append(Message(code, text, line or self.story.line))
+
+    def warn(self, code: str, text: str, line: int) -> None:
+        self.messages.append(Message(code, text, line or self.story.line, severity="warning"))
+
+    def source_line(self, *path: Any) -> int:
+        """The file line of a key or list item of the parsed front matter (0 when unknown)."""
+        node = self.story.source
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            last = path[-1]
+            pos = node.lc.item(last) if isinstance(last, int) else node.lc.key(last)
+            return pos[0] + 2  # line 1 of the file is the opening '---'
+        except (AttributeError, KeyError, IndexError, TypeError):
+            return 0
+
+    def run(self) -> list[Message]:
+        self.required()
+        self.classes()
+        self.components()
+        self.claims()
+        self.criteria()
+        self.assumptions()
+        self.evidence()
+        self.sweeps()
+        return self.messages
+
+    # -- parts ----------------------------------------------------------------------------------------
+
+    def required(self) -> None:
+        """What the loader guarantees for a file, checked again for a story made in code (the editor)."""
+        s = self.story
+        if not s.title.strip():
+            self.error("TS-F06", "the story has no title", self.source_line("title"))
+        for ev in s.evidence:
+            if ev.simulated:
+                for key in ("scenario", "predicate"):
+                    if getattr(ev, key) is None:
+                        self.error("TS-F06", f"evidence {ev.id} has no {key} (or give 'source' and 'finding' "
+                                   "to cite an external source)", ev.line)
+
+    def classes(self) -> None:
+        s = self.story
+        goal = s.goal_class
+        if goal.custom is None and goal.id is None:
+            self.error("TS-V02", f"the story names no goal class; choose one of: {_quoted(GOAL_CLASSES)} "
+                       "(or {custom: \"a description\"})", goal.line or self.source_line("goal_class"))
+        elif goal.custom is None and goal.id not in GOAL_CLASSES:
+            self.error("TS-V02", f"unknown goal class {goal.id!r}{_suggest(goal.id, GOAL_CLASSES)}; known goal "
+                       f"classes: {_quoted(GOAL_CLASSES)} (or {{custom: \"a description\"}})", goal.line)
+        for choice in s.rationale_classes:
+            if choice.custom is None and choice.id not in RATIONALE_CLASSES:
+                self.error("TS-V02", f"unknown rationale class {choice.id!r}{_suggest(choice.id, RATIONALE_CLASSES)}; "
+                           f"known rationale classes: {_quoted(RATIONALE_CLASSES)} (or {{custom: \"a description\"}})",
+                           choice.line)
+        for i, mode in enumerate(s.failure_modes):
+            if mode not in FAILURE_MODES:
+                self.error("TS-V02", f"unknown failure mode {mode!r}{_suggest(mode, FAILURE_MODES)}; known failure "
+                           f"modes: {_quoted(FAILURE_MODES)}", self.source_line("failure_modes", i)
+                           or self.source_line("failure_modes"))
+
+    def components(self) -> None:
+        for name, comp in self.story.components.items():
+            if name not in COMPONENTS:  # only a story made in code can have one
+                self.error("TS-F04", f"unknown component {name!r}; components: {_quoted(COMPONENTS)}", comp.line)
+                continue
+            if not comp.claims and not comp.undeveloped:
+                prefix = CLAIM_PREFIX[name]
+                self.error("TS-V01", f"component {name} has no claims and is not marked undeveloped; add a claim "
+                           f"(id {prefix}1, ...) or write 'undeveloped: true'",
+                           comp.line or self.source_line("components"))
+
+    def claims(self) -> None:
+        s = self.story
+        evidence_ids = {e.id for e in s.evidence}
+        seen: dict[str, int] = {}
+        for comp in s.components.values():
+            for claim in comp.claims:
+                if claim.id in seen:
+                    self.error("TS-V10", f"claim id {claim.id} is defined twice (first at line {seen[claim.id]}); "
+                               "give each claim its own id", claim.line)
+                else:
+                    seen[claim.id] = claim.line
+        claim_ids = set(seen)
+        for comp in s.components.values():
+            for claim in comp.claims:
+                if not claim.evidence and not claim.undeveloped:
+                    hint = f" (resting on {_quoted(claim.rests_on)} is not evidence)" if claim.rests_on else ""
+                    self.error("TS-V03", f"claim {claim.id} has no evidence and is not marked undeveloped{hint}; "
+                               "list evidence ids under 'evidence' or write 'undeveloped: true'", claim.line)
+                for ref in claim.evidence:
+                    if ref not in evidence_ids:
+                        hint = (f"; {ref} is a claim, so list it under rests_on" if ref in claim_ids
+                                else _suggest(ref, evidence_ids))
+                        self.error("TS-V04", f"claim {claim.id} cites evidence {ref}, which the story does not define"
+                                   f"{hint}; evidence ids: {_quoted(sorted(evidence_ids)) or 'none'}", claim.line)
+                for ref in claim.rests_on:
+                    if ref not in claim_ids:
+                        hint = (f"; {ref} is evidence, so list it under evidence" if ref in evidence_ids
+                                else _suggest(ref, claim_ids))
+                        self.error("TS-V04", f"claim {claim.id} rests on claim {ref}, which the story does not "
+                                   f"define{hint}; claim ids: {_quoted(sorted(claim_ids)) or 'none'}", claim.line)
+        self.cycles()
+
+    def cycles(self) -> None:
+        """Name one cycle of each knot of claims resting on each other."""
+        claims = self.story.claims()
+        order = {cid: i for i, cid in enumerate(claims)}
+        edges = {cid: [r for r in c.rests_on if r in claims] for cid, c in claims.items()}
+        remaining = set(claims)
+        while True:
+            # Claims resting on nothing (left) cannot be on a cycle: peel them off until none are left.
+            changed = True
+            while changed:
+                changed = False
+                for cid in sorted(remaining, key=order.get):
+                    if not any(r in remaining for r in edges[cid]):
+                        remaining.discard(cid)
+                        changed = True
+            if not remaining:
+                return
+            # Every claim left rests on another claim left, so walking always finds a cycle.
+            path, at = [], min(remaining, key=order.get)
+            while at not in path:
+                path.append(at)
+                at = next(r for r in edges[at] if r in remaining)
+            cycle = path[path.index(at):]
+            first = min(cycle, key=order.get)
+            k = cycle.index(first)
+            cycle = cycle[k:] + cycle[:k]
+            self.error("TS-V05", f"claims rest on each other in a cycle: {' -> '.join(cycle + [first])}; an argument "
+                       "cannot support itself, so remove one of these rests_on links", claims[first].line)
+            remaining -= set(cycle)
+
+    def criteria(self) -> None:
+        claim_ids = set(self.story.claims())
+        for name, crit in self.story.criteria.items():
+            if name not in CRITERIA:  # only a story made in code can have one
+                self.error("TS-F04", f"unknown criterion {name!r}; criteria: {_quoted(CRITERIA)}", crit.line)
+                continue
+            line = crit.line or self.source_line("criteria")
+            missing = [what for what, value in (("rating", crit.rating), ("basis", crit.basis)) if not value]
+            if missing:
+                self.error("TS-V08", f"criterion {name} has no {' and no '.join(missing)}; give a rating "
+                           f"({_quoted(RATINGS)}) and a basis (the claim ids it rests on)", line)
+            if crit.rating and crit.rating not in RATINGS:
+                self.error("TS-V02", f"criterion {name} has unknown rating {crit.rating!r}{_suggest(crit.rating, RATINGS)}; "
+                           f"ratings: {_quoted(RATINGS)}", self.source_line("criteria", name, "rating") or line)
+            for ref in crit.basis:
+                if ref not in claim_ids:
+                    self.error("TS-V04", f"criterion {name} rests on claim {ref}, which the story does not define"
+                               f"{_suggest(ref, claim_ids)}; claim ids: {_quoted(sorted(claim_ids)) or 'none'}",
+                               self.source_line("criteria", name, "basis") or line)
+
+    def assumptions(self) -> None:
+        seen: dict[str, int] = {}
+        used = {name for e in self.story.evidence for name in e.assumptions}
+        used |= {name for s in self.story.sweeps for name in s.assumptions}
+        for a in self.story.assumptions:
+            what = f"assumption {a.name}"
+            if a.name in seen:
+                self.error("TS-V10", f"assumption name {a.name} is defined twice (first at line {seen[a.name]}); "
+                           "give each assumption its own name", a.line)
+            else:
+                seen[a.name] = a.line
+            lo, hi = a.range
+            if not lo <= a.nominal <= hi:
+                self.error("TS-V07", f"{what}'s nominal value {a.nominal:g} is outside its range [{lo:g}, {hi:g}]",
+                           a.line)
+            if a.parameter not in _KNOWN_PARAMS:
+                self.error("TS-V11", f"{what} sets unknown parameter {a.parameter!r}{_suggest(a.parameter, _KNOWN_PARAMS)}; "
+                           f"known parameters: {_quoted(_KNOWN_PARAMS)}", a.line)
+            else:
+                p = parameter(a.parameter)
+                if not _continuous(p):
+                    numbers = [n for n in _KNOWN_PARAMS if _continuous(parameter(n))]
+                    self.error("TS-V11", f"{what} sets {a.parameter}, which takes {allowed(p)}; an assumption varies "
+                               f"over a range of real numbers, so it may set only: {_quoted(numbers)} (set "
+                               f"{a.parameter} as a literal in params instead)", a.line)
+                else:
+                    bad = [v for v in (lo, hi) if not self.accepts(a.parameter, v)]
+                    if bad:
+                        self.error("TS-V07", f"{what}'s range [{lo:g}, {hi:g}] goes outside what {a.parameter} allows: "
+                                   f"{allowed(p)}", a.line)
+            if a.name not in used:
+                self.warn("TS-V13", f"{what} is used by no evidence and no sweep; list it under an evidence entry's "
+                          "or a sweep's assumptions, or remove it", a.line)
+
+    def evidence(self) -> None:
+        s = self.story
+        seen: dict[str, int] = {}
+        for i, ev in enumerate(s.evidence):
+            what = f"evidence {ev.id}"
+            if ev.id in seen:
+                self.error("TS-V10", f"evidence id {ev.id} is defined twice (first at line {seen[ev.id]}); give each "
+                           "evidence entry its own id", ev.line)
+            else:
+                seen[ev.id] = ev.line
+            if not ev.simulated:
+                if ev.finding not in FINDINGS:
+                    self.error("TS-V02", f"{what} has unknown finding {ev.finding!r}{_suggest(ev.finding, FINDINGS)}; "
+                               f"findings: {_quoted(FINDINGS)}", ev.line)
+                continue
+            scenario_ok = self.scenario(ev.scenario, what, ev.line)
+            params = self.params(ev.params, f"{what}'s params", ev.line, ("evidence", i))
+            assumed = self.assumed(ev.assumptions, what, ev.line)
+            if scenario_ok:
+                self.cross_check(ev.scenario, {**params, **assumed}, what, ev.line)
+            names = evidence_mod.metric_names(ev.scenario, params) if scenario_ok else None
+            if ev.predicate is not None:
+                self.predicate(ev.predicate, names, f"{what}'s predicate", ev.scenario)
+            if ev.recorded is not None:
+                self.stale(ev, ev.recorded)
+
+    def sweeps(self) -> None:
+        seen: dict[str, int] = {}
+        for i, sw in enumerate(self.story.sweeps):
+            what = f"sweep {sw.id}"
+            if sw.id in seen:
+                self.error("TS-V10", f"sweep id {sw.id} is defined twice (first at line {seen[sw.id]}); give each "
+                           "sweep its own id", sw.line)
+            else:
+                seen[sw.id] = sw.line
+            scenario_ok = self.scenario(sw.scenario, what, sw.line)
+            params = self.params(sw.params, f"{what}'s params", sw.line, ("sweeps", i))
+            assumed = self.assumed(sw.assumptions, what, sw.line)
+            if scenario_ok:
+                self.cross_check(sw.scenario, {**params, **assumed}, what, sw.line)
+            if not sw.assumptions:
+                self.warn("TS-V13", f"{what} varies no assumption, so it cannot run; list one or two assumptions "
+                          "(more than two are screened by the Morris method)", sw.line)
+            names = evidence_mod.metric_names(sw.scenario, params) if scenario_ok else None
+            for key in ("fails_safely", "fails_catastrophically"):
+                for pred in getattr(sw, key):
+                    self.predicate(pred, names, f"a predicate of {what}'s {key}", sw.scenario)
+            if sw.output is not None and names is not None and sw.output not in names:
+                self.unknown_metric(sw.output, names, f"{what}'s output", sw.scenario,
+                                    self.source_line("sweeps", i, "output") or sw.line)
+
+    # -- shared checks --------------------------------------------------------------------------------
+
+    def scenario(self, scenario: str | None, what: str, line: int) -> bool:
+        if scenario is None:
+            return False
+        if scenario not in SCENARIOS:
+            self.error("TS-V11", f"{what} uses unknown scenario {scenario!r}{_suggest(scenario, SCENARIOS)}; known "
+                       f"scenarios: {_quoted(SCENARIOS)}", line)
+            return False
+        return True
+
+    def accepts(self, name: str, value: Any) -> bool:
+        try:
+            set_values(_trial(name), {name: value})
+        except ExplorerError:
+            return False
+        return True
+
+    def params(self, params: Mapping[str, Any], what: str, line: int, path: tuple = ()) -> dict[str, Any]:
+        """Check literal parameters; return the ones that are fine (the others have a message).
+
+        `path` leads to the entry in the parsed front matter, so each message points at its own key."""
+        good = {}
+        for name, value in params.items():
+            at = (self.source_line(*path, "params", name) if path else 0) or line
+            if name not in _KNOWN_PARAMS:
+                self.error("TS-V11", f"{what} set unknown parameter {name!r}{_suggest(name, _KNOWN_PARAMS)}; known "
+                           f"parameters: {_quoted(_KNOWN_PARAMS)}", at)
+                continue
+            p = parameter(name)
+            if not _fits_type(p, value):
+                self.error("TS-V11", f"{what} set {name} to {_fmt(value)} ({_describe(value)}); {name} takes "
+                           f"{allowed(p)}", at)
+                continue
+            try:
+                set_values(_trial(name), {name: value})
+            except ExplorerError as exc:
+                self.error("TS-V07", f"{what} set {name} outside what it allows: {exc}", at)
+                continue
+            good[name] = value
+        return good
+
+    def assumed(self, names: list[str], what: str, line: int) -> dict[str, Any]:
+        """The parameters a list of assumptions sets at their nominal values; dangling names get a message."""
+        known = self.story.assumption_by_name()
+        out = {}
+        for name in names:
+            if name not in known:
+                self.error("TS-V04", f"{what} uses assumption {name}, which the story does not define"
+                           f"{_suggest(name, known)}; assumptions: {_quoted(known) or 'none'}", line)
+                continue
+            a = known[name]
+            if a.parameter in _KNOWN_PARAMS and _continuous(parameter(a.parameter)) and self.accepts(a.parameter, a.nominal):
+                out[a.parameter] = a.nominal
+        return out
+
+    def cross_check(self, scenario: str, params: dict[str, Any], what: str, line: int) -> None:
+        """Checks across parameters (difficulty_min below difficulty_max) under the scenario's presets."""
+        world, _ = split_params({k: v for k, v in {**SCENARIOS[scenario].params, **params}.items()
+                                 if k in WORLD_PARAMS})
+        trial = AbstractWorld()
+        try:
+            set_values(trial, world)
+            trial.check()
+        except ExplorerError as exc:
+            self.error("TS-V07", f"{what} cannot run scenario {scenario} with these parameters: {exc}", line)
+
+    def predicate(self, pred: Predicate, names: set[str] | None, what: str, scenario: str | None) -> None:
+        line = pred.line
+        if pred.op not in PREDICATE_OPERATORS:
+            self.error("TS-V02", f"{what} has unknown operator {pred.op!r}; operators: {_quoted(PREDICATE_OPERATORS)}",
+                       line)
+        sides = [pred.metric] + ([pred.other] if pred.other is not None else [])
+        missing = False
+        for metric in sides:
+            if names is not None and metric not in names:
+                self.unknown_metric(metric, names, what, scenario, line)
+                missing = True
+        if missing or pred.op not in PREDICATE_OPERATORS:
+            return
+        self.never_holds(pred, what)
+
+    def unknown_metric(self, metric: str, names: set[str], what: str, scenario: str | None, line: int) -> None:
+        prior, _, short = metric.partition(".")
+        if metric in ALL_METRICS:  # a posterior of a kind the scenario's program mix leaves out
+            kind = short.removeprefix("posterior.")
+            why = (f"; scenario {scenario} (with these params) has no {kind} programs: add {kind} to kind_mix "
+                   "or ask about another kind")
+        elif prior not in PRIORS:
+            why = f"{_suggest(metric, names)}; a metric is PRIOR.METRIC with PRIOR one of {_quoted(PRIORS)}"
+        else:
+            short_names = sorted({n.partition('.')[2] for n in names})
+            why = f"{_suggest(metric, names)}; metrics after {prior}. are: {_quoted(short_names)}"
+        self.error("TS-V06", f"{what} uses metric {metric}, which scenario {scenario} does not produce{why}", line)
+
+    def never_holds(self, pred: Predicate, what: str) -> None:
+        """A predicate whose two sides can never compare true: text against a number, an unknown kind, null."""
+        def is_text(metric: str) -> bool:
+            return metric.partition(".")[2] in TEXT_METRICS
+
+        left_text = is_text(pred.metric)
+        problem = None
+        if pred.other is not None:
+            if left_text != is_text(pred.other):
+                problem = f"it compares {pred.metric} with {pred.other}, a kind with a number"
+            elif left_text and pred.op not in TEXT_OPERATORS:
+                problem = f"kinds have no order; use {' or '.join(TEXT_OPERATORS)}"
+        elif pred.value is None:
+            problem = "its value is null; give a number (or a kind for a map.kind metric)"
+        elif left_text:
+            if not isinstance(pred.value, str):
+                problem = f"{pred.metric} is a program kind, and {_fmt(pred.value)} is not one; kinds: {_quoted(KINDS)}"
+            elif pred.value not in KINDS:
+                problem = f"{pred.value!r} is not a program kind{_suggest(pred.value, KINDS)}; kinds: {_quoted(KINDS)}"
+            elif pred.op not in TEXT_OPERATORS:
+                problem = f"kinds have no order; use {' or '.join(TEXT_OPERATORS)}"
+        elif isinstance(pred.value, bool) or not isinstance(pred.value, (int, float)):
+            problem = f"{pred.metric} is a number and {_fmt(pred.value)} is {_describe(pred.value)}"
+        if problem:
+            self.error("TS-V14", f"{what} ({pred.describe()}) can never hold: {problem}", pred.line)
+
+    def stale(self, ev, recorded: Recorded) -> None:
+        try:
+            params = evidence_mod.effective_params(self.story, ev)
+        except ExplorerError:
+            return  # a dangling assumption, reported as TS-V04
+        if not evidence_mod.is_stale(recorded, params):
+            return
+        reasons = []
+        now = evidence_mod.code_version()
+        if recorded.code_version != now:
+            reasons.append(f"code version {recorded.code_version} (now {now})")
+        old, new = _norm(recorded.params), _norm(params)
+        show = lambda side, k: _fmt(side[k]) if k in side else "unset"  # noqa: E731
+        changed = [f"{k} {show(old, k)} (now {show(new, k)})"
+                   for k in sorted(set(old) | set(new)) if (k in old, old.get(k)) != (k in new, new.get(k))]
+        if changed:
+            reasons.append("parameters " + ", ".join(changed))
+        self.warn("TS-V09", f"evidence {ev.id}'s recorded result is stale: it was computed with {'; '.join(reasons)}; "
+                  "record a new one with `story check --record --replace`", recorded.line or ev.line)
