@@ -117,7 +117,7 @@ class FileReport:
         if change == "refresh":
             return " [stale record refreshed]" if written else " [the recorded result is stale]"
         if change in ("changed", "stale"):
-            what = "differs from the recorded result" if change == "changed" else "differs from the stale recorded result"
+            what = "differs from the " + ("recorded result" if change == "changed" else "stale recorded result")
             return f" [{what}; replaced]" if written else f" [{what}: {_recorded_text(ev.recorded)}]"
         return ""
 
@@ -134,7 +134,8 @@ class FileReport:
         claims = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         parts.append(f"claims: {claims or 'none'}")
         if self.written:
-            parts.append(f"recorded {_count(len(self.recorded), 'result')}, revision {self.old_revision} -> {story.revision}")
+            parts.append(f"recorded {_count(len(self.recorded), 'result')}, "
+                         f"revision {self.old_revision} -> {story.revision}")
         return f"{self.file}: " + "; ".join(parts)
 
 
@@ -175,7 +176,8 @@ def change_of(result: Result, recorded: Recorded | None) -> str:
         return "new"
     if result.matches(recorded):
         return "same"
-    same = _outcome(result.holds, result.value, result.other) == _outcome(recorded.holds, recorded.value, recorded.other)
+    new, old = (_outcome(x.holds, x.value, x.other) for x in (result, recorded))
+    same = new == old
     if evidence_mod.is_stale(recorded, result.params):
         return "refresh" if same else "stale"
     return "changed"
@@ -227,7 +229,8 @@ def _run(story: Story, report: FileReport) -> None:
             try:
                 report.results[ev.id] = evidence_mod.run(story, ev)
             except ExplorerError as exc:
-                report.messages.append(Message("TS-V11", f"evidence {ev.id} cannot run: {exc}", ev.line, file=report.file))
+                report.messages.append(Message("TS-V11", f"evidence {ev.id} cannot run: {exc}", ev.line,
+                                               file=report.file))
     report.ran = True
     for ev in story.evidence:
         if ev.id not in report.results:
@@ -236,17 +239,18 @@ def _run(story: Story, report: FileReport) -> None:
         report.changes[ev.id] = change
         if change == "changed":
             report.messages.append(Message(
-                "TS-V12", f"evidence {ev.id}'s recorded result ({_recorded_text(ev.recorded)}) differs from the new one "
-                f"({_result_text(report.results[ev.id])}) although its parameters and code version match; "
+                "TS-V12", f"evidence {ev.id}'s recorded result ({_recorded_text(ev.recorded)}) differs from the new "
+                f"one ({_result_text(report.results[ev.id])}) although its parameters and code version match; "
                 "run with --record --replace to replace it", ev.recorded.line or ev.line, "warning", report.file))
 
 
-def _recorded_text(rec: Recorded) -> str:
-    return f"{'holds' if rec.holds else 'fails'}, value {_fmt(rec.value)}" + (f", other {_fmt(rec.other)}" if rec.other is not None else "")
+def _recorded_text(r: Recorded | Result) -> str:
+    """'holds, value 0.0131' (and the other metric's value, when the predicate compares two)."""
+    other = f", other {_fmt(r.other)}" if r.other is not None else ""
+    return f"{'holds' if r.holds else 'fails'}, value {_fmt(r.value)}{other}"
 
 
-def _result_text(r: Result) -> str:
-    return f"{'holds' if r.holds else 'fails'}, value {_fmt(r.value)}" + (f", other {_fmt(r.other)}" if r.other is not None else "")
+_result_text = _recorded_text
 
 
 def _record(path: Path, stamp: tuple, story: Story, report: FileReport, replace: bool) -> None:

@@ -9,7 +9,8 @@ metric names, parameter bounds and scenario presets are all known without one.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import param
 
@@ -22,7 +23,14 @@ from explorer.stories import evidence as evidence_mod
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import PREDICATE_OPERATORS, Predicate, Recorded, Story
 from explorer.stories.vocabulary import (
-    CLAIM_PREFIX, COMPONENTS, CRITERIA, FAILURE_MODES, FINDINGS, GOAL_CLASSES, RATINGS, RATIONALE_CLASSES,
+    CLAIM_PREFIX,
+    COMPONENTS,
+    CRITERIA,
+    FAILURE_MODES,
+    FINDINGS,
+    GOAL_CLASSES,
+    RATINGS,
+    RATIONALE_CLASSES,
 )
 from explorer.table import KINDS
 from explorer.worlds.abstract import AbstractWorld
@@ -73,7 +81,9 @@ def _describe(value: Any) -> str:
         return "text"
     if isinstance(value, dict):
         return "a mapping"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, int):
         return "a number"
     if value is None:
         return "null"
@@ -279,7 +289,8 @@ class _Validator:
                 self.error("TS-V08", f"criterion {name} has no {' and no '.join(missing)}; give a rating "
                            f"({_quoted(RATINGS)}) and a basis (the claim ids it rests on)", line)
             if crit.rating and crit.rating not in RATINGS:
-                self.error("TS-V02", f"criterion {name} has unknown rating {crit.rating!r}{_suggest(crit.rating, RATINGS)}; "
+                self.error("TS-V02", f"criterion {name} has unknown rating {crit.rating!r}"
+                           f"{_suggest(crit.rating, RATINGS)}; "
                            f"ratings: {_quoted(RATINGS)}", self.source_line("criteria", name, "rating") or line)
             for ref in crit.basis:
                 if ref not in claim_ids:
@@ -303,7 +314,8 @@ class _Validator:
                 self.error("TS-V07", f"{what}'s nominal value {a.nominal:g} is outside its range [{lo:g}, {hi:g}]",
                            a.line)
             if a.parameter not in _KNOWN_PARAMS:
-                self.error("TS-V11", f"{what} sets unknown parameter {a.parameter!r}{_suggest(a.parameter, _KNOWN_PARAMS)}; "
+                self.error("TS-V11", f"{what} sets unknown parameter {a.parameter!r}"
+                           f"{_suggest(a.parameter, _KNOWN_PARAMS)}; "
                            f"known parameters: {_quoted(_KNOWN_PARAMS)}", a.line)
             else:
                 p = parameter(a.parameter)
@@ -403,13 +415,18 @@ class _Validator:
                 continue
             p = parameter(name)
             if not _fits_type(p, value):
-                self.error("TS-V11", f"{what} set {name} to {_fmt(value)} ({_describe(value)}); {name} takes "
+                shown = repr(value) if isinstance(value, float) else _fmt(value)
+                self.error("TS-V11", f"{what} set {name} to {shown} ({_describe(value)}); {name} takes "
                            f"{allowed(p)}", at)
                 continue
             try:
                 set_values(_trial(name), {name: value})
             except ExplorerError as exc:
-                self.error("TS-V07", f"{what} set {name} outside what it allows: {exc}", at)
+                if isinstance(p, param.Number):
+                    self.error("TS-V07", f"{what} set {name} to {_fmt(value)}, outside what {name} allows: "
+                               f"{allowed(p)}", at)
+                else:
+                    self.error("TS-V07", f"{what} set {name} to a value it does not allow: {exc}", at)
                 continue
             good[name] = value
         return good
@@ -424,7 +441,8 @@ class _Validator:
                            f"{_suggest(name, known)}; assumptions: {_quoted(known) or 'none'}", line)
                 continue
             a = known[name]
-            if a.parameter in _KNOWN_PARAMS and _continuous(parameter(a.parameter)) and self.accepts(a.parameter, a.nominal):
+            settable = a.parameter in _KNOWN_PARAMS and _continuous(parameter(a.parameter))
+            if settable and self.accepts(a.parameter, a.nominal):
                 out[a.parameter] = a.nominal
         return out
 
@@ -468,7 +486,7 @@ class _Validator:
         self.error("TS-V06", f"{what} uses metric {metric}, which scenario {scenario} does not produce{why}", line)
 
     def never_holds(self, pred: Predicate, what: str) -> None:
-        """A predicate whose two sides can never compare true: text against a number, an unknown kind, null."""
+        """A predicate that cannot mean what it says: text against a number, an unknown kind, null, kinds by order."""
         def is_text(metric: str) -> bool:
             return metric.partition(".")[2] in TEXT_METRICS
 
@@ -478,7 +496,7 @@ class _Validator:
             if left_text != is_text(pred.other):
                 problem = f"it compares {pred.metric} with {pred.other}, a kind with a number"
             elif left_text and pred.op not in TEXT_OPERATORS:
-                problem = f"kinds have no order; use {' or '.join(TEXT_OPERATORS)}"
+                problem = f"it orders kinds, which have no order; use {' or '.join(TEXT_OPERATORS)}"
         elif pred.value is None:
             problem = "its value is null; give a number (or a kind for a map.kind metric)"
         elif left_text:
@@ -487,11 +505,13 @@ class _Validator:
             elif pred.value not in KINDS:
                 problem = f"{pred.value!r} is not a program kind{_suggest(pred.value, KINDS)}; kinds: {_quoted(KINDS)}"
             elif pred.op not in TEXT_OPERATORS:
-                problem = f"kinds have no order; use {' or '.join(TEXT_OPERATORS)}"
+                problem = f"it orders kinds, which have no order; use {' or '.join(TEXT_OPERATORS)}"
         elif isinstance(pred.value, bool) or not isinstance(pred.value, (int, float)):
             problem = f"{pred.metric} is a number and {_fmt(pred.value)} is {_describe(pred.value)}"
         if problem:
-            self.error("TS-V14", f"{what} ({pred.describe()}) can never hold: {problem}", pred.line)
+            right = pred.other if pred.other is not None else ("null" if pred.value is None else _fmt(pred.value))
+            self.error("TS-V14", f"{what} ({pred.metric} {pred.op} {right}) cannot mean what it says: {problem}",
+                       pred.line)
 
     def stale(self, ev, recorded: Recorded) -> None:
         try:
@@ -505,7 +525,7 @@ class _Validator:
         if recorded.code_version != now:
             reasons.append(f"code version {recorded.code_version} (now {now})")
         old, new = _norm(recorded.params), _norm(params)
-        show = lambda side, k: _fmt(side[k]) if k in side else "unset"  # noqa: E731
+        show = lambda side, k: _fmt(side[k]) if k in side else "unset"
         changed = [f"{k} {show(old, k)} (now {show(new, k)})"
                    for k in sorted(set(old) | set(new)) if (k in old, old.get(k)) != (k in new, new.get(k))]
         if changed:
