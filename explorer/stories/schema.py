@@ -118,13 +118,14 @@ def story_schema() -> dict:
             "id": ids, "text": _ref("text"), "evidence": id_list, "rests_on": id_list,
             "undeveloped": {"type": "boolean"},
         }, ("id",)),
-        "component": {"anyOf": [{"type": "null"}, _object(ff.COMPONENT_KEYS, {
+        # `name:` with nothing after it is an empty component or criterion, so null is allowed too
+        "component": {**_object(ff.COMPONENT_KEYS, {
             "undeveloped": {"type": "boolean"}, "note": _ref("text"),
             "claims": {"type": "array", "items": _ref("claim")},
-        })]},
-        "criterion": {"anyOf": [{"type": "null"}, _object(ff.CRITERION_KEYS, {
+        }), "type": ["object", "null"]},
+        "criterion": {**_object(ff.CRITERION_KEYS, {
             "rating": {"enum": list(RATINGS)}, "basis": id_list, "note": _ref("text"),
-        })]},
+        }), "type": ["object", "null"]},
         "assumption": _object(ff.ASSUMPTION_KEYS, {
             "name": ids,
             "parameter": {"enum": sorted(n for n in WORLD_PARAMS + PRIOR_PARAMS
@@ -188,17 +189,9 @@ def schema_errors(text: str, name: str = "<story>") -> list[str]:
     shows what an editor using the published schema would show. Unreadable text raises StoryFormatError.
     """
     import jsonschema
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    from explorer.stories.messages import Message, StoryFormatError
 
     front, _ = ff.split(ff.decode(text.encode("utf-8", "surrogatepass"), name), name)
-    try:
-        data = YAML(typ="safe", pure=True).load(front)
-    except YAMLError as exc:
-        raise StoryFormatError([Message("TS-F03", f"the front matter is not valid YAML: {type(exc).__name__}", 1,
-                                        file=name)]) from None
+    data = ff._parse_yaml(front, name)  # the loader's YAML reading: located errors, no anchors or tags
     data = json.loads(json.dumps(data, default=str))  # as a JSON document would carry it
     validator = jsonschema.Draft202012Validator(story_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
