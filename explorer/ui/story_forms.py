@@ -1,0 +1,621 @@
+"""Widgets for every part of a training story, each form bound to one object of the story model.
+
+A form builds its widgets from the object it edits and writes every change straight back into that
+object, then calls `changed(structural)`: structural when ids, names or the number of parts changed
+(the editor then refreshes the choices that list them), plain for text. The editor (story_editor.py)
+owns the story and composes the forms; nothing here knows about files or the library.
+
+Safety: user text only ever sits in text widgets, or is shown through explorer.stories.render. Bokeh's
+MultiChoice renders option labels as HTML, so ids offered there are labelled with their escaped text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable, Iterable
+
+import panel as pn
+import param
+
+from explorer.errors import ExplorerError
+from explorer.params import parse_value
+from explorer.scenarios import SCENARIOS
+from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
+from explorer.stories.evidence import metric_names
+from explorer.stories.model import (
+    PREDICATE_OPERATORS, Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Story, Sweep,
+)
+from explorer.stories.render import safe_inline
+from explorer.stories.vocabulary import (
+    CLAIM_PREFIX, COMPONENTS, CRITERIA, FAILURE_MODES, FINDINGS, GOAL_CLASSES, RATINGS, RATIONALE_CLASSES,
+)
+
+Changed = Callable[[bool], None]
+
+#: Parameters an assumption can set: the numeric ones.
+NUMERIC_PARAMS = tuple(n for n in (*WORLD_PARAMS, *PRIOR_PARAMS)
+                       if isinstance(parameter(n), param.Number) and not isinstance(parameter(n), param.Boolean))
+
+#: The colour of each claim status (Okabe-Ito, readable on white with white text).
+STATUS_COLOURS = {"supported": "#009E73", "refuted": "#D55E00", "stale": "#E69F00", "undeveloped": "#6c757d",
+                  "unchecked": "#0072B2"}
+
+CUSTOM = "custom"
+TEXT = {"auto_grow": True, "rows": 2, "max_rows": 12, "sizing_mode": "stretch_width"}
+
+
+# ---- small helpers --------------------------------------------------------------------------------
+
+def badge(status: str, title: str = "") -> str:
+    """A coloured status badge as HTML (status from the fixed vocabulary; escaped all the same)."""
+    colour = STATUS_COLOURS.get(status, "#6c757d")
+    return (f'<span class="story-status story-status-{safe_inline(status)}" title="{safe_inline(title)}" '
+            f'style="background:{colour};color:white;border-radius:4px;padding:1px 7px;font-size:0.85em">'
+            f'{safe_inline(status)}</span>')
+
+
+def id_options(ids: Iterable[str]) -> dict[str, str]:
+    """MultiChoice options {escaped label: id}: Bokeh's MultiChoice renders labels as HTML."""
+    return {safe_inline(i): i for i in dict.fromkeys(ids)}
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as `name=value` text (the inverse of explorer.params.parse_value)."""
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v:g}" if isinstance(v, (int, float)) else f"{k}:{v}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def parse_params(text: str) -> tuple[dict[str, Any], list[str]]:
+    """`name=value` lines to parameters (parsed against each parameter's type, never evaluated).
+
+    Returns what parsed and one problem per line that did not, so a typo in one line keeps the rest."""
+    params, problems = {}, []
+    for n, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            problems.append(f"line {n}: {line[:60]!r} is not name=value")
+            continue
+        try:
+            params[name] = parse_value(parameter(name), value)
+        except ExplorerError as exc:
+            problems.append(f"line {n}: {exc}")
+    return params, problems
+
+
+def parse_literal(text: str) -> Any:
+    """A predicate's value typed as text: true/false, a number, or text (quotes optional)."""
+    t = text.strip()
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        value = float(t)
+        if math.isfinite(value):
+            return value
+    except ValueError:
+        pass
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
+        return t[1:-1]
+    return t
+
+
+_PREDICATE = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
+
+
+def parse_conditions(text: str, metrics: set[str]) -> tuple[list[Predicate], list[str]]:
+    """Lines `metric op value` (or `metric op other_metric`) to predicates, without evaluating anything."""
+    out, problems = [], []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        m = _PREDICATE.match(line)
+        if not m:
+            problems.append(f"line {n}: {line.strip()[:60]!r} is not 'metric op value' "
+                            f"(op one of {' '.join(PREDICATE_OPERATORS)})")
+            continue
+        metric, op, right = m.groups()
+        if right in metrics:
+            out.append(Predicate(metric=metric, op=op, other=right))
+        else:
+            out.append(Predicate(metric=metric, op=op, value=parse_literal(right)))
+    return out, problems
+
+
+def format_conditions(predicates: list[Predicate]) -> str:
+    return "\n".join(f"{p.metric} {p.op} {p.other if p.other is not None else format_value(p.value)}" for p in predicates)
+
+
+def _metrics(scenario: str | None, params: dict[str, Any]) -> set[str]:
+    try:
+        return metric_names(scenario, params) if scenario else set()
+    except (ExplorerError, ValueError, TypeError):
+        return set()
+
+
+def _watch_text(widget, setter: Callable[[str], None], changed: Changed, structural: bool = False, live: bool = True):
+    """Write a text widget's value into the model as the user types (`live`) or when they commit it."""
+
+    def update(event):
+        if event.new is None:
+            return
+        setter(event.new)
+        changed(structural)
+
+    widget.param.watch(update, ["value", "value_input"] if live else ["value"])
+    return widget
+
+
+def live(widget):
+    """Make `text_of(widget)` follow the widget as the user types (value_input) and commits (value):
+    whichever changed last wins, in the browser and when code sets either."""
+    widget._latest_text = widget.value
+
+    def remember(event):
+        if event.new is not None:
+            widget._latest_text = event.new
+
+    widget.param.watch(remember, ["value", "value_input"])  # registered first, so it runs first
+    return widget
+
+
+def text_of(widget) -> str:
+    latest = getattr(widget, "_latest_text", None)
+    return latest if latest is not None else (widget.value or "")
+
+
+def _watch(widget, setter: Callable[[Any], None], changed: Changed, structural: bool = False):
+    def update(event):
+        setter(event.new)
+        changed(structural)
+
+    widget.param.watch(update, "value")
+    return widget
+
+
+def _remove_button(description: str, on_click: Callable[[], None]) -> pn.widgets.Button:
+    button = pn.widgets.Button(label="Remove", color="light", description=description, width=90, align="end")
+    button.on_click(lambda _event: on_click())
+    return button
+
+
+class Choices:
+    """The ids a story defines now, for the multi-choices that refer to them; refreshed after each
+    structural change. Current values that no longer exist stay listed (validation reports them)."""
+
+    def __init__(self, story: Story):
+        self.story = story
+        self._widgets: list[tuple[pn.widgets.MultiChoice, Callable[[], list[str]]]] = []
+
+    def claims(self) -> list[str]:
+        return list(self.story.claims())
+
+    def evidence(self) -> list[str]:
+        return [e.id for e in self.story.evidence]
+
+    def assumptions(self) -> list[str]:
+        return [a.name for a in self.story.assumptions]
+
+    def multi(self, label: str, value: list[str], source: Callable[[], list[str]], **kw) -> pn.widgets.MultiChoice:
+        widget = pn.widgets.MultiChoice(label=label, value=list(value), options=id_options([*source(), *value]),
+                                        sizing_mode="stretch_width", **kw)
+        self._widgets.append((widget, source))
+        return widget
+
+    def forget(self, widgets: Iterable[Any]) -> None:
+        gone = {id(w) for w in widgets}
+        self._widgets = [(w, s) for w, s in self._widgets if id(w) not in gone]
+
+    def refresh(self) -> None:
+        for widget, source in self._widgets:
+            options = id_options([*source(), *widget.value])
+            if options != widget.options:
+                widget.options = options
+
+
+# ---- the header: title, authors, classes, failure modes --------------------------------------------
+
+class HeaderForm:
+    """Title, authors, goal class, rationale classes and failure modes."""
+
+    def __init__(self, story: Story, changed: Changed):
+        self.story = story
+        self.title = _watch_text(pn.widgets.TextInput(label="Title", value=story.title, sizing_mode="stretch_width"),
+                                 lambda v: setattr(story, "title", v), changed)
+        self.authors = _watch_text(
+            pn.widgets.TextAreaInput(label="Authors (one per line)", value="\n".join(story.authors), **TEXT),
+            lambda v: setattr(story, "authors", [a.strip() for a in v.splitlines() if a.strip()]), changed)
+        goal = story.goal_class
+        goal_options = {label.split(":")[0]: gid for gid, label in GOAL_CLASSES.items()}
+        if goal.id is not None and goal.id not in GOAL_CLASSES:
+            goal_options[f"unknown: {goal.id}"] = goal.id  # kept visible so validation can name it
+        goal_options["Custom (describe it)"] = CUSTOM
+        self.goal_class = pn.widgets.Select(label="Goal class", options=goal_options,
+                                            value=CUSTOM if goal.custom is not None else goal.id or "loss-minimizing-model",
+                                            description="What kind of model the training goal aims at.")
+        self.goal_custom = live(pn.widgets.TextInput(label="Custom goal class", value=goal.custom or "",
+                                                     visible=goal.custom is not None, sizing_mode="stretch_width"))
+        self.goal_class.param.watch(lambda e: self._goal(changed), "value")
+        _watch_text(self.goal_custom, lambda v: self._set_goal(), changed)
+        known = [c.id for c in story.rationale_classes if c.id is not None]
+        self.rationale = pn.widgets.MultiChoice(
+            label="Rationale classes", value=known,
+            options={**{label.split(":")[0]: rid for rid, label in RATIONALE_CLASSES.items()},
+                     **{safe_inline(f"unknown: {k}"): k for k in known if k not in RATIONALE_CLASSES}},
+            sizing_mode="stretch_width", description="Why training should reach the goal.")
+        self.rationale_custom = live(pn.widgets.TextAreaInput(
+            label="Custom rationale classes (one per line)",
+            value="\n".join(c.custom for c in story.rationale_classes if c.custom is not None), **TEXT))
+        self.rationale.param.watch(lambda e: self._set_rationale(changed), "value")
+        _watch_text(self.rationale_custom, lambda v: self._set_rationale(None), changed)
+        self.failure_modes = pn.widgets.MultiChoice(
+            label="Failure modes it addresses", value=list(story.failure_modes),
+            options={**{fid.replace("-", " "): fid for fid in FAILURE_MODES},
+                     **{safe_inline(f"unknown: {f}"): f for f in story.failure_modes if f not in FAILURE_MODES}},
+            sizing_mode="stretch_width")
+        _watch(self.failure_modes, lambda v: setattr(story, "failure_modes", list(v)), changed)
+
+    def _goal(self, changed: Changed) -> None:
+        self.goal_custom.visible = self.goal_class.value == CUSTOM
+        self._set_goal()
+        changed(False)
+
+    def _set_goal(self) -> None:
+        if self.goal_class.value == CUSTOM:
+            self.story.goal_class = ClassChoice(custom=text_of(self.goal_custom))
+        else:
+            self.story.goal_class = ClassChoice(id=self.goal_class.value)
+
+    def _set_rationale(self, changed: Changed | None) -> None:
+        custom = text_of(self.rationale_custom)
+        self.story.rationale_classes = [ClassChoice(id=r) for r in self.rationale.value] + [
+            ClassChoice(custom=line.strip()) for line in (custom or "").splitlines() if line.strip()]
+        if changed is not None:
+            changed(False)
+
+    def panel(self) -> pn.Column:
+        return pn.Column(self.title, self.authors, pn.Row(self.goal_class, self.goal_custom), self.goal_custom_help(),
+                         self.rationale, self.rationale_custom, self.failure_modes, sizing_mode="stretch_width")
+
+    @staticmethod
+    def goal_custom_help() -> pn.pane.HTML:
+        items = "".join(f"<li>{safe_inline(label)}</li>" for label in GOAL_CLASSES.values())
+        return pn.pane.HTML(f"<details><summary>The goal classes</summary><ul>{items}</ul></details>",
+                            sizing_mode="stretch_width")
+
+
+# ---- components and claims --------------------------------------------------------------------------
+
+class ClaimForm:
+    """One claim: id, text, evidence and rests-on references, undeveloped, and its status badge."""
+
+    def __init__(self, claim: Claim, choices: Choices, changed: Changed, remove: Callable[["ClaimForm"], None]):
+        self.claim = claim
+        self.id = _watch_text(pn.widgets.TextInput(label="Claim id", value=claim.id, width=110),
+                              lambda v: setattr(claim, "id", v.strip()), changed, structural=True, live=False)
+        self.text = _watch_text(pn.widgets.TextAreaInput(label="Claim", value=claim.text, css_classes=["claim-text"], **TEXT),
+                                lambda v: setattr(claim, "text", v), changed)
+        self.evidence = _watch(choices.multi("Evidence", claim.evidence, choices.evidence),
+                               lambda v: setattr(claim, "evidence", list(v)), changed)
+        self.rests_on = _watch(choices.multi("Rests on claims", claim.rests_on,
+                                             lambda: [c for c in choices.claims() if c != claim.id]),
+                               lambda v: setattr(claim, "rests_on", list(v)), changed)
+        self.undeveloped = _watch(pn.widgets.Checkbox(label="undeveloped", value=claim.undeveloped, align="end"),
+                                  lambda v: setattr(claim, "undeveloped", bool(v)), changed)
+        self.status = pn.pane.HTML(badge("unchecked"), width=100, align="end")
+        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.widgets = [self.evidence, self.rests_on]
+        self.layout = pn.Column(
+            pn.Row(self.id, self.status, self.undeveloped, _remove_button("Remove this claim", lambda: remove(self))),
+            self.text, pn.Row(self.evidence, self.rests_on), self.messages,
+            styles={"border-left": "3px solid #ddd", "padding-left": "8px"}, sizing_mode="stretch_width")
+
+
+class ComponentForm:
+    """One of the four components: undeveloped, a note, and its claims (add and remove)."""
+
+    def __init__(self, name: str, story: Story, choices: Choices, changed: Changed):
+        self.name, self.story, self.choices, self.changed = name, story, choices, changed
+        comp = story.components.setdefault(name, Component())
+        self.component = comp
+        self.undeveloped = _watch(pn.widgets.Checkbox(label="Not worked out yet (undeveloped)", value=comp.undeveloped),
+                                  lambda v: setattr(comp, "undeveloped", bool(v)), changed)
+        self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=comp.note, **TEXT),
+                                lambda v: setattr(comp, "note", v), changed)
+        self.claims = [ClaimForm(c, choices, changed, self.remove) for c in comp.claims]
+        self.claim_column = pn.Column(*(f.layout for f in self.claims), sizing_mode="stretch_width")
+        self.add_button = pn.widgets.Button(label="Add claim", color="light", description=f"A new claim in {COMPONENTS[name]}")
+        self.add_button.on_click(lambda _event: self.add())
+        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.layout = pn.Card(self.undeveloped, self.note, self.messages, self.claim_column, self.add_button,
+                              title=COMPONENTS[name], sizing_mode="stretch_width", collapsed=False)
+
+    def add(self, text: str = "") -> ClaimForm:
+        taken = set(self.story.claims())
+        prefix = CLAIM_PREFIX[self.name]
+        n = 1
+        while f"{prefix}{n}" in taken:
+            n += 1
+        claim = Claim(id=f"{prefix}{n}", text=text)
+        self.component.claims.append(claim)
+        form = ClaimForm(claim, self.choices, self.changed, self.remove)
+        self.claims.append(form)
+        self.claim_column.append(form.layout)
+        self.changed(True)
+        return form
+
+    def remove(self, form: ClaimForm) -> None:
+        self.component.claims.remove(form.claim)
+        self.claims.remove(form)
+        self.choices.forget(form.widgets)
+        self.claim_column.remove(form.layout)
+        self.changed(True)
+
+
+class CriterionForm:
+    """One criterion: rating, the claims it rests on, a note."""
+
+    def __init__(self, name: str, story: Story, choices: Choices, changed: Changed):
+        crit = story.criteria.setdefault(name, Criterion())
+        self.criterion = crit
+        ratings = {"(no rating)": "", **{r: r for r in RATINGS}}
+        if crit.rating and crit.rating not in RATINGS:
+            ratings[f"unknown: {crit.rating}"] = crit.rating
+        self.rating = _watch(pn.widgets.Select(label="Rating", options=ratings, value=crit.rating, width=150),
+                             lambda v: setattr(crit, "rating", v or ""), changed)
+        self.basis = _watch(choices.multi("Basis (claims)", crit.basis, choices.claims),
+                            lambda v: setattr(crit, "basis", list(v)), changed)
+        self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=crit.note, **TEXT),
+                                lambda v: setattr(crit, "note", v), changed)
+        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.layout = pn.Column(pn.pane.HTML(f"<b>{safe_inline(CRITERIA[name])}</b>"), pn.Row(self.rating, self.basis),
+                                self.note, self.messages, sizing_mode="stretch_width")
+
+
+# ---- assumptions, evidence, sweeps --------------------------------------------------------------------
+
+class ListForm:
+    """A list of parts (assumptions, evidence, sweeps) with add and remove; `make` builds one part's form."""
+
+    def __init__(self, items: list, make: Callable, new: Callable[[], Any], label: str, changed: Changed, choices: Choices):
+        self.items, self.make, self.new, self.changed, self.choices = items, make, new, changed, choices
+        self.forms = [make(item, self.remove) for item in items]
+        self.column = pn.Column(*(f.layout for f in self.forms), sizing_mode="stretch_width")
+        self.add_button = pn.widgets.Button(label=f"Add {label}", color="light")
+        self.add_button.on_click(lambda _event: self.add())
+        self.layout = pn.Column(self.column, self.add_button, sizing_mode="stretch_width")
+
+    def add(self):
+        item = self.new()
+        self.items.append(item)
+        form = self.make(item, self.remove)
+        self.forms.append(form)
+        self.column.append(form.layout)
+        self.changed(True)
+        return form
+
+    def remove(self, form) -> None:
+        self.items.remove(form.item)
+        self.forms.remove(form)
+        self.choices.forget(getattr(form, "widgets", []))
+        self.column.remove(form.layout)
+        self.changed(True)
+
+
+def _unique(prefix: str, taken: Iterable[str]) -> str:
+    taken = set(taken)
+    n = 1
+    while f"{prefix}{n}" in taken:
+        n += 1
+    return f"{prefix}{n}"
+
+
+class AssumptionForm:
+    """An assumption: name, the parameter it sets, nominal value and range, note."""
+
+    def __init__(self, item: Assumption, changed: Changed, remove):
+        self.item = item
+        self.name = _watch_text(pn.widgets.TextInput(label="Name", value=item.name, width=160),
+                                lambda v: setattr(item, "name", v.strip()), changed, structural=True, live=False)
+        options = list(NUMERIC_PARAMS) + ([item.parameter] if item.parameter not in NUMERIC_PARAMS else [])
+        self.parameter = _watch(pn.widgets.Select(label="Sets parameter", options=options, value=item.parameter, width=200),
+                                lambda v: setattr(item, "parameter", v), changed)
+        self.nominal = _watch(pn.widgets.FloatInput(label="Nominal", value=item.nominal, width=110),
+                              lambda v: self._set("nominal", v), changed)
+        self.low = _watch(pn.widgets.FloatInput(label="Range from", value=item.range[0], width=110),
+                          lambda v: self._range(0, v), changed)
+        self.high = _watch(pn.widgets.FloatInput(label="to", value=item.range[1], width=110),
+                           lambda v: self._range(1, v), changed)
+        self.note = _watch_text(pn.widgets.TextInput(label="Note", value=item.note, sizing_mode="stretch_width"),
+                                lambda v: setattr(item, "note", v), changed)
+        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.layout = pn.Column(pn.Row(self.name, self.parameter, self.nominal, self.low, self.high,
+                                       _remove_button("Remove this assumption", lambda: remove(self))),
+                                self.note, self.messages, sizing_mode="stretch_width")
+
+    def _set(self, key: str, value) -> None:
+        if value is not None:
+            setattr(self.item, key, float(value))
+
+    def _range(self, i: int, value) -> None:
+        if value is not None:
+            rng = list(self.item.range)
+            rng[i] = float(value)
+            self.item.range = (rng[0], rng[1])
+
+
+class EvidenceForm:
+    """Evidence: a simulation (scenario, parameters, assumptions, predicate) or an external source."""
+
+    SIMULATION, SOURCE = "Simulation", "External source"
+
+    def __init__(self, item: Evidence, choices: Choices, changed: Changed, remove):
+        self.item, self.changed = item, changed
+        self.id = _watch_text(pn.widgets.TextInput(label="Evidence id", value=item.id, width=120),
+                              lambda v: setattr(item, "id", v.strip()), changed, structural=True, live=False)
+        self.kind = pn.widgets.RadioButtonGroup(options=[self.SIMULATION, self.SOURCE],
+                                                value=self.SIMULATION if item.simulated else self.SOURCE, align="end")
+        self.kind.param.watch(lambda e: self._set_kind(), "value")
+        pred = item.predicate or Predicate(metric="average_speed.actually_good", op=">=", value=0.5)
+        scenario = item.scenario or next(iter(SCENARIOS))
+        self.scenario = pn.widgets.Select(label="Scenario", options=list(SCENARIOS) + ([scenario] if scenario not in SCENARIOS else []),
+                                          value=scenario, width=200)
+        self.params = live(pn.widgets.TextAreaInput(label="Parameters (name=value per line)",
+                                                    value="\n".join(f"{k}={format_value(v)}" for k, v in item.params.items()),
+                                                    placeholder="w_avg=2\nkind_mix=honest:0.5,deceptive:0.5", **TEXT))
+        self.assumptions = _watch(choices.multi("Assumptions (at their nominal values)", item.assumptions, choices.assumptions),
+                                  lambda v: setattr(item, "assumptions", list(v)), changed)
+        self.metric = pn.widgets.Select(label="Metric", options=[pred.metric], value=pred.metric, width=300)
+        self.op = pn.widgets.Select(label="Op", options=list(PREDICATE_OPERATORS) + ([pred.op] if pred.op not in PREDICATE_OPERATORS else []),
+                                    value=pred.op, width=70)
+        self.against = pn.widgets.Select(label="Compared with", options=["a value"], value="a value", width=300)
+        self.value = live(pn.widgets.TextInput(label="Value", value="" if pred.value is None else format_value(pred.value), width=120))
+        if pred.other is not None:
+            self.against.options = ["a value", pred.other]
+            self.against.value = pred.other
+        self.source = live(pn.widgets.TextInput(label="Source", value=item.source or "", sizing_mode="stretch_width"))
+        self.finding = pn.widgets.Select(label="Finding", options=list(FINDINGS) + (
+            [item.finding] if item.finding and item.finding not in FINDINGS else []), value=item.finding or "supports", width=120)
+        self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=item.note, **TEXT),
+                                lambda v: setattr(item, "note", v), changed)
+        self.problems = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.result = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.widgets = [self.assumptions]
+        self._refresh_metrics()
+        for w in (self.scenario, self.metric, self.op, self.against):
+            w.param.watch(lambda e: self._set_simulation(), "value")
+        self.params.param.watch(lambda e: self._set_simulation(), ["value", "value_input"])
+        self.value.param.watch(lambda e: self._set_simulation(), ["value", "value_input"])
+        self.source.param.watch(lambda e: self._set_source(), ["value", "value_input"])
+        self.finding.param.watch(lambda e: self._set_source(), "value")
+        self.simulation_part = pn.Column(pn.Row(self.scenario, self.assumptions), self.params,
+                                         pn.Row(self.metric, self.op, self.against, self.value), sizing_mode="stretch_width",
+                                         visible=item.simulated)
+        self.source_part = pn.Row(self.source, self.finding, visible=not item.simulated, sizing_mode="stretch_width")
+        self.layout = pn.Column(
+            pn.Row(self.id, self.kind, _remove_button("Remove this evidence", lambda: remove(self))),
+            self.simulation_part, self.source_part, self.note, self.problems, self.result, self.messages,
+            styles={"border-left": "3px solid #ddd", "padding-left": "8px"}, sizing_mode="stretch_width")
+
+    def _refresh_metrics(self) -> None:
+        params, _ = parse_params(text_of(self.params))
+        metrics = sorted(_metrics(self.scenario.value, params))
+        keep = [m for m in (self.metric.value,) if m and m not in metrics]
+        self.metric.options = keep + metrics
+        others = ["a value"] + metrics + [m for m in (self.against.value,) if m not in metrics and m != "a value"]
+        if self.against.options != others:
+            self.against.options = others
+        self.value.disabled = self.against.value != "a value"
+
+    def _set_kind(self) -> None:
+        simulated = self.kind.value == self.SIMULATION
+        self.simulation_part.visible, self.source_part.visible = simulated, not simulated
+        self._set_simulation() if simulated else self._set_source()
+
+    def _set_simulation(self) -> None:
+        if self.kind.value != self.SIMULATION:
+            return
+        self._refresh_metrics()
+        item = self.item
+        item.source = item.finding = None
+        item.scenario = self.scenario.value
+        params, problems = parse_params(text_of(self.params))
+        item.params = params
+        other = None if self.against.value == "a value" else self.against.value
+        value = None if other is not None else parse_literal(text_of(self.value))
+        item.predicate = Predicate(metric=self.metric.value, op=self.op.value, value=value, other=other)
+        self.problems.object = "".join(f"<div class='story-problem'>{safe_inline(p)}</div>" for p in problems)
+        self.problems.visible = bool(problems)
+        self.changed(False)
+
+    def _set_source(self) -> None:
+        if self.kind.value != self.SOURCE:
+            return
+        item = self.item
+        item.scenario, item.params, item.assumptions, item.predicate, item.recorded = None, {}, [], None, None
+        item.source = text_of(self.source)
+        item.finding = self.finding.value
+        self.problems.visible = False
+        self.changed(False)
+
+
+class SweepForm:
+    """A sensitivity sweep: scenario, the assumptions it varies, grid points and the two failure conditions."""
+
+    def __init__(self, item: Sweep, choices: Choices, changed: Changed, remove):
+        self.item, self.changed = item, changed
+        self.id = _watch_text(pn.widgets.TextInput(label="Sweep id", value=item.id, width=120),
+                              lambda v: setattr(item, "id", v.strip()), changed, structural=True, live=False)
+        self.scenario = pn.widgets.Select(label="Scenario", options=list(SCENARIOS) + (
+            [item.scenario] if item.scenario not in SCENARIOS else []), value=item.scenario, width=200)
+        self.assumptions = _watch(choices.multi("Assumptions varied", item.assumptions, choices.assumptions),
+                                  lambda v: setattr(item, "assumptions", list(v)), changed)
+        self.points = _watch(pn.widgets.IntInput(label="Points per assumption", value=item.points, start=2, end=101, width=160),
+                             lambda v: setattr(item, "points", int(v)) if v is not None else None, changed)
+        self.params = live(pn.widgets.TextAreaInput(label="Parameters (name=value per line)",
+                                                    value="\n".join(f"{k}={format_value(v)}" for k, v in item.params.items()), **TEXT))
+        self.safely = live(pn.widgets.TextAreaInput(label="Fails safely when all hold (metric op value, one per line)",
+                                                    value=format_conditions(item.fails_safely), **TEXT))
+        self.catastrophically = live(pn.widgets.TextAreaInput(
+            label="Fails catastrophically when all hold (metric op value, one per line)",
+            value=format_conditions(item.fails_catastrophically), **TEXT))
+        self.output = _watch_text(pn.widgets.TextInput(label="Output metric (Morris screening)", value=item.output or "", width=300),
+                                  lambda v: setattr(item, "output", v.strip() or None), changed, live=False)
+        self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=item.note, **TEXT),
+                                lambda v: setattr(item, "note", v), changed)
+        self.problems = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.widgets = [self.assumptions]
+        self.scenario.param.watch(lambda e: self._set(), "value")
+        for w in (self.params, self.safely, self.catastrophically):
+            w.param.watch(lambda e: self._set(), ["value", "value_input"])
+        self.layout = pn.Column(
+            pn.Row(self.id, self.scenario, self.points, _remove_button("Remove this sweep", lambda: remove(self))),
+            self.assumptions, self.params, self.safely, self.catastrophically, self.output, self.note, self.problems,
+            self.messages, styles={"border-left": "3px solid #ddd", "padding-left": "8px"}, sizing_mode="stretch_width")
+
+    def _set(self) -> None:
+        item = self.item
+        item.scenario = self.scenario.value
+        params, problems = parse_params(text_of(self.params))
+        item.params = params
+        metrics = _metrics(item.scenario, params)
+        item.fails_safely, p1 = parse_conditions(text_of(self.safely), metrics)
+        item.fails_catastrophically, p2 = parse_conditions(text_of(self.catastrophically), metrics)
+        problems += [f"fails safely, {p}" for p in p1] + [f"fails catastrophically, {p}" for p in p2]
+        self.problems.object = "".join(f"<div class='story-problem'>{safe_inline(p)}</div>" for p in problems)
+        self.problems.visible = bool(problems)
+        self.changed(False)
+
+
+def new_assumption(story: Story) -> Assumption:
+    name = _unique("assumption", story.assumption_by_name())
+    p = parameter("w_avg")
+    return Assumption(name=name, parameter="w_avg", nominal=float(p.default), range=(0.0, 4.0))
+
+
+def new_evidence(story: Story) -> Evidence:
+    return Evidence(id=_unique("E", story.evidence_by_id()), scenario=next(iter(SCENARIOS)),
+                    predicate=Predicate(metric="average_speed.actually_good", op=">=", value=0.5))
+
+
+def new_sweep(story: Story) -> Sweep:
+    names = [a.name for a in story.assumptions][:1]
+    return Sweep(id=_unique("S", story.sweep_by_id()), scenario=next(iter(SCENARIOS)), assumptions=names,
+                 fails_safely=[Predicate(metric="average_speed.actually_good", op="<", value=0.5)],
+                 fails_catastrophically=[Predicate(metric="average_speed.posterior.goof_off", op=">", value=0.5)])

@@ -1,0 +1,339 @@
+"""The story editor without a browser: every widget edits the story, messages, check, save and conflicts."""
+
+import asyncio
+import re
+
+import panel as pn
+import pytest
+
+from explorer.stories import fileformat
+from explorer.stories.library import StoryLibrary
+from explorer.stories.model import Predicate
+from explorer.ui.story_editor import StoryEditor, run_evidence
+from explorer.ui.story_forms import EvidenceForm, parse_conditions, parse_literal, parse_params
+
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_SCRIPT = "<script>window.__xss=2</script>"
+
+STORY = """\
+---
+schema: 1
+title: Goofing off, checked cheaply
+authors: [Ada]
+revision: 1
+goal_class: narrow-agent
+rationale_classes:
+  - inductive-bias-analysis
+failure_modes:
+  - inner-alignment
+components:
+  goal_specification:
+    claims:
+      - id: GS1
+        text: The selected program spends compute only on the task.
+        evidence: [honest-map]
+  goal_desirability:
+    undeveloped: true
+  rationale_constraints:
+    undeveloped: true
+  rationale_nudges:
+    claims:
+      - id: RN1
+        text: The average-case prior leaves less goof-off mass than the max prior.
+        evidence: [average-below-max]
+      - id: RN2
+        text: A claim the model refutes.
+        evidence: [nobody-good]
+criteria:
+  goal_alignment: {rating: moderate, basis: [GS1]}
+  goal_competitiveness: {rating: unknown, basis: [GS1]}
+  rationale_alignment: {rating: strong, basis: [RN1]}
+  rationale_competitiveness: {rating: unknown, basis: [RN1]}
+assumptions:
+  - name: weight
+    parameter: w_avg
+    nominal: 1.0
+    range: [0.0, 4.0]
+evidence:
+  - id: honest-map
+    scenario: goof-off
+    params: {n_programs: 20000}
+    assumptions: [weight]
+    predicate: {metric: average_speed.map.kind, op: ==, value: honest}
+  - id: average-below-max
+    scenario: goof-off
+    params: {n_programs: 20000}
+    predicate: {metric: average_speed.posterior.goof_off, op: <, other: max_speed.posterior.goof_off}
+  - id: nobody-good
+    scenario: goof-off
+    params: {n_programs: 20000}
+    predicate: {metric: average_speed.actually_good, op: <, value: 0.5}
+---
+# The narrative
+
+Goof-offs waste compute on easy tasks.
+"""
+
+
+@pytest.fixture
+def lib(tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "goof.story.md").write_text(STORY)
+    (tmp_path / "templates" / "narrow-agent.story.md").write_text(STORY.replace("Goofing off, checked cheaply", "Template"))
+    return StoryLibrary(tmp_path)
+
+
+@pytest.fixture
+def editor(lib):
+    ed = StoryEditor(lib, story="goof")
+    assert ed.story_name == "goof"
+    return ed
+
+
+def saved_story(editor):
+    """What Save would write, read back."""
+    return fileformat.loads(editor.text())
+
+
+def claim_form(editor, component, i=0):
+    return editor.components[component].claims[i]
+
+
+def test_the_editor_opens_a_story_without_problems(editor):
+    assert editor.story.title == "Goofing off, checked cheaply" and editor.story_name == "goof"
+    assert editor.opened_revision == 1 and not editor.dirty
+    assert editor.errors() == [] and "No problems found" in editor.messages_pane.object
+    assert editor.picker.options == ["goof", "templates/narrow-agent"]
+    assert editor.template.options[1:] == ["templates/narrow-agent"]
+    assert editor.text() == STORY  # nothing edited: the file's exact text
+
+
+def test_header_widgets_edit_the_story(editor):
+    h = editor.header
+    h.title.value_input = "A new title"
+    h.authors.value = "Ada\nGrace\n"
+    h.goal_class.value = "custom"
+    assert h.goal_custom.visible
+    h.goal_custom.value = "An agent that only sorts"
+    h.rationale.value = ["inductive-bias-analysis", "precursor-checking"]
+    h.rationale_custom.value = "Arguments from pictures"
+    h.failure_modes.value = ["deceptive-alignment"]
+    story = saved_story(editor)
+    assert story.title == "A new title" and story.authors == ["Ada", "Grace"]
+    assert story.goal_class.custom == "An agent that only sorts" and story.goal_class.id is None
+    assert [(c.id, c.custom) for c in story.rationale_classes] == [
+        ("inductive-bias-analysis", None), ("precursor-checking", None), (None, "Arguments from pictures")]
+    assert story.failure_modes == ["deceptive-alignment"]
+    assert editor.dirty and "unsaved changes" in editor.status.object
+    h.goal_class.value = "myopic-agent"
+    assert saved_story(editor).goal_class.id == "myopic-agent"
+
+
+def test_component_and_claim_widgets_edit_the_story(editor):
+    comp = editor.components["goal_desirability"]
+    comp.undeveloped.value = False
+    comp.note.value = "Worked out below."
+    new = comp.add("Nothing lost by honesty.")
+    assert new.claim.id == "GD1"
+    new.evidence.value = ["honest-map"]
+    new.rests_on.value = ["GS1"]
+    first = claim_form(editor, "rationale_nudges", 0)
+    first.text.value_input = "Edited nudge claim."
+    first.undeveloped.value = True
+    second = claim_form(editor, "rationale_nudges", 1)
+    editor.components["rationale_nudges"].remove(second)
+    story = saved_story(editor)
+    gd = story.components["goal_desirability"]
+    assert not gd.undeveloped and gd.note == "Worked out below."
+    assert [(c.id, c.text, c.evidence, c.rests_on) for c in gd.claims] == [("GD1", "Nothing lost by honesty.", ["honest-map"], ["GS1"])]
+    assert [(c.id, c.text, c.undeveloped) for c in story.components["rationale_nudges"].claims] == [("RN1", "Edited nudge claim.", True)]
+    # the new claim is offered wherever claims are chosen, the removed one no longer is
+    basis = editor.criteria["goal_alignment"].basis
+    assert "GD1" in basis.options.values() and "RN2" not in basis.options.values()
+
+
+def test_renaming_an_id_updates_every_choice_of_it(editor):
+    ev = editor.evidence.forms[0]
+    ev.id.value = "honest-at-map"
+    evidence_choice = claim_form(editor, "goal_specification").evidence
+    assert "honest-at-map" in evidence_choice.options.values()
+    # the claim still names the old id: a dangling reference, kept visible and reported
+    assert evidence_choice.value == ["honest-map"] and "honest-map" in evidence_choice.options.values()
+    assert any(m.code == "TS-V04" and "honest-map" in m.text for m in editor.errors())
+
+
+def test_criteria_assumptions_evidence_and_sweep_widgets_edit_the_story(editor):
+    crit = editor.criteria["goal_competitiveness"]
+    crit.rating.value = "weak"
+    crit.basis.value = ["GS1", "RN1"]
+    crit.note.value = "Sorting only."
+    a = editor.assumptions.forms[0]
+    a.parameter.value = "misbehaviour_cost"
+    a.nominal.value = 2.0
+    a.low.value, a.high.value = 0.5, 6.0
+    a.note.value = "How much a goof-off wastes."
+    e = editor.evidence.forms[2]
+    e.scenario.value = "lookup-table"
+    e.params.value = "n_programs=20000\ngeneralization_check=false\nkind_mix=honest:0.5,lookup:0.5"
+    e.metric.value = "max_speed.posterior.lookup"
+    e.op.value = ">"
+    e.value.value = "0.25"
+    ext = editor.evidence.add()
+    ext.kind.value = EvidenceForm.SOURCE
+    ext.source.value = "Ilyas et al. 2019"
+    ext.finding.value = "refutes"
+    s = editor.sweeps.add()
+    s.assumptions.value = ["weight"]
+    s.points.value = 5
+    s.params.value = "n_programs=20000"
+    s.safely.value = "average_speed.actually_good < 0.5"
+    s.catastrophically.value = "average_speed.posterior.goof_off > max_speed.posterior.goof_off\naverage_speed.map.kind == goof_off"
+    editor.body.value_input = "# New narrative"
+    story = saved_story(editor)
+    assert (story.criteria["goal_competitiveness"].rating, story.criteria["goal_competitiveness"].basis,
+            story.criteria["goal_competitiveness"].note) == ("weak", ["GS1", "RN1"], "Sorting only.")
+    asm = story.assumptions[0]
+    assert (asm.parameter, asm.nominal, asm.range, asm.note) == ("misbehaviour_cost", 2.0, (0.5, 6.0), "How much a goof-off wastes.")
+    ev = story.evidence[2]
+    assert ev.scenario == "lookup-table"
+    assert ev.params == {"n_programs": 20000, "generalization_check": False, "kind_mix": {"honest": 0.5, "lookup": 0.5}}
+    assert ev.predicate == Predicate(metric="max_speed.posterior.lookup", op=">", value=0.25)
+    assert (story.evidence[3].source, story.evidence[3].finding, story.evidence[3].simulated) == ("Ilyas et al. 2019", "refutes", False)
+    sweep = story.sweeps[0]
+    assert (sweep.assumptions, sweep.points, sweep.params) == (["weight"], 5, {"n_programs": 20000})
+    assert sweep.fails_safely == [Predicate(metric="average_speed.actually_good", op="<", value=0.5)]
+    assert sweep.fails_catastrophically == [
+        Predicate(metric="average_speed.posterior.goof_off", op=">", other="max_speed.posterior.goof_off"),
+        Predicate(metric="average_speed.map.kind", op="==", value="goof_off")]
+    assert story.body == "# New narrative"
+    editor.evidence.remove(ext)
+    assert [e.id for e in saved_story(editor).evidence] == ["honest-map", "average-below-max", "nobody-good"]
+
+
+def test_comparing_with_another_metric_and_bad_parameter_lines(editor):
+    e = editor.evidence.forms[0]
+    e.against.value = "max_speed.map.kind"
+    assert e.value.disabled
+    assert saved_story(editor).evidence[0].predicate == Predicate(metric="average_speed.map.kind", op="==", other="max_speed.map.kind")
+    e.params.value = "n_programs=20000\nwarp=9\nmemory=7\nno equals sign"
+    assert e.problems.visible
+    text = e.problems.object
+    assert "unknown parameter &#x27;warp&#x27;" in text and "memory" in text and "not name=value" in text
+    assert saved_story(editor).evidence[0].params == {"n_programs": 20000, "memory": 7.0}
+    assert any(m.code == "TS-V07" and "memory" in m.text for m in editor.errors())  # out of bounds, from the validator
+
+
+def test_validation_messages_appear_inline_as_the_story_is_edited(editor):
+    claim = claim_form(editor, "rationale_nudges", 0)
+    claim.evidence.value = []
+    [msg] = [m for m in editor.errors() if m.code == "TS-V03"]
+    assert "RN1" in msg.text and msg.line > 0
+    assert "TS-V03" in editor.messages_pane.object and claim.messages.visible and "TS-V03" in claim.messages.object
+    assert not claim_form(editor, "goal_specification").messages.visible  # only the claim it is about
+    assert "1 error(s)" in editor.status.object
+    editor.criteria["rationale_alignment"].rating.value = ""
+    assert any(m.code == "TS-V08" for m in editor.errors()) and editor.criteria["rationale_alignment"].messages.visible
+    claim.undeveloped.value = True
+    assert not any(m.code == "TS-V03" for m in editor.errors()) and not claim.messages.visible
+    editor.criteria["rationale_alignment"].rating.value = "weak"
+    editor.header.title.value_input = "  "
+    assert [m.code for m in editor.errors()] == ["TS-F05"]  # a story that would not load again: the loader says why
+
+
+def test_check_shows_each_claims_status_and_edits_make_results_unchecked(editor):
+    def badge_of(component, i):
+        return re.search(r"story-status-(\w+)", claim_form(editor, component, i).status.object).group(1)
+
+    assert badge_of("goal_specification", 0) == "unchecked"
+    statuses = editor.check()
+    assert statuses == {"GS1": "supported", "RN1": "supported", "RN2": "refuted"}
+    assert [badge_of("goal_specification", 0), badge_of("rationale_nudges", 0), badge_of("rationale_nudges", 1)] == [
+        "supported", "supported", "refuted"]
+    assert "fails" in editor.evidence.forms[2].result.object and "holds" in editor.evidence.forms[0].result.object
+    editor.evidence.forms[2].value.value = "1.5"  # the predicate changed: its old result no longer applies
+    assert badge_of("rationale_nudges", 1) == "unchecked" and badge_of("goal_specification", 0) == "supported"
+    editor.assumptions.forms[0].nominal.value = 3.0  # the assumption under honest-map moved
+    assert badge_of("goal_specification", 0) == "unchecked"
+    asyncio.run(editor._check_clicked())  # the button's path: in a worker thread
+    assert badge_of("rationale_nudges", 1) == "supported" and not editor.running
+
+
+def test_evidence_that_cannot_run_does_not_stop_the_others(editor):
+    e = editor.evidence.forms[0]
+    e.params.value = "n_programs=20000\nmemory=7"  # parses as a number; the simulation refuses it
+    results, problems = run_evidence(editor.story)
+    assert set(results) == {"average-below-max", "nobody-good"} and "memory" in problems["honest-map"]
+    editor.check()
+    assert "could not run" in e.result.object
+
+
+def test_save_writes_the_file_and_a_conflict_keeps_the_edits(editor, lib, tmp_path):
+    other = StoryEditor(lib, story="goof")
+    claim_form(editor, "goal_specification").text.value_input = "First session's claim."
+    claim_form(other, "goal_specification").text.value_input = "Second session's claim."
+    assert editor.save()
+    on_disk = (tmp_path / "goof.story.md").read_text()
+    assert "First session's claim." in on_disk and "revision: 2" in on_disk
+    assert editor.opened_revision == 2 and not editor.dirty and editor.alert.visible and "Saved goof" in editor.alert.object
+    assert not other.save()
+    assert "story-conflict" in other.alert.object and "saved by someone else" in other.alert.object
+    assert (tmp_path / "goof.story.md").read_text() == on_disk  # nothing overwritten
+    assert claim_form(other, "goal_specification").text.value_input == "Second session's claim."  # edits kept
+    assert "Second session&#x27;s claim." not in on_disk and "Second session's claim." in other.text()
+    assert other.download.filename == "goof.story.md" and "Second session's claim." in other._download_text().getvalue()
+    assert other.save_as_name.value == "goof-mine"
+    assert other.save_as(other.save_as_name.value)
+    assert other.story_name == "goof-mine" and "goof-mine" in other.picker.options
+    assert "Second session's claim." in (tmp_path / "goof-mine.story.md").read_text()
+    claim_form(editor, "goal_specification").text.value_input = "Saved twice."
+    assert editor.save() and lib.open("goof").revision == 3  # the first session goes on from its own save
+
+
+def test_a_malformed_file_shows_a_located_error_and_the_session_goes_on(editor, lib, tmp_path):
+    (tmp_path / "broken.story.md").write_text(STORY.replace("revision: 1", "revision: [1"))
+    editor.refresh_library()
+    assert editor.open("broken") is None
+    assert editor.alert.visible and re.search(r"broken\.story\.md:\d+: error TS-F03", editor.alert.object)
+    assert editor.story_name == "goof"  # the open story is still there
+    assert editor.open("nope") is None and "no story named" in editor.alert.object
+    assert editor.open("../etc/passwd") is None and "not a valid story name" in editor.alert.object
+    assert editor.open("templates/narrow-agent") and not editor.alert.visible
+
+
+def test_new_from_a_template_must_be_saved_under_a_name(editor, lib):
+    assert editor.new("templates/narrow-agent")
+    assert editor.story.title == "Template" and editor.story_name is None and editor.dirty
+    assert editor.save() is None and "not been saved yet" in editor.alert.object
+    assert editor.save_as("") is None and "type a name" in editor.alert.object
+    assert editor.save_as("goof") is None and "already exists" in editor.alert.object
+    assert editor.save_as("mine/first")
+    assert lib.open("mine/first").title == "Template" and editor.opened_revision == 1
+    assert editor.new()
+    assert editor.story.title == "Untitled training story" and editor.text().startswith("---\nschema: 1\n")
+
+
+def test_user_text_is_shown_sanitised(editor):
+    editor.body.value_input = f"# Body\n\n{XSS_IMG}\n\n{XSS_SCRIPT}\n\n[link](javascript:alert(1))"
+    html = editor.preview.object
+    assert "<script" not in html and "<img" not in html and "href=\"javascript" not in html
+    assert "&lt;script&gt;" in html and "&lt;img" in html and "<h1>Body</h1>" in html
+    ev = editor.evidence.forms[0]
+    ev.id.value = "<img/src=x/onerror=alert(1)>"  # ids have no spaces, but may still look like markup
+    labels = list(claim_form(editor, "goal_specification").evidence.options)
+    assert "&lt;img/src=x/onerror=alert(1)&gt;" in labels and not any("<img" in label for label in labels)
+    assert "<img" not in editor.messages_pane.object
+    editor.show_alert(XSS_SCRIPT)
+    assert "<script" not in editor.alert.object
+
+
+def test_parsers_never_evaluate_text():
+    assert parse_literal("0.25") == 0.25 and parse_literal("3") == 3 and parse_literal("true") is True
+    assert parse_literal("honest") == "honest" and parse_literal("'__import__(\"os\")'") == '__import__("os")'
+    params, problems = parse_params("w_avg = 2\n# a comment\n\nseed=1.5")
+    assert params == {"w_avg": 2.0} and len(problems) == 1 and "seed" in problems[0]
+    preds, problems = parse_conditions("a.b >= 1\nnonsense\nx.y == z.w", {"z.w"})
+    assert preds == [Predicate("a.b", ">=", 1), Predicate("x.y", "==", other="z.w")] and "line 2" in problems[0]
+
+
+def test_the_editor_renders(editor):
+    assert pn.panel(editor).get_root() is not None
