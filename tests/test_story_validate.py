@@ -243,6 +243,11 @@ WARNING_CASES = [
      "TS-V13", "- name: spare", ["assumption spare is used by no evidence and no sweep"]),
     ("sweep of nothing", edit("assumptions: [overhead]\n    points", "assumptions: []\n    points"),
      "TS-V13", "- id: S1", ["varies no assumption"]),
+    ("sweep without failure", edit("    fails_safely:\n      - {metric: average_speed.actually_good, op: \"<\", "
+                                   "value: 0.5}\n    fails_catastrophically:\n      - {metric: "
+                                   "average_speed.posterior.deceptive, op: \">\", value: 0.5}\n",
+                                   "    fails_safely: []\n    fails_catastrophically: []\n"),
+     "TS-V13", "- id: S1", ["no failure condition"]),
 ]
 
 
@@ -383,3 +388,32 @@ def test_cycles_found_exactly_when_present(graph):
         if m.code == "TS-V05":  # the named cycle is a real path of rests_on links
             path = m.text.split(": ", 1)[1].split(";")[0].split(" -> ")
             assert path[0] == path[-1] and all(b in graph[a] for a, b in itertools.pairwise(path))
+
+
+values = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                   st.text(max_size=8), st.dictionaries(st.sampled_from(["honest", "deceptive", "saint"]),
+                                                        st.one_of(st.floats(-1, 2), st.text(max_size=2)), max_size=3))
+param_names = st.sampled_from(["w_avg", "n_programs", "kind_mix", "backend", "memory", "compute_budget",
+                               "generalization_check", "difficulty_min", "difficulty_max", "no_such_thing"])
+metrics = st.one_of(st.sampled_from(["average_speed.map.kind", "simplicity.posterior.goof_off", "combined.n_candidates",
+                                     "max_speed.posterior.deceptive", "two\nlines"]), st.text(max_size=12))
+
+
+@settings(max_examples=80, deadline=None)
+@given(params=st.dictionaries(param_names, values, max_size=4), metric=metrics, other=st.one_of(st.none(), metrics),
+       op=st.sampled_from(["<", "==", "=>", ""]), value=values,
+       scenario=st.sampled_from(["memory", "deceptive-planner", "nowhere"]),
+       parameter=param_names, nominal=st.floats(-5, 5), rng=st.tuples(st.floats(-5, 5), st.floats(-5, 5)))
+def test_validate_never_raises_on_odd_values(params, metric, other, op, value, scenario, parameter, nominal, rng):
+    """Whatever a story made in code (the editor) holds, validation answers with messages, never a traceback."""
+    from explorer.stories.model import Assumption, Predicate, Recorded, Sweep
+
+    pred = Predicate(metric=metric, op=op, value=value, other=other)
+    story = Story(title="t", components={c: Component(undeveloped=True) for c in COMPONENTS},
+                  criteria={c: Criterion(rating="weak", basis=["X"]) for c in CRITERIA},
+                  assumptions=[Assumption("a", parameter, nominal, rng)],
+                  evidence=[Evidence("E", scenario=scenario, params=params, assumptions=["a"], predicate=pred,
+                                     recorded=Recorded(True, value, dict(params), "0"))],
+                  sweeps=[Sweep("S", scenario, ["a"], [pred], [], params=params, output=metric)])
+    found = validate(story)
+    assert all(isinstance(m, Message) and m.code in CODES and "\n" not in m.text for m in found)

@@ -125,7 +125,7 @@ class FileReport:
         story = self.story
         parts = [f"{_count(len(self.errors), 'error')}, {_count(len(self.warnings), 'warning')}"]
         simulated = [e for e in story.evidence if e.simulated]
-        if self.ran:
+        if self.ran and self.results:
             holds = sum(r.holds for r in self.results.values())
             parts.append(f"evidence: {holds} hold, {len(self.results) - holds} fail")
         elif simulated:
@@ -214,6 +214,7 @@ def check_file(path: str | Path, run: bool = True, record: bool = False, replace
     report.statuses = evidence_mod.claim_statuses(story, report.results if report.ran else None)
     if record and report.ran:
         _record(path, stamp, story, report, replace)
+    report.messages.sort(key=lambda m: m.line)  # in file order, like a compiler's
     return report
 
 

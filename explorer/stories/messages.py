@@ -34,7 +34,7 @@ CODES = {
     "TS-V11": "an unknown scenario or parameter",
     "TS-V12": "a recorded result that differs from the new one and was not replaced",
     "TS-V13": "an assumption or sweep nobody uses, or a sweep that cannot run",
-    "TS-V14": "a predicate that cannot mean what it says (text against a number, an unknown kind, null, kinds by order)",
+    "TS-V14": "a predicate that cannot mean what it says (text vs a number, an unknown kind, null, ordered kinds)",
 }
 
 

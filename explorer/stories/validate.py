@@ -141,11 +141,12 @@ class _Validator:
 
     # -- plumbing -------------------------------------------------------------------------------------
 
-    def error(self, code: str, text: str, line: int) -> None:
-        self.messages.append(Message(code, text, line or self.story.line))
+    def error(self, code: str, text: str, line: int, severity: str = "error") -> None:
+        one_line = text.replace("\r", "\\r").replace("\n", "\\n")  # a story made in code may hold newlines
+        self.messages.append(Message(code, one_line, line or self.story.line, severity))
 
     def warn(self, code: str, text: str, line: int) -> None:
-        self.messages.append(Message(code, text, line or self.story.line, severity="warning"))
+        self.error(code, text, line, "warning")
 
     def source_line(self, *path: Any) -> int:
         """The file line of a key or list item of the parsed front matter (0 when unknown)."""
@@ -376,6 +377,9 @@ class _Validator:
             if not sw.assumptions:
                 self.warn("TS-V13", f"{what} varies no assumption, so it cannot run; list one or two assumptions "
                           "(more than two are screened by the Morris method)", sw.line)
+            if not sw.fails_safely and not sw.fails_catastrophically:
+                self.warn("TS-V13", f"{what} has no failure condition (fails_safely and fails_catastrophically are "
+                          "both empty), so every point would count as good", sw.line)
             names = evidence_mod.metric_names(sw.scenario, params) if scenario_ok else None
             for key in ("fails_safely", "fails_catastrophically"):
                 for pred in getattr(sw, key):
