@@ -118,7 +118,7 @@ class FileReport:
             return " [stale record refreshed]" if written else " [the recorded result is stale]"
         if change in ("changed", "stale"):
             what = "differs from the " + ("recorded result" if change == "changed" else "stale recorded result")
-            return f" [{what}; replaced]" if written else f" [{what}: {_recorded_text(ev.recorded)}]"
+            return f" [{what}; replaced]" if written else f" [{what}: {_outcome_text(ev.recorded)}]"
         return ""
 
     def summary(self) -> str:
@@ -240,18 +240,16 @@ def _run(story: Story, report: FileReport) -> None:
         report.changes[ev.id] = change
         if change == "changed":
             report.messages.append(Message(
-                "TS-V12", f"evidence {ev.id}'s recorded result ({_recorded_text(ev.recorded)}) differs from the new "
-                f"one ({_result_text(report.results[ev.id])}) although its parameters and code version match; "
+                "TS-V12", f"evidence {ev.id}'s recorded result ({_outcome_text(ev.recorded)}) differs from the new "
+                f"one ({_outcome_text(report.results[ev.id])}) although its parameters and code version match; "
                 "run with --record --replace to replace it", ev.recorded.line or ev.line, "warning", report.file))
 
 
-def _recorded_text(r: Recorded | Result) -> str:
+def _outcome_text(r: Recorded | Result) -> str:
     """'holds, value 0.0131' (and the other metric's value, when the predicate compares two)."""
     other = f", other {_fmt(r.other)}" if r.other is not None else ""
     return f"{'holds' if r.holds else 'fails'}, value {_fmt(r.value)}{other}"
 
-
-_result_text = _recorded_text
 
 
 def _record(path: Path, stamp: tuple, story: Story, report: FileReport, replace: bool) -> None:
@@ -263,7 +261,7 @@ def _record(path: Path, stamp: tuple, story: Story, report: FileReport, replace:
         for ev in differing:
             report.messages.append(Message(
                 "TS-V12", f"evidence {ev.id}'s {'stale ' if report.changes[ev.id] == 'stale' else ''}recorded result "
-                f"({_recorded_text(ev.recorded)}) differs from the new one ({_result_text(report.results[ev.id])}); "
+                f"({_outcome_text(ev.recorded)}) differs from the new one ({_outcome_text(report.results[ev.id])}); "
                 "nothing was written: rerun with --record --replace to replace it", ev.recorded.line or ev.line,
                 file=report.file))
     if report.errors:
