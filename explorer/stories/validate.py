@@ -18,7 +18,7 @@ from explorer.errors import ExplorerError
 from explorer.params import allowed, set_values
 from explorer.priors import METRIC_NAMES, PRIORS, PriorSettings
 from explorer.scenarios import SCENARIOS
-from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter, split_params
+from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
 from explorer.stories import evidence as evidence_mod
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import PREDICATE_OPERATORS, Predicate, Recorded, Story
@@ -36,7 +36,7 @@ from explorer.table import KINDS
 from explorer.worlds.abstract import AbstractWorld
 
 #: Metrics whose value is text (a program kind); every other metric is a number.
-TEXT_METRICS = frozenset(m for m in METRIC_NAMES if m == "map.kind")
+TEXT_METRICS = frozenset({"map.kind"}) & frozenset(METRIC_NAMES)
 
 #: Every `PRIOR.METRIC` name any scenario could produce.
 ALL_METRICS = frozenset(f"{p}.{m}" for p in PRIORS for m in METRIC_NAMES)
@@ -452,8 +452,7 @@ class _Validator:
 
     def cross_check(self, scenario: str, params: dict[str, Any], what: str, line: int) -> None:
         """Checks across parameters (difficulty_min below difficulty_max) under the scenario's presets."""
-        world, _ = split_params({k: v for k, v in {**SCENARIOS[scenario].params, **params}.items()
-                                 if k in WORLD_PARAMS})
+        world = {k: v for k, v in {**SCENARIOS[scenario].params, **params}.items() if k in WORLD_PARAMS}
         trial = AbstractWorld()
         try:
             set_values(trial, world)
