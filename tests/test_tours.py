@@ -1,4 +1,4 @@
-"""Guided tours (file format, validation, the shipped essay tour), the tour view, and the story fields."""
+"""Guided tours (file format, validation, the shipped essay tour) and the tour view."""
 
 import html
 import textwrap
@@ -9,12 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from explorer.errors import ExplorerError
-from explorer.scenario_stories import COMPONENTS, STORIES
 from explorer.scenarios import SCENARIOS
 from explorer.simulation import Simulation
 from explorer.tours import TOURS_DIR, describe_outcome, list_tours, load_tour, parse_tour
 from explorer.ui.state import SimulationState
-from explorer.ui.story_fields import StoryFields
 from explorer.ui.tour import TourView
 from explorer.worlds.abstract import DEFAULT_KIND_MIX
 
@@ -310,49 +308,3 @@ def _reject(**params):
 
 def test_the_tour_view_renders(view):
     assert pn.panel(view).get_root() is not None
-
-
-# ---- story fields -------------------------------------------------------------------------------
-
-
-def test_every_scenario_has_a_four_part_story():
-    assert set(STORIES) == set(SCENARIOS)
-    for sid, story in STORIES.items():
-        assert set(story) == set(COMPONENTS), sid
-        for component, text in story.items():
-            assert text.strip(), (sid, component)
-            sentences = [s for s in text.replace("?", ".").split(". ") if s.strip()]
-            assert 1 <= len(sentences) <= 3 and len(text) < 600, (sid, component)
-    assert len({s["goal_specification"] for s in STORIES.values()}) > 1
-
-
-def test_story_fields_show_the_scenario_and_keep_edits_per_scenario():
-    fields = StoryFields(scenario="goof-off")
-    assert fields.story() == STORIES["goof-off"]
-    fields._areas["goal_specification"].value = "My own goal."
-    fields._areas["rationale_nudges"].value_input = "Typed, not yet committed."
-    fields.scenario = "memory"
-    assert fields.story() == STORIES["memory"]
-    fields._areas["goal_desirability"].value = "Edited memory story."
-    fields.scenario = "goof-off"
-    story = fields.story()
-    assert story["goal_specification"] == "My own goal."
-    assert story["rationale_nudges"] == "Typed, not yet committed."
-    assert story["goal_desirability"] == STORIES["goof-off"]["goal_desirability"]
-    fields.scenario = "memory"
-    assert fields.story()["goal_desirability"] == "Edited memory story."
-    assert set(fields.edits()) == {"goof-off", "memory"}
-    fields.reset()
-    assert fields.story() == STORIES["memory"]
-    assert STORIES["goof-off"]["goal_specification"] != "My own goal."  # the shipped texts are untouched
-
-
-def test_story_fields_keep_user_text_out_of_html():
-    fields = StoryFields(scenario="lookup-table")
-    fields._areas["goal_specification"].value = "<script>alert(1)</script>"
-    assert all(isinstance(a, pn.widgets.TextAreaInput) for a in fields._areas.values())
-    assert fields.story()["goal_specification"] == "<script>alert(1)</script>"  # kept verbatim, shown as text
-
-
-def test_the_story_fields_render():
-    assert pn.panel(StoryFields()).get_root() is not None

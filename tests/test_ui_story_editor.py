@@ -337,3 +337,70 @@ def test_parsers_never_evaluate_text():
 
 def test_the_editor_renders(editor):
     assert pn.panel(editor).get_root() is not None
+
+
+# ---- the story panel beside a simulation ---------------------------------------------------------------
+
+
+@pytest.fixture
+def panel_lib(tmp_path):
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "goof-off.story.md").write_text(STORY)
+    (tmp_path / "speed-prior.story.md").write_text(
+        STORY.replace("Goofing off, checked cheaply", f"Fallback {XSS_IMG}")
+             .replace("The selected program spends compute only on the task.", XSS_SCRIPT))
+    return StoryLibrary(tmp_path)
+
+
+def test_the_panel_follows_the_simulations_current_parameters(panel_lib):
+    from explorer.scenarios import preset_params
+    from explorer.ui.state import SimulationState
+    from explorer.ui.story_panel import StoryPanel
+
+    state = SimulationState(**{**preset_params("goof-off"), "n_programs": 20_000})
+    panel = StoryPanel(state=state, library=panel_lib, scenario="goof-off")
+    assert panel.story_name == "scenarios/goof-off" and panel.picker.value == "scenarios/goof-off"
+    assert panel.statuses() == {"GS1": "supported", "RN1": "supported", "RN2": "refuted"}
+    assert panel.live["average-below-max"].holds and "story-holds" in panel.view.object
+    assert "./stories?story=scenarios/goof-off" in panel.view.object
+    state.apply(w_avg=0.0)  # no average-compute penalty: goof-offs come back, as the essay predicts
+    assert not panel.live["average-below-max"].holds and panel.live["honest-map"].value == "goof_off"
+    assert panel.statuses()["RN1"] == "refuted" and panel.statuses()["GS1"] == "refuted"
+    report = panel.report()
+    assert report["name"] == "scenarios/goof-off" and report["evidence"]["average-below-max"]["holds"] is False
+    assert {c["id"]: c["status"] for c in report["claims"]}["RN1"] == "refuted"
+    state.apply(kind_mix={"honest": 1.0})  # no goof-offs at all: predicates about them say why they cannot be read
+    assert panel.live["honest-map"].holds is True
+    panel.scenario = "memory"  # no story of its own: the fallback, its text escaped
+    assert panel.story_name == "speed-prior"
+    html = panel.view.object
+    assert "<img" not in html and "<script" not in html and "&lt;script&gt;window.__xss=2&lt;/script&gt;" in html
+    assert "written for goof-off" in html  # evidence of another scenario says so
+    panel.picker.value = "(no story)"
+    assert panel.story is None and "No training story" in panel.view.object
+
+
+def test_the_panel_shows_a_broken_story_file_and_goes_on(panel_lib, tmp_path):
+    from explorer.ui.state import SimulationState
+    from explorer.ui.story_panel import StoryPanel
+
+    (tmp_path / "broken.story.md").write_text("---\ntitle: [\n---\n")
+    panel = StoryPanel(state=SimulationState(n_programs=5_000), library=panel_lib)
+    panel.picker.value = "broken"
+    assert panel.story is None and "broken.story.md:3: error TS-F03" in panel.view.object
+    panel.picker.value = "scenarios/goof-off"
+    assert panel.story.title == "Goofing off, checked cheaply"
+
+
+def test_the_dashboard_exports_its_story(panel_lib):
+    import json
+
+    from explorer.ui.dashboard import PriorsDashboard
+
+    dashboard = PriorsDashboard(n_programs=5_000, story_library=panel_lib, scenario="memory")
+    report = json.loads(dashboard.export_json().getvalue())
+    assert report["story"]["name"] == "speed-prior" and [c["id"] for c in report["story"]["claims"]] == ["GS1", "RN1", "RN2"]
+    [story] = [part for part in dashboard.snapshot() if part.name == "story"]  # what export_html saves
+    html = story.object
+    assert "Fallback" in html and "window.__xss=2" in html  # the story is in the export ...
+    assert XSS_IMG not in html and XSS_SCRIPT not in html and "<img src=x" not in html  # ... as escaped text

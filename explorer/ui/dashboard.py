@@ -13,13 +13,14 @@ import panel as pn
 import param
 
 from explorer.scenarios import SCENARIOS, preset_params
+from explorer.stories.library import StoryLibrary
 from explorer.tours import list_tours, load_tour
 from explorer.ui.comparison import PriorComparison, selection_frame
 from explorer.ui.controls import Controls
 from explorer.ui.regime_map import RegimeMapView
 from explorer.ui.scatter import ProgramScatter
 from explorer.ui.state import SimulationState
-from explorer.ui.story_fields import StoryFields
+from explorer.ui.story_panel import StoryPanel
 from explorer.ui.task_bars import TaskBars
 from explorer.ui.tour import TourView
 
@@ -29,7 +30,8 @@ class PriorsDashboard(pn.viewable.Viewer):
 
     scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), doc="The preset the view starts from.")
 
-    def __init__(self, n_programs: int = 100_000, backend: str = "numpy", max_programs: int | None = None, **params):
+    def __init__(self, n_programs: int = 100_000, backend: str = "numpy", max_programs: int | None = None,
+                 story_library: StoryLibrary | None = None, **params):
         super().__init__(**params)
         self.initial = {"n_programs": n_programs, "backend": backend}
         self.state = SimulationState(n_programs=n_programs, backend=backend, max_programs=max_programs,
@@ -39,7 +41,7 @@ class PriorsDashboard(pn.viewable.Viewer):
         self.scatter = ProgramScatter(state=self.state)
         self.task_bars = TaskBars(state=self.state)
         self.regime_map = RegimeMapView(state=self.state)
-        self.story = StoryFields(scenario=self.scenario)
+        self.story = StoryPanel(state=self.state, library=story_library, scenario=self.scenario)
         self.tour: TourView | None = None  # made when the learner starts it: entering a step changes the view
         self._tour_slot = pn.Column(self._tour_start(), sizing_mode="stretch_width")
         self._following_tour = False
@@ -98,18 +100,21 @@ class PriorsDashboard(pn.viewable.Viewer):
     def export_json(self) -> io.StringIO:
         """The current selection as `python -m explorer select --json` prints it."""
         report = {"scenario": self.scenario, "params": self.state.simulation.params(),
-                  "priors": {p: r.to_dict() for p, r in self.state.results.items()}}
+                  "priors": {p: r.to_dict() for p, r in self.state.results.items()}, "story": self.story.report()}
         return io.StringIO(json.dumps(report, indent=2, default=str))
 
     def export_html(self) -> io.StringIO:
         """The whole view as a standalone HTML file (plots and tables as they are now, no server)."""
         out = io.StringIO()
-        snapshot = pn.Column(f"# {SCENARIOS[self.scenario].title}", SCENARIOS[self.scenario].claim,
-                             pn.pane.JSON(self.state.simulation.params(), name="parameters", depth=1),
-                             *self._views(static=True))
-        snapshot.save(out, resources="inline", embed=True, title=f"Speed Prior Explorer: {self.scenario}")
+        self.snapshot().save(out, resources="inline", embed=True, title=f"Speed Prior Explorer: {self.scenario}")
         out.seek(0)
         return out
+
+    def snapshot(self) -> pn.Column:
+        """What the HTML export shows: the preset, its parameters, static views, and the story beside them."""
+        return pn.Column(f"# {SCENARIOS[self.scenario].title}", SCENARIOS[self.scenario].claim,
+                         pn.pane.JSON(self.state.simulation.params(), name="parameters", depth=1),
+                         *self._views(static=True), pn.pane.HTML(self.story.html(), name="story"))  # sanitised story text
 
     def _views(self, static: bool = False) -> list:
         if static:

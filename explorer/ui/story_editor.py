@@ -36,7 +36,7 @@ from explorer.stories.render import safe_html, safe_inline
 from explorer.stories.validate import validate
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 from explorer.ui.story_forms import (
-    AssumptionForm, Choices, ClaimForm, ComponentForm, CriterionForm, EvidenceForm, HeaderForm, ListForm, SweepForm,
+    AssumptionForm, Choices, ComponentForm, CriterionForm, EvidenceForm, HeaderForm, ListForm, SweepForm,
     badge, new_assumption, new_evidence, new_sweep,
 )
 from explorer.ui.sweep_map import SweepRunner
