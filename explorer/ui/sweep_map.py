@@ -264,9 +264,10 @@ class SweepRunner(pn.viewable.Viewer):
         self._thread: threading.Thread | None = None
         self._stops_with_session = False
         self._ran: tuple | None = None  # what the result on show was computed from
-        self._run_button = pn.widgets.Button(label="Run sweep", color="primary",
+        self._run_button = pn.widgets.Button(label="Run sweep", color="primary", width=120, sizing_mode="fixed", align="end",
                                              description="Classify every point of the chosen sweep.")
-        self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True,
+        self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True, width=90,
+                                              sizing_mode="fixed", align="end",
                                               description="Stop after the point under way; the points done stay.")
         self._progress = pn.indicators.Progress(value=0, max=1, bar_color="primary", visible=False,
                                                 sizing_mode="stretch_width")
@@ -418,7 +419,7 @@ class SweepRunner(pn.viewable.Viewer):
         return pn.pane.HoloViews(sweep_plot(self.result), sizing_mode="stretch_width", min_height=HEIGHT)
 
     def __panel__(self):
-        select = pn.widgets.Select.from_param(self.param.sweep, sizing_mode="fixed", width=220)
+        select = pn.widgets.Select.from_param(self.param.sweep, width=220)
         return pn.Column(
             pn.Row(select, self._run_button, self._stop_button, sizing_mode="stretch_width"),
             self._progress, self._status, self.plot, sizing_mode="stretch_width")
