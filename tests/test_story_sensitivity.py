@@ -1,5 +1,6 @@
 """Sensitivity sweeps of training stories: classes, breakpoints, verdicts, Morris screening, executors, CLI."""
 
+import itertools
 import json
 import os
 import subprocess
@@ -15,7 +16,16 @@ from explorer.stories.evidence import simulate
 from explorer.stories.fileformat import load, loads
 from explorer.stories.model import Predicate, Sweep
 from explorer.stories.sensitivity import (
-    Axis, Point, SweepError, breakpoint_of, check_sweep, classify, distance, plan, point_metrics, report,
+    Axis,
+    Point,
+    SweepError,
+    breakpoint_of,
+    check_sweep,
+    classify,
+    distance,
+    plan,
+    point_metrics,
+    report,
     run_sweep,
     verdict_of,
 )
@@ -121,7 +131,7 @@ def both(story):
 
 def _cli(*args, timeout=120):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "explorer", "story", "sweep", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "explorer", "story", "sweep", *args], capture_output=True, text=True, check=False,
                           cwd=ROOT, env=env, timeout=timeout)
 
 
@@ -132,7 +142,7 @@ def test_more_memory_leaves_more_deceptive_mass_and_worse_classes(story):
     memory = [p.values["memory"] for p in result.points]
     mass = [p.metrics[DECEPTIVE] for p in result.points]
     assert memory == sorted(memory) and len(memory) == 5
-    assert all(b >= a for a, b in zip(mass, mass[1:])) and mass[-1] > mass[0]
+    assert all(b >= a for a, b in itertools.pairwise(mass)) and mass[-1] > mass[0]
     rank = {"good": 0, "fails_safely": 1, "fails_catastrophically": 2}
     classes = [rank[p.cls] for p in result.points]
     assert classes == sorted(classes) and classes[0] < classes[-1]  # memory can only make the story worse
@@ -141,7 +151,7 @@ def test_more_memory_leaves_more_deceptive_mass_and_worse_classes(story):
 def test_costlier_deception_leaves_less_deceptive_mass(story):
     result = run_sweep(story, "overhead-1d", workers=1)
     mass = [p.metrics[DECEPTIVE] for p in result.points]
-    assert all(b <= a for a, b in zip(mass, mass[1:])) and mass[-1] < mass[0]
+    assert all(b <= a for a, b in itertools.pairwise(mass)) and mass[-1] < mass[0]
     # each point's metric is what the scenario itself gives with the sweep's parameters
     p = result.points[1]
     direct = simulate("deceptive-planner", {"n_programs": 20000, "deception_overhead": p.values["overhead"]})
@@ -359,7 +369,12 @@ def test_check_sweep_on_its_own_names_what_is_wrong(story):
     assert any("not a number" in m.text for m in check_sweep(story, morris_text))
 
 
-def test_points_override_and_usage_errors(story):
+def test_points_override_and_usage_errors(story, tmp_path, capsys):
+    path = tmp_path / "s.story.md"
+    path.write_text(story_text())
+    assert main(["story", "sweep", str(path), "both", "--points", "500", "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --points: 500 is not valid for sweep both; it takes 2 to 101 grid points per assumption")
     p = plan(story, "both", points=3)
     assert [a.values for a in p.axes] == [(0.0, 2.0, 4.0), (0.0, 0.45, 0.9)] and len(p.rows) == 9
     with pytest.raises(SweepError):

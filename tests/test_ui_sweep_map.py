@@ -1,7 +1,6 @@
 """The sweep map and runner without a browser: plots render with the class colours, runs finish, Stop stops."""
 
 import copy
-import threading
 import time
 
 import holoviews as hv
@@ -13,7 +12,7 @@ from bokeh.models import GlyphRenderer, Legend, Quad
 from explorer.stories.fileformat import loads
 from explorer.stories.model import Predicate, Sweep
 from explorer.stories.sensitivity import SweepResult, run_sweep
-from explorer.ui.sweep_map import CLASS_COLORS, LABEL_COLORS, SweepRunner, describe, sweep_plot
+from explorer.ui.sweep_map import LABEL_COLORS, SweepRunner, describe, sweep_plot
 
 STORY = """---
 schema: 1

@@ -43,9 +43,10 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import param
@@ -293,7 +294,7 @@ class Plan:
         out = dict(self.base)
         for axis in self.axes:
             v = values[axis.name]
-            out[axis.parameter] = int(round(v)) if axis.integer else float(v)
+            out[axis.parameter] = round(v) if axis.integer else float(v)
         return out
 
 
@@ -333,7 +334,7 @@ def plan(story: Story, sweep_id: str, points: int | None = None) -> Plan:
 def _grid(rng: tuple[float, float], n: int, integer: bool) -> tuple[float, ...]:
     values = np.linspace(float(rng[0]), float(rng[1]), n)
     if integer:
-        return tuple(float(v) for v in sorted(set(int(round(v)) for v in values)))
+        return tuple(float(v) for v in sorted({round(v) for v in values}))
     return tuple(_tidy(v) for v in values)
 
 
@@ -601,8 +602,14 @@ def main(args) -> int:
         ids = [s.id for s in story.sweeps]
     else:
         raise ExplorerError(f"{path.name} defines no sweeps; add one under `sweeps:` in its front matter")
-    if args.points is not None and args.points < 2:
-        raise ExplorerError(f"--points: {args.points} is too few; a sweep needs at least 2")
+    for sweep_id in ids:
+        if args.points is None:
+            break
+        morris = len(get_sweep(story, sweep_id).assumptions) > 2
+        lo, hi = TRAJECTORIES if morris else GRID_POINTS
+        if not lo <= args.points <= hi:
+            what = "Morris trajectories" if morris else "grid points per assumption"
+            raise ExplorerError(f"--points: {args.points} is not valid for sweep {sweep_id}; it takes {lo} to {hi} {what}")
     if args.workers is not None and args.workers < 1:
         raise ExplorerError(f"--workers: {args.workers} is not valid; expected an integer >= 1")
 

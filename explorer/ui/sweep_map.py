@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 
 import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh plotting back end for .opts)
+import holoviews.plotting.bokeh  # registers the bokeh plotting back end for .opts
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -145,7 +145,7 @@ def _thresholds(result: SweepResult, which: str, metric: str | None) -> list[flo
     out = []
     for text in result.conditions.get(which, []):
         name, _, rest = text.partition(" ")
-        op, _, value = rest.partition(" ")
+        _op, _, value = rest.partition(" ")
         if name == metric:
             try:
                 out.append(float(value))
