@@ -318,9 +318,9 @@ def test_user_text_is_shown_sanitised(editor):
     assert "<script" not in html and "<img" not in html and "href=\"javascript" not in html
     assert "&lt;script&gt;" in html and "&lt;img" in html and "<h1>Body</h1>" in html
     ev = editor.evidence.forms[0]
-    ev.id.value = "<img/src=x/onerror=alert(1)>"  # ids have no spaces, but may still look like markup
+    ev.id.value = "<img/src=\"x\"onerror=alert(1)>"  # ids have no spaces, but may still be markup
     labels = list(claim_form(editor, "goal_specification").evidence.options)
-    assert "&lt;img/src=x/onerror=alert(1)&gt;" in labels and not any("<img" in label for label in labels)
+    assert "&lt;img/src=&quot;x&quot;onerror=alert(1)&gt;" in labels and not any("<img" in label for label in labels)
     assert "<img" not in editor.messages_pane.object
     editor.show_alert(XSS_SCRIPT)
     assert "<script" not in editor.alert.object

@@ -128,7 +128,7 @@ class StoryEditor(pn.viewable.Viewer):
         self._building = False
 
         # toolbar
-        self.picker = pn.widgets.Select(label="Story", options=[], width=260)
+        self.picker = pn.widgets.Select(label="Story", options=[], width=260, css_classes=["story-picker"])
         self.open_button = pn.widgets.Button(label="Open", color="primary", width=80, align="end")
         self.template = pn.widgets.Select(label="New from template", options=[BLANK], width=240)
         self.new_button = pn.widgets.Button(label="New", color="light", width=70, align="end")
@@ -149,7 +149,7 @@ class StoryEditor(pn.viewable.Viewer):
         self.check_button.on_click(self._check_clicked)
         self.stop_button.on_click(lambda _e: setattr(self, "_stop", True))
 
-        self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width")
+        self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["story-alert-box"])
         self.status = pn.pane.HTML("", sizing_mode="stretch_width")
         self.messages_pane = pn.pane.HTML("", sizing_mode="stretch_width")
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width")

@@ -234,7 +234,8 @@ class HeaderForm:
 
     def __init__(self, story: Story, changed: Changed):
         self.story = story
-        self.title = _watch_text(pn.widgets.TextInput(label="Title", value=story.title, sizing_mode="stretch_width"),
+        self.title = _watch_text(pn.widgets.TextInput(label="Title", value=story.title, sizing_mode="stretch_width",
+                                                      css_classes=["story-title-input"]),
                                  lambda v: setattr(story, "title", v), changed)
         self.authors = _watch_text(
             pn.widgets.TextAreaInput(label="Authors (one per line)", value="\n".join(story.authors), **TEXT),

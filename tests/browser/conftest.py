@@ -60,3 +60,37 @@ def server():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def story_library(tmp_path_factory):
+    """An empty story library folder for story_server; each test writes the stories it needs."""
+    return tmp_path_factory.mktemp("story-library")
+
+
+@pytest.fixture(scope="session")
+def story_server(story_library, tmp_path_factory):
+    """Base URL of the apps served with EXPLORER_STORY_LIBRARY pointing at `story_library`."""
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "EXPLORER_WEBGL": "0", "EXPLORER_STORY_LIBRARY": str(story_library)}
+    log = tmp_path_factory.mktemp("story-server") / "serve.log"
+    with open(log, "wb") as out:  # a file, not a pipe nobody reads: a chatty server never blocks on it
+        proc = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--address", "127.0.0.1"],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(base + "/", timeout=30).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the apps did not start: " + log.read_text(errors="replace"))
+            time.sleep(0.5)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
