@@ -296,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     from explorer.stories.commands import add_story_parser
 
     add_story_parser(sub)
+    from explorer.worlds.neural.commands import add_neural_parser; add_neural_parser(sub)  # noqa: E702
     return parser
 
 

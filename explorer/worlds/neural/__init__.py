@@ -1,0 +1,17 @@
+"""The neural world: real PyTorch networks, trained under the essay's practical speed priors.
+
+Training is the search. Each proposal trains networks on a task whose examples carry a difficulty
+(tasks.py), measures per example whether they were right and how much compute they used (measure.py),
+and turns every trained network into a row of a ProgramTable (to_table.py), so the priors, views and
+stories of the other worlds apply to them unchanged.
+
+- halting.py: Proposal 2B, learned halting as in PonderNet, with the KL(p || p_G) penalty beta;
+- rollout_predictor.py: Proposal 2B's alternative, an offline predictor of the steps each input needs;
+- misbehaviour.py: a planted drive of strength mu, misbehaviour that costs computation;
+- ensemble.py: E networks as one batched program, so a penalty sweep is one training run;
+- sweep.py: which hyperparameter values each network of a batched run gets;
+- training.py: shared settings, the loss log and its divergence check;
+- commands.py: `python -m explorer neural ...`; bench.py: `python -m explorer bench neural`.
+
+Nothing here imports a UI library.
+"""

@@ -1,0 +1,51 @@
+"""`python -m explorer neural ...` run as a user runs it, at a tiny size."""
+
+import json
+import os
+import subprocess
+import sys
+
+TINY = ["--bits", "4", "--steps", "40", "--set", "hidden=8", "--set", "max_steps=4", "--set", "eval_per_difficulty=16"]
+
+
+def explorer(*args, timeout=120):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_halt_json_has_the_documented_shape():
+    run = explorer("neural", "halt", *TINY, "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["proposal"] == "halt" and report["networks"] == 1
+    assert 0 <= report["accuracy"] <= 1 and 1 <= report["mean_steps"] <= 4
+    rows = report["by_difficulty"]
+    assert [r["difficulty"] for r in rows] == [1, 2, 3, 4]
+    assert all({"difficulty", "accuracy", "mean_steps"} <= set(r) for r in rows)
+
+
+def test_a_sweep_gives_one_row_per_penalty_value_with_predictor_and_drive():
+    run = explorer("neural", "halt", *TINY, "--sweep", "beta=0.01,1;mu=0,1", "--drive", "1", "--networks", "4",
+                   "--predictor", "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    rows = report["sweep"]
+    assert [(r["beta"], r["mu"]) for r in rows] == [(0.01, 0), (0.01, 1), (1, 0), (1, 1)]
+    assert all(r["networks"] == 1 and "drive_accuracy" in r and r["predictor"]["by_difficulty"] for r in rows)
+    assert "accuracy" not in report  # no average over different penalties
+
+
+def test_mistakes_are_one_line_with_exit_code_2(capsys):
+    from explorer.cli import main
+
+    for args, expected in [
+        (["--sweep", "gamma=1"], "cannot be swept"),
+        (["--sweep", "beta=-1"], "beta: -1 is out of range"),
+        (["--set", "max_steps=0"], "max_steps: 0 is not valid"),
+        (["--bits", "4", "--train-max", "5"], "train_max_difficulty: 5"),
+        (["--sweep", "mu=1"], "needs a planted drive"),
+        (["--networks", "0"], "--networks: 0"),
+    ]:
+        assert main(["neural", "halt", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected in err, err
