@@ -404,3 +404,15 @@ def test_the_dashboard_exports_its_story(panel_lib):
     html = story.object
     assert "Fallback" in html and "window.__xss=2" in html  # the story is in the export ...
     assert XSS_IMG not in html and XSS_SCRIPT not in html and "<img src=x" not in html  # ... as escaped text
+
+
+def test_removing_one_of_two_equal_claims_removes_that_one(editor):
+    comp = editor.components["rationale_constraints"]
+    first, second = comp.add("Same words."), comp.add("Same words.")
+    second.id.value = first.claim.id  # now equal by value (a duplicate id, which validation reports)
+    assert first.claim == second.claim and any(m.code == "TS-V10" for m in editor.errors())
+    comp.remove(second)
+    [left] = editor.story.components["rationale_constraints"].claims
+    assert left is first.claim  # the form left on the page still edits the claim left in the story
+    first.text.value_input = "Changed words."
+    assert saved_story(editor).components["rationale_constraints"].claims[0].text == "Changed words."

@@ -28,7 +28,9 @@ import param
 
 from explorer.errors import ExplorerError
 from explorer.stories import fileformat
-from explorer.stories.evidence import STATUSES, Result, claim_statuses, code_version, compare, effective_params, simulate
+from explorer.stories.evidence import (
+    STATUSES, Result, claim_statuses, code_version, compare, effective_params, evidence_status, simulate,
+)
 from explorer.stories.library import StoryConflictError, StoryLibrary, check_name
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import ClassChoice, Story
@@ -74,7 +76,8 @@ def run_evidence(story: Story, progress: Callable[[int, int], None] | None = Non
         except ExplorerError as exc:
             problems[ev.id] = str(exc)
             continue
-        results[ev.id] = Result(ev.id, holds, left, right if ev.predicate.other is not None else None, params, code_version())
+        other = right if ev.predicate.other is not None else None
+        results[ev.id] = Result(ev.id, holds, left, other, params, code_version())
     if progress is not None:
         progress(len(todo), len(todo))
     return results, problems
@@ -102,17 +105,19 @@ def _guarded(method):
 
 def messages_html(messages: list[Message]) -> str:
     """Messages as an escaped HTML list, errors in red, warnings in amber."""
-    items = "".join(
-        f"<li class='story-message story-{m.severity}' style='color:{'#b00020' if m.severity == 'error' else '#8a5a00'}'>"
-        f"{safe_inline(str(m))}</li>" for m in messages)
+    colour = {"error": "#b00020", "warning": "#8a5a00"}
+    items = "".join(f"<li class='story-message story-{m.severity}' style='color:{colour[m.severity]}'>"
+                    f"{safe_inline(str(m))}</li>" for m in messages)
     return f"<ul class='story-messages' style='padding-left:1.2em;margin:0'>{items}</ul>" if items else ""
 
 
 class StoryEditor(pn.viewable.Viewer):
     """Open, edit, check and save a training story from a story library."""
 
-    story_name = param.String(default=None, allow_None=True, doc="The library name of the story being edited (none: not saved yet).")
-    opened_revision = param.Integer(default=None, allow_None=True, doc="The revision this page opened (the save check compares it).")
+    story_name = param.String(default=None, allow_None=True,
+                              doc="The library name of the story being edited (none: not saved yet).")
+    opened_revision = param.Integer(default=None, allow_None=True,
+                                    doc="The revision this page opened (the save check compares it).")
     dirty = param.Boolean(False, doc="Whether there are edits not saved yet.")
     running = param.Boolean(False, doc="Whether a check is running.")
 
@@ -132,14 +137,17 @@ class StoryEditor(pn.viewable.Viewer):
         self.open_button = pn.widgets.Button(label="Open", color="primary", width=80, align="end")
         self.template = pn.widgets.Select(label="New from template", options=[BLANK], width=240)
         self.new_button = pn.widgets.Button(label="New", color="light", width=70, align="end")
-        self.save_button = pn.widgets.Button(label="Save", color="primary", width=80, align="end",
-                                             description="Save over the story you opened (refused if someone saved it since)")
-        self.save_as_name = pn.widgets.TextInput(label="Save as (name in the library)", placeholder="my-stories/first-try", width=260)
+        self.save_button = pn.widgets.Button(
+            label="Save", color="primary", width=80, align="end",
+            description="Save over the story you opened (refused if someone saved it since)")
+        self.save_as_name = pn.widgets.TextInput(label="Save as (name in the library)",
+                                                 placeholder="my-stories/first-try", width=260)
         self.save_as_button = pn.widgets.Button(label="Save as", color="light", width=90, align="end")
-        self.download = pn.widgets.FileDownload(callback=self._download_text, filename="story.story.md", label="Download",
-                                                color="light", width=110, align="end")
-        self.check_button = pn.widgets.Button(label="Check", color="success", width=90, align="end",
-                                              description="Run the evidence against the simulation and show each claim's status")
+        self.download = pn.widgets.FileDownload(callback=self._download_text, filename="story.story.md",
+                                                label="Download", color="light", width=110, align="end")
+        self.check_button = pn.widgets.Button(
+            label="Check", color="success", width=90, align="end",
+            description="Run the evidence against the simulation and show each claim's status")
         self.stop_button = pn.widgets.Button(label="Stop", color="light", width=70, align="end", disabled=True)
         self.progress = pn.indicators.Progress(value=0, max=1, visible=False, width=160, align="center")
         self.open_button.on_click(lambda _e: self.open(self.picker.value))
@@ -213,7 +221,8 @@ class StoryEditor(pn.viewable.Viewer):
     def save_as(self, name: str | None) -> bool:
         """Save as a new story in the library (refused if the name exists)."""
         if not name or not name.strip():
-            raise ExplorerError("type a name for the new story (for example my-stories/first-try) and press Save as again")
+            raise ExplorerError("type a name for the new story (for example my-stories/first-try) "
+                                "and press Save as again")
         new_name = check_name(name.strip())
         saved = self.library.save_as(self.story, new_name)
         self._saved(saved, new_name)
@@ -416,7 +425,8 @@ class StoryEditor(pn.viewable.Viewer):
     def _take_results(self, snapshot: Story, results: Mapping[str, Result], problems: Mapping[str, str]) -> None:
         ran = snapshot.evidence_by_id()
         assumptions = snapshot.assumption_by_name()
-        self._checked = {eid: (r, ran[eid], {n: assumptions.get(n) for n in ran[eid].assumptions}) for eid, r in results.items()}
+        self._checked = {eid: (r, ran[eid], {n: assumptions.get(n) for n in ran[eid].assumptions})
+                         for eid, r in results.items()}
         self._check_problems = dict(problems)
         self._show_statuses()
 
@@ -432,15 +442,20 @@ class StoryEditor(pn.viewable.Viewer):
             r = results.get(ev.id)
             if not ev.simulated:
                 form.result.object = f"External source: {safe_inline(ev.finding or '')}."
-            elif r is not None:
-                right = r.other if r.other is not None else (ev.predicate.value if ev.predicate else None)
-                word = "holds" if r.holds else "fails"
+            elif r is not None and ev.predicate is not None:
+                pred, word = ev.predicate, "holds" if r.holds else "fails"
+                right = r.other if r.other is not None else pred.value
                 form.result.object = (f"{badge('supported' if r.holds else 'refuted', word)} "
-                                      f"{safe_inline(ev.predicate.metric if ev.predicate else '')} = "
-                                      f"<b>{safe_inline(repr(r.value))}</b> {safe_inline(ev.predicate.op if ev.predicate else '')} "
-                                      f"{safe_inline(repr(right))}: {word}")
+                                      f"{safe_inline(pred.metric)} = <b>{safe_inline(repr(r.value))}</b> "
+                                      f"{safe_inline(pred.op)} {safe_inline(repr(right))}: {word}")
             elif ev.id in self._check_problems:
-                form.result.object = f"{badge('refuted', 'could not run')} could not run: {safe_inline(self._check_problems[ev.id])}"
+                form.result.object = (f"{badge('refuted', 'could not run')} could not run: "
+                                      f"{safe_inline(self._check_problems[ev.id])}")
+            elif ev.recorded is not None:
+                status = evidence_status(self.story, ev)
+                word = {"supported": "holds", "refuted": "fails"}.get(status, "is stale")
+                form.result.object = (f"{badge(status)} recorded result: {safe_inline(repr(ev.recorded.value))}, "
+                                      f"{word}; press Check to run it now")
             else:
                 form.result.object = "<i>not checked yet</i>"
         counts = {s: list(statuses.values()).count(s) for s in STATUSES}
@@ -450,8 +465,8 @@ class StoryEditor(pn.viewable.Viewer):
 
     def show_alert(self, text: str, kind: str = "danger", css: str = "") -> None:
         """Show (or clear, with empty text) the message box; errors also pop up as a notification."""
-        self.alert.object = (f"<div class='alert alert-{kind} story-alert {css}' role='alert' style='white-space:pre-wrap'>"
-                             f"{safe_inline(text)}</div>") if text else ""
+        box = f"<div class='alert alert-{kind} story-alert {css}' role='alert' style='white-space:pre-wrap'>"
+        self.alert.object = f"{box}{safe_inline(text)}</div>" if text else ""
         self.alert.visible = bool(text)
         notifications = pn.state.notifications
         if text and kind == "danger" and notifications is not None:

@@ -42,6 +42,7 @@ STATUS_COLOURS = {"supported": "#009E73", "refuted": "#D55E00", "stale": "#E69F0
                   "unchecked": "#0072B2"}
 
 CUSTOM = "custom"
+GOAL_DEFAULT = next(iter(GOAL_CLASSES))
 TEXT = {"auto_grow": True, "rows": 2, "max_rows": 12, "sizing_mode": "stretch_width"}
 
 
@@ -137,7 +138,19 @@ def parse_conditions(text: str, metrics: set[str]) -> tuple[list[Predicate], lis
 
 
 def format_conditions(predicates: list[Predicate]) -> str:
-    return "\n".join(f"{p.metric} {p.op} {p.other if p.other is not None else format_value(p.value)}" for p in predicates)
+    return "\n".join(f"{p.metric} {p.op} {p.other if p.other is not None else format_value(p.value)}"
+                     for p in predicates)
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """Parameters as the `name=value` lines parse_params reads."""
+    return "\n".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def with_current(options: Iterable[str], value: str | None) -> list[str]:
+    """The options, plus the current value if it is not one of them (kept visible for validation to name)."""
+    options = list(options)
+    return options + ([value] if value is not None and value not in options else [])
 
 
 def _metrics(scenario: str | None, params: dict[str, Any]) -> set[str]:
@@ -185,6 +198,11 @@ def _watch(widget, setter: Callable[[Any], None], changed: Changed, structural: 
 
     widget.param.watch(update, "value")
     return widget
+
+
+def remove_identical(items: list, item) -> None:
+    """Remove this very object (dataclasses compare equal by value: two equal claims are still two)."""
+    del items[next(i for i, x in enumerate(items) if x is item)]
 
 
 def _remove_button(description: str, on_click: Callable[[], None]) -> pn.widgets.Button:
@@ -246,7 +264,7 @@ class HeaderForm:
             goal_options[f"unknown: {goal.id}"] = goal.id  # kept visible so validation can name it
         goal_options["Custom (describe it)"] = CUSTOM
         self.goal_class = pn.widgets.Select(label="Goal class", options=goal_options,
-                                            value=CUSTOM if goal.custom is not None else goal.id or "loss-minimizing-model",
+                                            value=CUSTOM if goal.custom is not None else goal.id or GOAL_DEFAULT,
                                             description="What kind of model the training goal aims at.")
         self.goal_custom = live(pn.widgets.TextInput(label="Custom goal class", value=goal.custom or "",
                                                      visible=goal.custom is not None, sizing_mode="stretch_width"))
@@ -306,9 +324,10 @@ class ClaimForm:
 
     def __init__(self, claim: Claim, choices: Choices, changed: Changed, remove: Callable[["ClaimForm"], None]):
         self.claim = claim
-        self.id = _watch_text(pn.widgets.TextInput(label="Claim id", value=claim.id, width=110),
+        self.id = _watch_text(pn.widgets.TextInput(label="Claim id", value=claim.id, width=160),
                               lambda v: setattr(claim, "id", v.strip()), changed, structural=True, live=False)
-        self.text = _watch_text(pn.widgets.TextAreaInput(label="Claim", value=claim.text, css_classes=["claim-text"], **TEXT),
+        self.text = _watch_text(pn.widgets.TextAreaInput(label="Claim", value=claim.text, css_classes=["claim-text"],
+                                                         **TEXT),
                                 lambda v: setattr(claim, "text", v), changed)
         self.evidence = _watch(choices.multi("Evidence", claim.evidence, choices.evidence),
                                lambda v: setattr(claim, "evidence", list(v)), changed)
@@ -339,7 +358,8 @@ class ComponentForm:
                                 lambda v: setattr(comp, "note", v), changed)
         self.claims = [ClaimForm(c, choices, changed, self.remove) for c in comp.claims]
         self.claim_column = pn.Column(*(f.layout for f in self.claims), sizing_mode="stretch_width")
-        self.add_button = pn.widgets.Button(label="Add claim", color="light", description=f"A new claim in {COMPONENTS[name]}")
+        self.add_button = pn.widgets.Button(label="Add claim", color="light",
+                                            description=f"A new claim in {COMPONENTS[name]}")
         self.add_button.on_click(lambda _event: self.add())
         self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
         self.layout = pn.Card(self.undeveloped, self.note, self.messages, self.claim_column, self.add_button,
@@ -360,7 +380,7 @@ class ComponentForm:
         return form
 
     def remove(self, form: ClaimForm) -> None:
-        self.component.claims.remove(form.claim)
+        remove_identical(self.component.claims, form.claim)
         self.claims.remove(form)
         self.choices.forget(form.widgets)
         self.claim_column.remove(form.layout)
@@ -392,7 +412,8 @@ class CriterionForm:
 class ListForm:
     """A list of parts (assumptions, evidence, sweeps) with add and remove; `make` builds one part's form."""
 
-    def __init__(self, items: list, make: Callable, new: Callable[[], Any], label: str, changed: Changed, choices: Choices):
+    def __init__(self, items: list, make: Callable, new: Callable[[], Any], label: str, changed: Changed,
+                 choices: Choices):
         self.items, self.make, self.new, self.changed, self.choices = items, make, new, changed, choices
         self.forms = [make(item, self.remove) for item in items]
         self.column = pn.Column(*(f.layout for f in self.forms), sizing_mode="stretch_width")
@@ -410,7 +431,7 @@ class ListForm:
         return form
 
     def remove(self, form) -> None:
-        self.items.remove(form.item)
+        remove_identical(self.items, form.item)
         self.forms.remove(form)
         self.choices.forget(getattr(form, "widgets", []))
         self.column.remove(form.layout)
@@ -432,8 +453,8 @@ class AssumptionForm:
         self.item = item
         self.name = _watch_text(pn.widgets.TextInput(label="Name", value=item.name, width=160),
                                 lambda v: setattr(item, "name", v.strip()), changed, structural=True, live=False)
-        options = list(NUMERIC_PARAMS) + ([item.parameter] if item.parameter not in NUMERIC_PARAMS else [])
-        self.parameter = _watch(pn.widgets.Select(label="Sets parameter", options=options, value=item.parameter, width=200),
+        self.parameter = _watch(pn.widgets.Select(label="Sets parameter", value=item.parameter, width=200,
+                                                  options=with_current(NUMERIC_PARAMS, item.parameter)),
                                 lambda v: setattr(item, "parameter", v), changed)
         self.nominal = _watch(pn.widgets.FloatInput(label="Nominal", value=item.nominal, width=110),
                               lambda v: self._set("nominal", v), changed)
@@ -466,31 +487,34 @@ class EvidenceForm:
 
     def __init__(self, item: Evidence, choices: Choices, changed: Changed, remove):
         self.item, self.changed = item, changed
-        self.id = _watch_text(pn.widgets.TextInput(label="Evidence id", value=item.id, width=120),
+        self.id = _watch_text(pn.widgets.TextInput(label="Evidence id", value=item.id, width=240),
                               lambda v: setattr(item, "id", v.strip()), changed, structural=True, live=False)
         self.kind = pn.widgets.RadioButtonGroup(options=[self.SIMULATION, self.SOURCE],
                                                 value=self.SIMULATION if item.simulated else self.SOURCE, align="end")
         self.kind.param.watch(lambda e: self._set_kind(), "value")
         pred = item.predicate or Predicate(metric="average_speed.actually_good", op=">=", value=0.5)
         scenario = item.scenario or next(iter(SCENARIOS))
-        self.scenario = pn.widgets.Select(label="Scenario", options=list(SCENARIOS) + ([scenario] if scenario not in SCENARIOS else []),
-                                          value=scenario, width=200)
-        self.params = live(pn.widgets.TextAreaInput(label="Parameters (name=value per line)",
-                                                    value="\n".join(f"{k}={format_value(v)}" for k, v in item.params.items()),
-                                                    placeholder="w_avg=2\nkind_mix=honest:0.5,deceptive:0.5", **TEXT))
-        self.assumptions = _watch(choices.multi("Assumptions (at their nominal values)", item.assumptions, choices.assumptions),
-                                  lambda v: setattr(item, "assumptions", list(v)), changed)
+        self.scenario = pn.widgets.Select(label="Scenario", options=with_current(SCENARIOS, scenario), value=scenario,
+                                          width=200)
+        self.params = live(pn.widgets.TextAreaInput(
+            label="Parameters (name=value per line)", value=params_text(item.params),
+            placeholder="none: the scenario's own (for example w_avg=2)", **TEXT))
+        self.assumptions = _watch(
+            choices.multi("Assumptions (at their nominal values)", item.assumptions, choices.assumptions),
+            lambda v: setattr(item, "assumptions", list(v)), changed)
         self.metric = pn.widgets.Select(label="Metric", options=[pred.metric], value=pred.metric, width=300)
-        self.op = pn.widgets.Select(label="Op", options=list(PREDICATE_OPERATORS) + ([pred.op] if pred.op not in PREDICATE_OPERATORS else []),
-                                    value=pred.op, width=70)
+        self.op = pn.widgets.Select(label="Op", options=with_current(PREDICATE_OPERATORS, pred.op), value=pred.op,
+                                    width=70)
         self.against = pn.widgets.Select(label="Compared with", options=["a value"], value="a value", width=300)
-        self.value = live(pn.widgets.TextInput(label="Value", value="" if pred.value is None else format_value(pred.value), width=120))
+        self.value = live(pn.widgets.TextInput(label="Value", width=120,
+                                               value="" if pred.value is None else format_value(pred.value)))
         if pred.other is not None:
             self.against.options = ["a value", pred.other]
             self.against.value = pred.other
         self.source = live(pn.widgets.TextInput(label="Source", value=item.source or "", sizing_mode="stretch_width"))
-        self.finding = pn.widgets.Select(label="Finding", options=list(FINDINGS) + (
-            [item.finding] if item.finding and item.finding not in FINDINGS else []), value=item.finding or "supports", width=120)
+        finding = item.finding or FINDINGS[0]
+        self.finding = pn.widgets.Select(label="Finding", options=with_current(FINDINGS, finding), value=finding,
+                                         width=120)
         self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=item.note, **TEXT),
                                 lambda v: setattr(item, "note", v), changed)
         self.problems = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
@@ -505,8 +529,8 @@ class EvidenceForm:
         self.source.param.watch(lambda e: self._set_source(), ["value", "value_input"])
         self.finding.param.watch(lambda e: self._set_source(), "value")
         self.simulation_part = pn.Column(pn.Row(self.scenario, self.assumptions), self.params,
-                                         pn.Row(self.metric, self.op, self.against, self.value), sizing_mode="stretch_width",
-                                         visible=item.simulated)
+                                         pn.Row(self.metric, self.op, self.against, self.value),
+                                         sizing_mode="stretch_width", visible=item.simulated)
         self.source_part = pn.Row(self.source, self.finding, visible=not item.simulated, sizing_mode="stretch_width")
         self.layout = pn.Column(
             pn.Row(self.id, self.kind, _remove_button("Remove this evidence", lambda: remove(self))),
@@ -560,22 +584,24 @@ class SweepForm:
 
     def __init__(self, item: Sweep, choices: Choices, changed: Changed, remove):
         self.item, self.changed = item, changed
-        self.id = _watch_text(pn.widgets.TextInput(label="Sweep id", value=item.id, width=120),
+        self.id = _watch_text(pn.widgets.TextInput(label="Sweep id", value=item.id, width=200),
                               lambda v: setattr(item, "id", v.strip()), changed, structural=True, live=False)
-        self.scenario = pn.widgets.Select(label="Scenario", options=list(SCENARIOS) + (
-            [item.scenario] if item.scenario not in SCENARIOS else []), value=item.scenario, width=200)
+        self.scenario = pn.widgets.Select(label="Scenario", options=with_current(SCENARIOS, item.scenario),
+                                          value=item.scenario, width=200)
         self.assumptions = _watch(choices.multi("Assumptions varied", item.assumptions, choices.assumptions),
                                   lambda v: setattr(item, "assumptions", list(v)), changed)
-        self.points = _watch(pn.widgets.IntInput(label="Points per assumption", value=item.points, start=2, end=101, width=160),
+        self.points = _watch(pn.widgets.IntInput(label="Points per assumption", value=item.points, start=2, end=101,
+                                                 width=160),
                              lambda v: setattr(item, "points", int(v)) if v is not None else None, changed)
         self.params = live(pn.widgets.TextAreaInput(label="Parameters (name=value per line)",
-                                                    value="\n".join(f"{k}={format_value(v)}" for k, v in item.params.items()), **TEXT))
+                                                    value=params_text(item.params), **TEXT))
         self.safely = live(pn.widgets.TextAreaInput(label="Fails safely when all hold (metric op value, one per line)",
                                                     value=format_conditions(item.fails_safely), **TEXT))
         self.catastrophically = live(pn.widgets.TextAreaInput(
             label="Fails catastrophically when all hold (metric op value, one per line)",
             value=format_conditions(item.fails_catastrophically), **TEXT))
-        self.output = _watch_text(pn.widgets.TextInput(label="Output metric (Morris screening)", value=item.output or "", width=300),
+        self.output = _watch_text(pn.widgets.TextInput(label="Output metric (Morris screening)",
+                                                       value=item.output or "", width=300),
                                   lambda v: setattr(item, "output", v.strip() or None), changed, live=False)
         self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=item.note, **TEXT),
                                 lambda v: setattr(item, "note", v), changed)

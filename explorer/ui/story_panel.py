@@ -66,7 +66,8 @@ def _fmt(value: Any) -> str:
 class StoryPanel(pn.viewable.Viewer):
     """A training story's claims, with statuses computed from the simulation beside it."""
 
-    scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), doc="The app's preset; picks the default story.")
+    scenario = param.Selector(default="goof-off", objects=list(SCENARIOS),
+                              doc="The app's preset; picks the default story.")
     story_name = param.String(default=None, allow_None=True, doc="The library story on show (none: no story).")
 
     def __init__(self, state: SimulationState, library: StoryLibrary | None = None, **params):
@@ -158,7 +159,9 @@ class StoryPanel(pn.viewable.Viewer):
             why = r.problem if r is not None else "not a predicate"
             return f"<li>{safe_inline(eid)}: <i>cannot be evaluated here: {safe_inline(why)}</i>{other}</li>"
         word = "holds" if r.holds else "fails"
-        right = f"{safe_inline(pred.other)} = {safe_inline(_fmt(r.right))}" if pred.other is not None else safe_inline(_fmt(r.right))
+        right = safe_inline(_fmt(r.right))
+        if pred.other is not None:
+            right = f"{safe_inline(pred.other)} = {right}"
         return (f"<li class='story-evidence story-{word}'>{safe_inline(eid)}: {safe_inline(pred.metric)} = "
                 f"<b>{safe_inline(_fmt(r.value))}</b> {safe_inline(pred.op)} {right}: "
                 f"<b style='color:{'#009E73' if r.holds else '#D55E00'}'>{word}</b>{other}</li>")
@@ -174,13 +177,15 @@ class StoryPanel(pn.viewable.Viewer):
         statuses = self.statuses()
         link = f"./stories?story={quote(self.story_name or '', safe='/')}"
         parts = [f"<h3 class='story-title'>{safe_inline(story.title)}</h3>",
-                 f"<div><a href='{safe_inline(link)}' target='_blank' rel='noopener'>Open in the story editor</a></div>",
+                 f"<div><a href='{safe_inline(link)}' target='_blank' rel='noopener'>"
+                 "Open in the story editor</a></div>",
                  "<div style='font-size:0.85em;color:#555'>Evidence is evaluated on the current settings.</div>"]
         for name, label in COMPONENTS.items():
             comp = story.components.get(name)
             parts.append(f"<h4>{safe_inline(label)}</h4>")
             if comp is None or not comp.claims:
-                parts.append("<div><i>undeveloped</i></div>" if comp is not None and comp.undeveloped else "<div><i>no claims</i></div>")
+                undeveloped = comp is not None and comp.undeveloped
+                parts.append(f"<div><i>{'undeveloped' if undeveloped else 'no claims'}</i></div>")
                 continue
             for claim in comp.claims:
                 status = statuses.get(claim.id, "unchecked")
