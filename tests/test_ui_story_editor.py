@@ -287,6 +287,9 @@ def test_save_writes_the_file_and_a_conflict_keeps_the_edits(editor, lib, tmp_pa
     assert "Second session's claim." in (tmp_path / "goof-mine.story.md").read_text()
     claim_form(editor, "goal_specification").text.value_input = "Saved twice."
     assert editor.save() and lib.open("goof").revision == 3  # the first session goes on from its own save
+    editor.header.title.value_input = " "
+    assert editor.save() is False and "would not load again" in editor.alert.object and "title" in editor.alert.object
+    assert lib.open("goof").title == "Goofing off, checked cheaply" and editor.story.title == " "
 
 
 def test_a_malformed_file_shows_a_located_error_and_the_session_goes_on(editor, lib, tmp_path):

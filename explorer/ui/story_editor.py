@@ -213,6 +213,9 @@ class StoryEditor(pn.viewable.Viewer):
         except StoryConflictError as exc:
             self._conflict(str(exc))
             return False
+        except StoryFormatError as exc:
+            self._unloadable(exc)
+            return False
         self._saved(saved, self.story_name)
         self.show_alert(f"Saved {self.story_name} (revision {saved.revision}).", kind="success")
         return True
@@ -224,7 +227,11 @@ class StoryEditor(pn.viewable.Viewer):
             raise ExplorerError("type a name for the new story (for example my-stories/first-try) "
                                 "and press Save as again")
         new_name = check_name(name.strip())
-        saved = self.library.save_as(self.story, new_name)
+        try:
+            saved = self.library.save_as(self.story, new_name)
+        except StoryFormatError as exc:
+            self._unloadable(exc)
+            return False
         self._saved(saved, new_name)
         self.refresh_library()
         self.show_alert(f"Saved as {new_name} (revision {saved.revision}).", kind="success")
@@ -243,6 +250,10 @@ class StoryEditor(pn.viewable.Viewer):
         self.story.revision, self.story.source = saved.revision, saved.source
         self.story_name, self.opened_revision, self.dirty = name, saved.revision, False
         self._update_status()
+
+    def _unloadable(self, exc: StoryFormatError) -> None:
+        self.show_alert("Not saved: the story as it stands would not load again. Fix this first (your edits are "
+                        "still here):\n" + "\n".join(m.text for m in exc.messages))
 
     def _conflict(self, message: str) -> None:
         if not (self.save_as_name.value or "").strip():
@@ -509,6 +520,6 @@ def sync_url(editor: StoryEditor) -> None:
         editor.open(names[0])
 
     def write(*_):
-        location.search = "?" + urlencode({"story": editor.story_name}) if editor.story_name else ""
+        location.search = "?" + urlencode({"story": editor.story_name}, safe="/") if editor.story_name else ""
 
     editor.param.watch(write, "story_name")
