@@ -131,3 +131,4 @@ def test_a_malformed_story_shows_a_located_error_and_the_session_stays_alive(pag
     page.get_by_role("button", name="Open", exact=True).click()
     expect(claim_area(page)).to_have_value("It loads.", timeout=TIMEOUT)
     expect(page.locator(".story-alert-box")).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/stories\?story=fine$"))  # the link follows the open story
