@@ -8,7 +8,12 @@ from torch import nn
 
 from explorer.worlds.neural import halting
 from explorer.worlds.neural.halting import (
-    HaltingSettings, halting_step, kl_halting_to_prior, log_geometric_prior, log_halting_distribution)
+    HaltingSettings,
+    halting_step,
+    kl_halting_to_prior,
+    log_geometric_prior,
+    log_halting_distribution,
+)
 from explorer.worlds.neural.sweep import Members
 from explorer.worlds.neural.tasks import Batch, TaskSettings
 from explorer.worlds.neural.training import TrainingDiverged
@@ -56,7 +61,7 @@ def test_halting_rules():
     torch.testing.assert_close(freq, torch.tensor(P), atol=0.02, rtol=0)
 
 
-TINY = dict(hidden=16, max_steps=6, batch_size=64, train_steps=500, learning_rate=1e-2, lambda_p=0.8)
+TINY = {"hidden": 16, "max_steps": 6, "batch_size": 64, "train_steps": 500, "learning_rate": 1e-2, "lambda_p": 0.8}
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,6 @@ def test_same_seed_same_examples_and_streams_differ():
 
 def test_a_split_outside_the_range_names_the_parameter_and_range():
     with pytest.raises(ExplorerError, match=r"train_max_difficulty: 8 .*\[1, 7\]"):
-        TaskSettings(task="pointer", size=8, train_max_difficulty=8).train_max
+        _ = TaskSettings(task="pointer", size=8, train_max_difficulty=8).train_max
     with pytest.raises(ExplorerError, match="size"):
         TaskSettings(size=1)

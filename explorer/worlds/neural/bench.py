@@ -145,8 +145,10 @@ class _HaltingCase(_MLPCase):
         self.device = device
         s = HaltingSettings()
         self.description = f"PonderNet step network (GRU, {s.hidden} units, {s.max_steps} steps)"
-        make = lambda e, seed: PonderNetwork(e, self.task.n_inputs, self.task.n_classes, s.hidden, s.max_steps,  # noqa: E731
-                                             generator=torch.Generator().manual_seed(seed), device=device)
+        def make(e, seed):
+            return PonderNetwork(e, self.task.n_inputs, self.task.n_classes, s.hidden, s.max_steps,
+                                 generator=torch.Generator().manual_seed(seed), device=device)
+
         self.net = make(networks, 0)
         self.models = []
         for e in range(networks):  # each loop model starts from the batched member's weights
@@ -191,11 +193,11 @@ class _HaltingCase(_MLPCase):
 
 def format_report(report: dict) -> str:
     m = report["machine"]
+    mlp = report["cases"]["mlp"]
     lines = [
-        f"Neural benchmark: {next(iter(report['cases'].values()))['networks']} networks trained as one batched program "
-        f"against a Python loop over separate models",
-        f"device {report['device']}, torch threads {report['threads']}; machine: {m['cpu']}, {m['cores']} cores "
-        f"({m['usable_cores']} usable); torch {m['versions']['torch']}",
+        f"Neural benchmark: {mlp['networks']} networks trained as one batched program against a Python loop over separate models",
+        (f"device {report['device']}, torch threads {report['threads']}; machine: {m['cpu']}, {m['cores']} cores "
+         f"({m['usable_cores']} usable); torch {m['versions']['torch']}"),
         "same initial weights, same batches, same Adam steps on both sides; timed blocks interleaved, best of each kept",
         "",
         f"   {'network':<48} {'steps':>5} {'batched ms/step':>15} {'loop ms/step':>12} {'ratio':>7} {'max |dw|':>9}",
@@ -203,9 +205,12 @@ def format_report(report: dict) -> str:
     for r in report["cases"].values():
         lines.append(f"   {r['network']:<48} {r['steps']:>5} {r['batched_ms_per_step']:>15.2f} {r['loop_ms_per_step']:>12.2f} "
                      f"{r['ratio']:>6.1f}x {r['max_weight_difference']:>9.1e}")
-    lines += ["", f"Target: [{'met' if report['met'] else 'missed'}] {report['cases']['mlp']['networks']} batched MLPs "
-                  f">= {report['target_ratio']:g}x faster than the loop ({report['cases']['mlp']['ratio']:.1f}x)",
-              f"(whole run: {report['seconds']:.1f} s)"]
+    met = "met" if report["met"] else "missed"
+    lines += [
+        "",
+        f"Target: [{met}] {mlp['networks']} batched MLPs >= {report['target_ratio']:g}x faster than the loop ({mlp['ratio']:.1f}x)",
+        f"(whole run: {report['seconds']:.1f} s)",
+    ]
     return "\n".join(lines)
 
 

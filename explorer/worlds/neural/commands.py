@@ -1,16 +1,19 @@
-"""`python -m explorer neural {halt}`: train networks under a speed prior and report what they did.
+"""`python -m explorer neural {grow,ponder,halt,early-exit}`: train networks under a speed prior.
 
-Each proposal trains one network, or with --sweep / --networks many at once as one batched program,
-and reports accuracy and compute per difficulty. `--json` prints
+Each proposal trains one network, or with --networks (seeds) and --sweep (penalty values) many at once
+as one batched program, and reports accuracy and compute per difficulty. `--json` prints
 
     {"accuracy": ..., "mean_steps": ..., "by_difficulty": [{"difficulty": d, "accuracy": a, "mean_steps": m}, ...], ...}
 
-for a single setting, and {"sweep": [one such row per sweep point, with the point's values], ...} for a
-sweep. A diverging run (NaN loss) exits with code 2 and one line naming the proposal and the step.
+for a single setting (averaged over its networks), and {"sweep": [one such row per sweep point, with the
+point's values], ...} for a sweep. "mean_steps" counts the proposal's own compute unit (`compute_unit`):
+ponder steps (halt), rollouts (ponder), exit layer (early-exit) or multiply-adds per example (grow).
+A diverging run (NaN loss) exits with code 2 and one line naming the proposal and the step.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Any
@@ -21,6 +24,19 @@ from explorer.errors import ExplorerError
 def add_neural_parser(sub) -> None:
     neural = sub.add_parser("neural", help="the neural world: train networks under speed priors (proposals 2B, ...)")
     cmds = neural.add_subparsers(dest="neural_command", required=True, parser_class=type(neural))
+
+    p = cmds.add_parser("grow", help="Proposal 1: MLPs of growing width (or depth) until good; retraining compute counted")
+    _common(p)
+    p.set_defaults(func=cmd_grow)
+
+    p = cmds.add_parser("ponder", help="Proposal 2A: K rollouts of a step network with a scratchpad, K raised until good")
+    _common(p)
+    p.set_defaults(func=cmd_ponder)
+
+    p = cmds.add_parser("early-exit", help="Proposal 3: a head on every layer, late exits penalised by alpha (--anneal lowers it)")
+    _common(p)
+    p.add_argument("--anneal", action="store_true", help="the annealed variant: lower alpha stage by stage until good")
+    p.set_defaults(func=cmd_early_exit)
 
     p = cmds.add_parser("halt", help="Proposal 2B: learned halting (PonderNet) with the KL-to-geometric penalty beta")
     _common(p)
@@ -75,9 +91,12 @@ def _settings(args, settings_class):
             task_values[name] = train_values[name] = value
     task = TaskSettings()
     set_values(task, task_values)
-    task.train_max  # an out-of-range split fails here, before any training
+    _ = task.train_max  # an out-of-range split fails here, before any training
     settings = settings_class()
     set_values(settings, train_values)
+    if args.sweep and not settings_class.per_member:
+        raise ExplorerError(f"--sweep: {args.neural_command} has no per-network penalty to sweep; "
+                            f"use --networks N to train N seeds at once")
     sweep = parse_sweep(args.sweep, settings_class) if args.sweep else {}
     if args.networks is not None and args.networks < 1:
         raise ExplorerError(f"--networks: {args.networks} is not valid; expected an integer >= 1")
@@ -85,7 +104,7 @@ def _settings(args, settings_class):
     return task, settings, members
 
 
-def _progress_bar(args, total: int, desc: str):
+def _progress_bar(args, total: int | None, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=False, mininterval=0.5,
@@ -96,56 +115,106 @@ def _rows(measurement, members) -> list[dict]:
     return [{**members.point(g), **measurement.summary(members.of_point(g))} for g in range(len(members.grid))]
 
 
-def cmd_halt(args) -> int:
+def _report(args, run, device, seconds: float) -> dict:
     from explorer.params import values_of
-    from explorer.worlds.neural import halting
-    from explorer.worlds.neural.ensemble import resolve_device
-    from explorer.worlds.neural.misbehaviour import Drive
 
-    device = resolve_device(args.device)
-    task, settings, members = _settings(args, halting.HaltingSettings)
-    drive = None
-    if args.drive is not None:
-        from explorer.params import set_values
-
-        set_values(settings, {"mu": args.drive})
-        drive = Drive(task)
-    elif "mu" in members.names:
-        raise ExplorerError("--sweep mu: a drive's strength needs a planted drive; add --drive MU")
-    predictor_settings = None
-    total = settings.train_steps
-    if args.predictor:
-        from explorer.worlds.neural.rollout_predictor import PredictorSettings
-
-        predictor_settings = PredictorSettings(seed=settings.seed)
-        total += predictor_settings.train_steps
-    started = time.perf_counter()
-    with _progress_bar(args, total, "halt") as bar:
-        run = halting.train(task, settings, members, device=device, drive=drive, progress=bar.update)
-        predicted = None
-        if predictor_settings is not None:
-            from explorer.worlds.neural.rollout_predictor import train_predictor
-
-            _, predicted = train_predictor(run, predictor_settings, progress=bar.update)
-    seconds = time.perf_counter() - started
-    rows = _rows(run.measurement, members)
-    if predicted is not None:
-        for row, pred in zip(rows, _rows(predicted, members)):
-            row["predictor"] = {k: v for k, v in pred.items() if k not in members.names}
+    members = run.members
     report = {
-        "proposal": "halt",
-        "task": values_of(task),
-        "params": values_of(settings),
+        "proposal": run.proposal,
+        "task": values_of(run.task),
+        "params": values_of(run.settings),
+        "compute_unit": run.unit,
         "device": str(device),
         "threads": args.threads,
         "networks": members.count,
         "parameters_per_network": run.parameters_per_network,
         "seconds": seconds,
     }
+    rows = _rows(run.measurement, members)
     if members.names:
         report["sweep"] = rows
     else:
         report.update(rows[0])
+    return report
+
+
+def _train(args, settings_class, fit):
+    """Parse, train with a progress bar (fit(task, settings, members, device, progress) -> Run), report."""
+    from explorer.worlds.neural.ensemble import resolve_device
+
+    device = resolve_device(args.device)
+    task, settings, members = _settings(args, settings_class)
+    started = time.perf_counter()
+    with _progress_bar(args, None, args.neural_command) as bar:
+        run = fit(task, settings, members, device, bar.update)
+    return run, _report(args, run, device, time.perf_counter() - started)
+
+
+def cmd_grow(args) -> int:
+    from explorer.worlds.neural import growing
+
+    run, report = _train(args, growing.GrowSettings,
+                         lambda t, s, m, d, p: growing.train(t, s, m.count, d, p))
+    report.update({k: run.extra[k] for k in ("found", "train_compute_total", "train_compute_found_once", "retraining_ratio", "sizes")})
+    _print(report, args.json)
+    return 0
+
+
+def cmd_ponder(args) -> int:
+    from explorer.worlds.neural import pondering
+
+    run, report = _train(args, pondering.PonderSettings,
+                         lambda t, s, m, d, p: pondering.train(t, s, m.count, d, p))
+    report.update({k: run.extra[k] for k in ("k_found", "k_used", "stages")})
+    _print(report, args.json)
+    return 0
+
+
+def cmd_early_exit(args) -> int:
+    from explorer.params import set_values
+    from explorer.worlds.neural import early_exit
+
+    def fit(task, settings, members, device, progress):
+        if args.anneal:
+            if "alpha" in members.names:
+                raise ExplorerError("--sweep alpha: the annealed variant chooses alpha itself; drop --anneal or the sweep")
+            set_values(settings, {"anneal": True})
+        return early_exit.train(task, settings, members, device, progress)
+
+    run, report = _train(args, early_exit.EarlyExitSettings, fit)
+    report.update(run.extra)
+    _print(report, args.json)
+    return 0
+
+
+def cmd_halt(args) -> int:
+    from explorer.params import set_values
+    from explorer.worlds.neural import halting
+    from explorer.worlds.neural.misbehaviour import Drive
+    from explorer.worlds.neural.rollout_predictor import PredictorSettings, train_predictor
+
+    predicted = []
+
+    def fit(task, settings, members, device, progress):
+        drive = None
+        if args.drive is not None:
+            set_values(settings, {"mu": args.drive})
+            drive = Drive(task)
+        elif "mu" in members.names:
+            raise ExplorerError("--sweep mu: a drive's strength needs a planted drive; add --drive MU")
+        run = halting.train(task, settings, members, device=device, drive=drive, progress=progress)
+        if args.predictor:
+            predictor, measurement = train_predictor(run, PredictorSettings(seed=settings.seed), progress=progress)
+            predicted.append((sum(p[0].numel() for p in predictor.parameters()), measurement))
+        return run
+
+    run, report = _train(args, halting.HaltingSettings, fit)
+    if predicted:
+        parameters, measurement = predicted[0]
+        rows = report.get("sweep") or [report]
+        for row, pred in zip(rows, _rows(measurement, run.members)):
+            row["predictor"] = {k: v for k, v in pred.items() if k not in run.members.names}
+            row["predictor"]["parameters_per_network"] = parameters
     _print(report, args.json)
     return 0
 
@@ -157,24 +226,29 @@ def _print(report: dict, as_json: bool) -> None:
         _print_json(report)
         return
     rows = report.get("sweep") or [report]
+    unit = report["compute_unit"]
     print(f"{report['proposal']}: {report['task']['task']} of size {report['task']['size']}, {report['networks']} network(s) "
-          f"on {report['device']} ({report['threads']} thread(s)) in {report['seconds']:.1f} s")
+          f"on {report['device']} ({report['threads']} thread(s)) in {report['seconds']:.1f} s; compute counted in {unit}")
+    for key, label in (("k_found", "K found (0: never good)"), ("alpha_found", "alpha found (None: never good)"),
+                       ("found", "size found (None: never good)"), ("retraining_ratio", "training compute over all sizes / the found size once")):
+        if key in report:
+            print(f"{label}: {report[key]}")
     for row in rows:
         point = ", ".join(f"{k}={row[k]:g}" for k in ("beta", "lambda_p", "mu", "alpha") if k in row and "sweep" in report)
         line = (f"{point + ': ' if point else ''}accuracy {row['accuracy']:.3f} (held-out {_num(row['heldout_accuracy'])}), "
-                f"mean steps {row['mean_steps']:.2f}, max {row['max_steps']:.1f}, after the answer was ready {row['wasted_steps']:.2f}")
+                f"mean {unit} {row['mean_steps']:.4g}, max {row['max_steps']:.4g}, spent after the answer was ready {row['wasted_steps']:.2f}")
         if row.get("drive_accuracy") is not None:
             line += f", drive accuracy {row['drive_accuracy']:.3f}"
         print(line)
         print("   difficulty " + " ".join(f"{r['difficulty']:>5d}{'*' if r['heldout'] else ' '}" for r in row["by_difficulty"]))
         print("   accuracy   " + " ".join(f"{r['accuracy']:>6.3f}" for r in row["by_difficulty"]))
-        print("   mean steps " + " ".join(f"{r['mean_steps']:>6.2f}" for r in row["by_difficulty"]))
+        print("   mean       " + " ".join(f"{r['mean_steps']:>6.4g}" for r in row["by_difficulty"]))
         pred = row.get("predictor")
         if pred:
             print(f"   rollout predictor: accuracy {pred['accuracy']:.3f}, mean steps {pred['mean_steps']:.2f}")
-            print("   mean steps " + " ".join(f"{r['mean_steps']:>6.2f}" for r in pred["by_difficulty"]))
+            print("   mean       " + " ".join(f"{r['mean_steps']:>6.4g}" for r in pred["by_difficulty"]))
     print("   (* held out: harder than any training example)")
 
 
 def _num(v) -> str:
-    return "-" if v is None or v != v else f"{v:.3f}"
+    return "-" if v is None or math.isnan(v) else f"{v:.3f}"

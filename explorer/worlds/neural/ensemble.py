@@ -12,6 +12,7 @@ here does.) Works on any torch device.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -57,7 +58,7 @@ class BatchedMLP(nn.Module):
     def __init__(self, members: int, widths: list[int], generator: torch.Generator | None = None, device=None):
         super().__init__()
         self.layers = nn.ModuleList(
-            BatchedLinear(members, a, b, generator, device) for a, b in zip(widths[:-1], widths[1:]))
+            BatchedLinear(members, a, b, generator, device) for a, b in itertools.pairwise(widths))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(self.layers):

@@ -36,18 +36,16 @@ or the drive's strength mu is one training run.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
 
 import param
 import torch
 from torch import nn
 
-from explorer.worlds.neural.ensemble import BatchedLinear, parameter_count
+from explorer.worlds.neural.ensemble import BatchedLinear
 from explorer.worlds.neural.measure import Measurement, first_confident_step
-from explorer.worlds.neural.tasks import Batch, TaskSettings
-from explorer.worlds.neural.training import LossLog, Progress, TrainingSettings
 from explorer.worlds.neural.sweep import Members
+from explorer.worlds.neural.tasks import Batch, TaskSettings
+from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings
 
 
 class HaltingSettings(TrainingSettings):
@@ -157,33 +155,12 @@ def halting_step(log_p: torch.Tensor, rule: str, threshold: float = 0.5, generat
     return step.view(p.shape[1:])
 
 
-@dataclass
-class HaltingRun:
-    """A trained batch of networks, what each was given, and what it did on the evaluation set."""
-
-    proposal: str
-    task: TaskSettings
-    settings: HaltingSettings
-    members: Members
-    network: PonderNetwork
-    measurement: Measurement
-    losses: torch.Tensor
-    drive: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def parameters_per_network(self) -> int:
-        return parameter_count(self.network) + self.extra.get("predictor_parameters", 0)
-
-    @property
-    def drive_planted(self) -> torch.Tensor:
-        from explorer.worlds.neural.to_table import drive_planted
-
-        return drive_planted(self.members, self.settings, self.network.drive_classes > 0)
+#: A trained batch of step networks (see training.Run); its unit is ponder steps.
+HaltingRun = Run
 
 
 def train(task: TaskSettings, settings: HaltingSettings, members: Members | None = None, device="cpu",
-          drive=None, progress: Progress | None = None) -> HaltingRun:
+          drive=None, progress: Progress | None = None) -> Run:
     """Train members.count step networks at once on `task` with the PonderNet loss, then measure them.
 
     `drive` (a misbehaviour.Drive) plants an objective of the networks' own, weighted by each member's mu.
@@ -220,7 +197,7 @@ def train(task: TaskSettings, settings: HaltingSettings, members: Members | None
             progress(1)
     log.check(settings.train_steps)
     measurement = evaluate(net, task, settings, drive=drive)
-    return HaltingRun("halt", task, settings, members, net, measurement, log.curve(), drive)
+    return Run("halt", task, settings, members, net, measurement, log.curve(), "ponder steps", drive)
 
 
 def _curriculum(step: int, total: int, top: int) -> int:
@@ -250,7 +227,9 @@ def step_outputs(net: PonderNetwork, batch: Batch, chunk: int = 1024):
         log_p.append(log_halting_distribution(halt).cpu())
         if batch.drive is not None and drive_logits.shape[-1]:
             drive_hit.append((drive_logits.argmax(dim=-1) == batch.drive[part]).cpu())
-    cat = lambda parts: torch.cat(parts, dim=2) if parts else None  # noqa: E731
+    def cat(parts):
+        return torch.cat(parts, dim=2) if parts else None
+
     return cat(right), cat(hit), cat(log_p), cat(drive_hit)
 
 

@@ -76,7 +76,7 @@ class Measurement:
             "mean_steps": _mean(self.mean_steps()[idx]),
             "max_steps": _mean(self.max_steps()[idx]),
             "wasted_steps": _mean(self.wasted_steps()[idx]),
-            "networks": int(len(idx)),
+            "networks": len(idx),
             "by_difficulty": rows,
         }
         drive = self.drive_accuracy()

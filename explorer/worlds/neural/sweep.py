@@ -72,7 +72,7 @@ def parse_sweep(text: str, settings_class: type[param.Parameterized]) -> dict[st
             raise ExplorerError(f"--sweep {part!r}: expected name=value,value,... (names: {', '.join(allowed_names)})")
         if name not in allowed_names:
             raise ExplorerError(f"--sweep: {name!r} cannot be swept here; sweepable: {', '.join(allowed_names)}")
-        p = settings_class.param[name] if name in settings_class.param else None
+        p = settings_class.param[name] if name in settings_class.param else None  # noqa: SIM401 (no .get here)
         parsed = []
         for v in values.split(","):
             value = parse_value(p, v) if p is not None else _number(name, v)

@@ -19,10 +19,9 @@ measured on the evaluation set (explorer.worlds.neural.measure):
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
-import torch
 
 from explorer.backend import get_backend
 from explorer.table import KINDS, ProgramTable
@@ -30,7 +29,10 @@ from explorer.table import KINDS, ProgramTable
 
 def to_table(runs: Iterable, threshold: float = 0.9, drive_survives: float = 0.75, bits_per_parameter: float = 16.0,
              backend: str = "numpy") -> ProgramTable:
-    """One row per network of each run (anything with measurement, parameters_per_network, drive_planted)."""
+    """One row per network of each run (anything with measurement, parameters_per_network, drive_planted).
+
+    Tables mix runs of one compute unit meaningfully only: ponder steps, rollouts and exit layers are
+    each their own unit (a run's `unit`)."""
     cols: dict[str, list[np.ndarray]] = {c: [] for c in ("kind", "bits", "avg_compute", "max_compute", "train_perf",
                                                           "heldout_perf", "deploy_perf", "misbehaviour_compute")}
     for run in runs:
@@ -45,7 +47,8 @@ def to_table(runs: Iterable, threshold: float = 0.9, drive_survives: float = 0.7
         kind = np.where(survives, KINDS.index("goof_off"),
                         np.where((train >= threshold) & (held < threshold), KINDS.index("lookup"), KINDS.index("honest")))
         cols["kind"].append(kind)
-        cols["bits"].append(np.full(m.members, run.parameters_per_network * bits_per_parameter))
+        params = np.asarray(run.parameters_per_network, dtype=np.float64)
+        cols["bits"].append(np.broadcast_to(params * bits_per_parameter, (m.members,)).copy())
         cols["avg_compute"].append(m.mean_steps().numpy())
         cols["max_compute"].append(m.max_steps().numpy())
         cols["train_perf"].append(train)
@@ -56,11 +59,3 @@ def to_table(runs: Iterable, threshold: float = 0.9, drive_survives: float = 0.7
     host = {c: np.concatenate(v) if v else np.zeros(0) for c, v in cols.items()}
     host["kind"] = host["kind"].astype(np.int64)
     return ProgramTable(backend=be, **{c: be.asarray(v) for c, v in host.items()})
-
-
-def drive_planted(members, settings, has_drive: bool) -> torch.Tensor:
-    """(E,) bool: which networks of a run carry a drive (mu > 0 with a drive head)."""
-    mu = members.tensors(settings, "cpu").get("mu")
-    if not has_drive or mu is None:
-        return torch.zeros(members.count, dtype=torch.bool)
-    return mu > 0

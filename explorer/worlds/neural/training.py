@@ -8,7 +8,9 @@ network, never with a crash further on.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import param
 import torch
@@ -73,3 +75,37 @@ class LossLog:
     def curve(self, upto: int | None = None) -> torch.Tensor:
         """The losses recorded so far, on the host: (steps, E)."""
         return self.losses[: upto if upto is not None else self.checked].cpu()
+
+
+@dataclass
+class Run:
+    """A trained batch of networks: what each was given, and what it did on the evaluation set.
+
+    `unit` names the compute the measurement counts (ponder steps, rollouts, exit layer, ...).
+    """
+
+    proposal: str
+    task: Any
+    settings: Any
+    members: Any
+    network: torch.nn.Module
+    measurement: Any
+    losses: torch.Tensor
+    unit: str = "steps"
+    drive: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def parameters_per_network(self):
+        """Parameters of one network: an int, or a list with one entry per network where sizes differ."""
+        if "parameters" in self.extra:
+            return self.extra["parameters"]
+        from explorer.worlds.neural.ensemble import parameter_count
+
+        return parameter_count(self.network) + self.extra.get("predictor_parameters", 0)
+
+    @property
+    def drive_planted(self) -> torch.Tensor:
+        """(E,) bool: which networks carry a planted drive (a drive head and mu > 0)."""
+        mu = self.members.tensors(self.settings, "cpu").get("mu") if self.drive is not None else None
+        return torch.zeros(self.members.count, dtype=torch.bool) if mu is None else mu > 0
