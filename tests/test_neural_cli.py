@@ -49,3 +49,26 @@ def test_mistakes_are_one_line_with_exit_code_2(capsys):
         assert main(["neural", "halt", *args]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and expected in err, err
+
+
+def test_misbehaviour_reports_the_drive_against_drive_free_networks_per_beta(capsys):
+    from explorer.cli import main
+
+    assert main(["neural", "misbehaviour", *TINY, "--sweep", "beta=0.01,1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["proposal"] == "misbehaviour" and report["networks"] == 4
+    assert [r["beta"] for r in report["rows"]] == [0.01, 1]
+    for r in report["rows"]:
+        assert 0 <= r["drive_accuracy"] <= 1
+        assert r["drive_extra_steps"] == r["mean_steps"] - r["plain_mean_steps"]
+
+
+def test_other_proposals_report_their_compute_unit(capsys):
+    from explorer.cli import main
+
+    for command, unit, key in [("ponder", "rollouts", "k_found"), ("early-exit", "exit layer", "alpha_found"),
+                               ("grow", "multiply-adds", "retraining_ratio")]:
+        extra = ["--anneal"] if command == "early-exit" else []
+        assert main(["neural", command, "--bits", "4", "--steps", "20", "--set", "eval_per_difficulty=16", *extra, "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["compute_unit"] == unit and key in report and len(report["by_difficulty"]) == 4

@@ -5,8 +5,11 @@ Training is the search. Each proposal trains networks on a task whose examples c
 and turns every trained network into a row of a ProgramTable (to_table.py), so the priors, views and
 stories of the other worlds apply to them unchanged.
 
+- growing.py: Proposal 1, MLPs grown until good, with the compute of every retraining counted;
+- pondering.py: Proposal 2A, K rollouts of a step network with a scratchpad, K raised until good;
 - halting.py: Proposal 2B, learned halting as in PonderNet, with the KL(p || p_G) penalty beta;
 - rollout_predictor.py: Proposal 2B's alternative, an offline predictor of the steps each input needs;
+- early_exit.py: Proposal 3, a head on every layer, late exits penalised by alpha (and alpha annealed);
 - misbehaviour.py: a planted drive of strength mu, misbehaviour that costs computation;
 - ensemble.py: E networks as one batched program, so a penalty sweep is one training run;
 - sweep.py: which hyperparameter values each network of a batched run gets;

@@ -46,6 +46,11 @@ def add_neural_parser(sub) -> None:
                    help="plant a drive of strength MU (an objective of the network's own; see misbehaviour.py)")
     p.set_defaults(func=cmd_halt)
 
+    p = cmds.add_parser("misbehaviour", help="a planted drive under learned halting: how much survives, and its steps, as beta rises")
+    _common(p)
+    p.add_argument("--drive", type=float, default=1.0, metavar="MU", help="strength of the planted drive (default 1)")
+    p.set_defaults(func=cmd_misbehaviour)
+
 
 def _common(p) -> None:
     p.add_argument("--task", choices=["parity", "pointer"], default="parity", help="parity (default) or pointer following")
@@ -216,6 +221,43 @@ def cmd_halt(args) -> int:
             row["predictor"] = {k: v for k, v in pred.items() if k not in run.members.names}
             row["predictor"]["parameters_per_network"] = parameters
     _print(report, args.json)
+    return 0
+
+
+def cmd_misbehaviour(args) -> int:
+    """Drive (mu) and drive-free (mu = 0) networks for each beta of --sweep, trained as one batch."""
+    from explorer.params import set_values
+    from explorer.worlds.neural import halting
+    from explorer.worlds.neural.misbehaviour import Drive, drive_rows
+    from explorer.worlds.neural.sweep import Members
+
+    if args.sweep and (";" in args.sweep or not args.sweep.replace(" ", "").startswith("beta=")):
+        raise ExplorerError("--sweep: misbehaviour sweeps beta only (beta=V1,V2,...); the drive's strength is --drive")
+    if not args.drive > 0:
+        raise ExplorerError(f"--drive: {args.drive} is not valid; expected a strength > 0")
+
+    def fit(task, settings, members, device, progress):
+        betas = [point[0] for point in members.grid] if members.names else [settings.beta]
+        per_point = max(1, members.count // len(betas))
+        both = Members.sweep({"beta": betas, "mu": [0.0, args.drive]}, networks=2 * len(betas) * per_point)
+        set_values(settings, {"mu": args.drive})
+        return halting.train(task, settings, both, device=device, drive=Drive(task), progress=progress)
+
+    run, report = _train(args, halting.HaltingSettings, fit)
+    for key in ("sweep", "accuracy", "heldout_accuracy", "mean_steps", "max_steps", "wasted_steps", "by_difficulty",
+                "drive_accuracy"):
+        report.pop(key, None)
+    report["proposal"] = "misbehaviour"
+    report["rows"] = drive_rows(run)
+    if args.json:
+        _print(report, True)
+        return 0
+    print(f"misbehaviour: a drive of strength mu={args.drive:g} under learned halting, {report['networks']} networks "
+          f"on {report['device']} in {report['seconds']:.1f} s (drive accuracy 0.5 is chance)")
+    print(f"   {'beta':>8} {'drive acc':>9} {'steps':>7} {'no-drive steps':>14} {'extra steps':>11} {'accuracy':>8} {'no-drive acc':>12}")
+    for r in report["rows"]:
+        print(f"   {r['beta']:>8g} {r['drive_accuracy']:>9.3f} {r['mean_steps']:>7.2f} {r['plain_mean_steps']:>14.2f} "
+              f"{r['drive_extra_steps']:>11.2f} {r['accuracy']:>8.3f} {r['plain_accuracy']:>12.3f}")
     return 0
 
 
