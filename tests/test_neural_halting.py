@@ -4,6 +4,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from explorer.worlds.neural import halting
@@ -48,6 +50,22 @@ def test_kl_is_the_papers_direction_not_the_reverse():
     # what nn.KLDivLoss(log p, p_G) computes, as in two public implementations: the reverse
     kldiv = float(nn.KLDivLoss(reduction="sum")(log_p[:, 0, 0], log_pg[:, 0].exp()))
     assert kldiv == pytest.approx(reverse, rel=1e-5) and got != pytest.approx(kldiv, rel=1e-3)
+
+
+@given(st.lists(st.floats(-6, 6), min_size=2, max_size=8), st.floats(0.05, 0.95))
+@settings(max_examples=40, deadline=None)
+def test_the_papers_kl_is_a_price_per_expected_step_minus_entropy(logits, lambda_p):
+    """KL(p || p_G) = -log(1 - lambda_p) E_p[n] - H(p) + a constant of lambda_p and N (see halting.py)."""
+    n = len(logits)
+    log_p = log_halting_distribution(torch.tensor(logits, dtype=torch.float64)[:, None, None])[:, 0, 0]
+    lam = torch.tensor([lambda_p], dtype=torch.float64)
+    log_pg = log_geometric_prior(lam, n).double()
+    kl = float(kl_halting_to_prior(log_p[:, None, None], log_pg))
+    p = log_p.exp()
+    steps = torch.arange(1, n + 1, dtype=torch.float64)
+    entropy = -float((p * log_p).sum())
+    const = -math.log(lambda_p) + math.log(1 - lambda_p) + math.log(1 - (1 - lambda_p) ** n)
+    assert kl == pytest.approx(-math.log(1 - lambda_p) * float((p * steps).sum()) - entropy + const, abs=1e-4)
 
 
 def test_halting_rules():

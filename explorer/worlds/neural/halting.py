@@ -6,17 +6,21 @@ before, is
 
     p_n = lambda_n * prod_{j<n} (1 - lambda_j)
 
-and the loss (the paper's equations 4-6) is
+and the paper's loss is
 
     L = sum_n p_n L_task(y, y_n) + beta * KL(p || p_G(lambda_p)),
     KL(p || p_G) = sum_n p_n (log p_n - log p_G(n)),      p_G(n) = lambda_p (1 - lambda_p)^(n-1).
 
-The direction matters: the paper compares the network's halting distribution p against the geometric
+The direction matters. The paper compares the network's halting distribution p against the geometric
 prior p_G. nn.KLDivLoss(log p, p_G), which two popular public implementations use, computes the reverse,
-KL(p_G || p) = sum_n p_G(n) (log p_G(n) - log p_n): that one blows up wherever p puts almost no mass and
-p_G some, so it forbids confident early halting instead of pulling the halting distribution's shape
-toward p_G. The prior's mean is 1/lambda_p steps, so beta sets how strongly the average number of steps
-over the task distribution is pulled toward it: an average-case speed prior.
+KL(p_G || p) = sum_n p_G(n) (log p_G(n) - log p_n), which grows without bound as p leaves almost no mass
+on any step where p_G has some: it forbids a network to halt confidently at one step. The paper's
+direction is a price on steps. Writing log p_G(n) out,
+
+    KL(p || p_G) = -log(1 - lambda_p) * E_p[n] - H(p) + const,
+
+so beta * KL charges beta * (-log(1 - lambda_p)) for every expected step over the task distribution
+(an average-case speed prior) and pays beta back for the entropy H(p) of the halting distribution.
 
 Truncation: training unrolls N = max_steps steps and the last step takes the mass left over
 (lambda_N := 1), so p sums to one; p_G is truncated at N and renormalised,
