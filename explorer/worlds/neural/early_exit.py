@@ -30,7 +30,7 @@ from explorer.worlds.neural.ensemble import BatchedLinear
 from explorer.worlds.neural.measure import Measurement, first_confident_step
 from explorer.worlds.neural.sweep import Members
 from explorer.worlds.neural.tasks import TaskSettings
-from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings
+from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings, Watch
 
 
 class EarlyExitSettings(TrainingSettings):
@@ -90,8 +90,10 @@ def _losses(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def train(task: TaskSettings, settings: EarlyExitSettings, members: Members | None = None, device="cpu",
-          progress: Progress | None = None) -> Run:
-    """Train with the late-exit penalty (one stage, or annealed stages); measure exit layers per example."""
+          progress: Progress | None = None, watch: Watch | None = None) -> Run:
+    """Train with the late-exit penalty (one stage, or annealed stages); measure exit layers per example.
+
+    `watch` gets each check's Snapshot: accuracy and mean exit layer (the exit rule) on the training batch."""
     device = torch.device(device)
     members = members or Members.single()
     e = members.count
@@ -107,17 +109,18 @@ def train(task: TaskSettings, settings: EarlyExitSettings, members: Members | No
     kept = copy.deepcopy(net.state_dict())
     curves, stages = [], []
     for stage in range(settings.stages if settings.anneal else 1):
-        log = LossLog(f"early-exit (stage {stage + 1})", settings.train_steps, e, device, settings.check_every, members.describe)
+        log = LossLog(f"early-exit (stage {stage + 1})", settings.train_steps, e, device, settings.check_every, members.describe, watch)
         for step in range(settings.train_steps):
             hardest = task.train_max
             if settings.curriculum and stage == 0:
                 hardest = min(task.train_max, 1 + int(2 * (task.train_max - 1) * step / settings.train_steps))
             batch = task.sample(data, settings.batch_size, range(1, hardest + 1)).to(device)
-            loss = (exit_weights(alpha, settings.layers) * _losses(net(batch.x), batch.y)).sum(dim=0)
+            logits = net(batch.x)
+            loss = (exit_weights(alpha, settings.layers) * _losses(logits, batch.y)).sum(dim=0)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
-            log.record(step, loss)
+            log.record(step, loss, **(_batch_stats(logits, batch.y, settings.confidence) if log.watched(step) else {}))
             if progress is not None:
                 progress(1)
         log.check(settings.train_steps)
@@ -146,6 +149,14 @@ def train(task: TaskSettings, settings: EarlyExitSettings, members: Members | No
         extra = {"alpha_found": [None if math.isnan(v) else v for v in good_alpha.tolist()], "stages": stages}
     measurement = evaluate(net, task, settings.confidence)
     return Run("early-exit", task, settings, members, net, measurement, torch.cat(curves), "exit layer", extra=extra)
+
+
+@torch.no_grad()
+def _batch_stats(logits: torch.Tensor, y: torch.Tensor, confidence: float) -> dict[str, torch.Tensor]:
+    """Per network, on this batch with the exit rule: share right at the exit, and mean exit layer."""
+    layer = exit_layer(logits, confidence)
+    right = logits.argmax(dim=-1).gather(0, (layer - 1)[None])[0] == y
+    return {"accuracy": right.float().mean(dim=1), "compute": layer.float().mean(dim=1)}
 
 
 @torch.no_grad()

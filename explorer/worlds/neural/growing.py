@@ -25,7 +25,7 @@ from explorer.worlds.neural.ensemble import BatchedMLP, member_cross_entropy
 from explorer.worlds.neural.measure import Measurement
 from explorer.worlds.neural.sweep import Members
 from explorer.worlds.neural.tasks import TaskSettings
-from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings
+from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings, Watch
 
 
 class GrowSettings(TrainingSettings):
@@ -61,8 +61,11 @@ def multiply_adds(n_inputs: int, n_classes: int, width: int, depth: int) -> int:
     return sum(a * b for a, b in itertools.pairwise(widths))
 
 
-def train(task: TaskSettings, settings: GrowSettings, networks: int = 1, device="cpu", progress: Progress | None = None) -> Run:
-    """Grow until each seed's network is good (or the largest size); returns the networks at their sizes."""
+def train(task: TaskSettings, settings: GrowSettings, networks: int = 1, device="cpu", progress: Progress | None = None,
+          watch: Watch | None = None) -> Run:
+    """Grow until each seed's network is good (or the largest size); returns the networks at their sizes.
+
+    `watch` gets each check's Snapshot: accuracy on the training batch, and the size's multiply-adds."""
     device = torch.device(device)
     members = Members.single(networks=networks)
     e = members.count
@@ -78,17 +81,22 @@ def train(task: TaskSettings, settings: GrowSettings, networks: int = 1, device=
         net = BatchedMLP(e, [task.n_inputs] + [width] * depth + [task.n_classes],
                          torch.Generator().manual_seed(settings.seed + 1000 * len(tried)), device)
         opt = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
-        log = LossLog(f"grow (width {width}, depth {depth})", settings.train_steps, e, device, settings.check_every, members.describe)
+        log = LossLog(f"grow (width {width}, depth {depth})", settings.train_steps, e, device, settings.check_every, members.describe, watch)
         for step in range(settings.train_steps):
             hardest = task.train_max
             if settings.curriculum:
                 hardest = min(task.train_max, 1 + int(2 * (task.train_max - 1) * step / settings.train_steps))
             batch = task.sample(data, settings.batch_size, range(1, hardest + 1)).to(device)
-            loss = member_cross_entropy(net(batch.x), batch.y)
+            logits = net(batch.x)
+            loss = member_cross_entropy(logits, batch.y)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
-            log.record(step, loss)
+            stats = {}
+            if log.watched(step):
+                stats = {"accuracy": (logits.detach().argmax(dim=-1) == batch.y).float().mean(dim=1),
+                         "compute": torch.full((e,), float(macs))}
+            log.record(step, loss, **stats)
             if progress is not None:
                 progress(1)
         log.check(settings.train_steps)

@@ -49,7 +49,7 @@ from explorer.worlds.neural.ensemble import BatchedLinear
 from explorer.worlds.neural.measure import Measurement, first_confident_step
 from explorer.worlds.neural.sweep import Members
 from explorer.worlds.neural.tasks import Batch, TaskSettings
-from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings
+from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings, Watch
 
 
 class HaltingSettings(TrainingSettings):
@@ -164,10 +164,11 @@ HaltingRun = Run
 
 
 def train(task: TaskSettings, settings: HaltingSettings, members: Members | None = None, device="cpu",
-          drive=None, progress: Progress | None = None) -> Run:
+          drive=None, progress: Progress | None = None, watch: Watch | None = None) -> Run:
     """Train members.count step networks at once on `task` with the PonderNet loss, then measure them.
 
     `drive` (a misbehaviour.Drive) plants an objective of the networks' own, weighted by each member's mu.
+    `watch` gets each check's Snapshot: accuracy and steps expected under p on the training batch.
     """
     device = torch.device(device)
     members = members or Members.single(settings)
@@ -178,7 +179,7 @@ def train(task: TaskSettings, settings: HaltingSettings, members: Members | None
     net = PonderNetwork(e, n_inputs, task.n_classes, settings.hidden, settings.max_steps,
                         drive.n_classes if drive else 0, gen, device)
     opt = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
-    log = LossLog("halt", settings.train_steps, e, device, settings.check_every, members.describe)
+    log = LossLog("halt", settings.train_steps, e, device, settings.check_every, members.describe, watch)
     data = task.generator(0)
     drive_data = drive.generator(0) if drive else None
     top = task.train_max
@@ -196,12 +197,21 @@ def train(task: TaskSettings, settings: HaltingSettings, members: Members | None
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
-        log.record(step, loss)
+        log.record(step, loss, **(_batch_stats(logits, halt, batch.y) if log.watched(step) else {}))
         if progress is not None:
             progress(1)
     log.check(settings.train_steps)
     measurement = evaluate(net, task, settings, drive=drive)
     return Run("halt", task, settings, members, net, measurement, log.curve(), "ponder steps", drive)
+
+
+@torch.no_grad()
+def _batch_stats(logits: torch.Tensor, halt: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per network, under its halting distribution p on this batch: E_p[answer right] and E_p[n]."""
+    p = log_halting_distribution(halt).exp()
+    n = torch.arange(1, p.shape[0] + 1, device=p.device, dtype=p.dtype)[:, None, None]
+    hit = (logits.argmax(dim=-1) == y).to(p.dtype)
+    return {"accuracy": (p * hit).sum(dim=0).mean(dim=1), "compute": (p * n).sum(dim=0).mean(dim=1)}
 
 
 def _curriculum(step: int, total: int, top: int) -> int:

@@ -55,7 +55,7 @@ class Drive:
 
 
 def penalty_sweep(task: TaskSettings, settings, betas: list[float], mu: float = 1.0, networks_per_point: int = 1,
-                  device="cpu", progress=None):
+                  device="cpu", progress=None, watch=None):
     """Train drive (mu) and drive-free (mu = 0) networks for every beta in one batched run.
 
     Returns (the run, one row per beta, see drive_rows).
@@ -64,7 +64,7 @@ def penalty_sweep(task: TaskSettings, settings, betas: list[float], mu: float = 
     from explorer.worlds.neural.sweep import Members
 
     members = Members.sweep({"beta": list(betas), "mu": [0.0, float(mu)]}, networks=2 * len(betas) * networks_per_point)
-    run = halting.train(task, settings, members, device=device, drive=Drive(task), progress=progress)
+    run = halting.train(task, settings, members, device=device, drive=Drive(task), progress=progress, watch=watch)
     return run, drive_rows(run)
 
 

@@ -27,7 +27,7 @@ from explorer.worlds.neural.ensemble import BatchedMLP, member_cross_entropy
 from explorer.worlds.neural.measure import Measurement, first_confident_step
 from explorer.worlds.neural.sweep import Members
 from explorer.worlds.neural.tasks import TaskSettings
-from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings
+from explorer.worlds.neural.training import LossLog, Progress, Run, TrainingSettings, Watch
 
 
 class PonderSettings(TrainingSettings):
@@ -72,8 +72,10 @@ class RolloutNetwork(torch.nn.Module):
 
 
 def train(task: TaskSettings, settings: PonderSettings, networks: int = 1, device="cpu",
-          progress: Progress | None = None) -> Run:
-    """Raise K stage by stage until each network is good (or k_max); returns the networks at their K."""
+          progress: Progress | None = None, watch: Watch | None = None) -> Run:
+    """Raise K stage by stage until each network is good (or k_max); returns the networks at their K.
+
+    `watch` gets each check's Snapshot: accuracy of the K-th rollout on the training batch, and K."""
     if settings.k_start > settings.k_max:
         raise ExplorerError(f"k_start: {settings.k_start} is above k_max ({settings.k_max}); expected k_start <= k_max")
     if settings.judge == "heldout" and not task.heldout_difficulties:
@@ -90,17 +92,22 @@ def train(task: TaskSettings, settings: PonderSettings, networks: int = 1, devic
     kept = copy.deepcopy(net.state_dict())
     stages, curves, k = [], [], settings.k_start
     while True:
-        log = LossLog(f"ponder (K={k})", settings.train_steps, e, device, settings.check_every, lambda m: f"seed {settings.seed}, network {m}")
+        log = LossLog(f"ponder (K={k})", settings.train_steps, e, device, settings.check_every, lambda m: f"seed {settings.seed}, network {m}", watch)
         for step in range(settings.train_steps):
             hardest = task.train_max
             if settings.curriculum and not stages:
                 hardest = min(task.train_max, 1 + int(2 * (task.train_max - 1) * step / settings.train_steps))
             batch = task.sample(data, settings.batch_size, range(1, hardest + 1)).to(device)
-            loss = member_cross_entropy(net(batch.x, k)[-1], batch.y)
+            answer = net(batch.x, k)[-1]
+            loss = member_cross_entropy(answer, batch.y)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
-            log.record(step, loss)
+            stats = {}
+            if log.watched(step):
+                stats = {"accuracy": (answer.detach().argmax(dim=-1) == batch.y).float().mean(dim=1),
+                         "compute": torch.full((e,), float(k))}
+            log.record(step, loss, **stats)
             if progress is not None:
                 progress(1)
         log.check(settings.train_steps)

@@ -4,6 +4,10 @@ The loss log keeps each step's per-member losses on the device and looks at them
 `check_every` steps, so a GPU run is not forced to wait for the host after every step; a non-finite
 loss (a diverging run) then stops training with a message naming the proposal, the step and the
 network, never with a crash further on.
+
+Two hooks serve callers that watch a run (the neural app): at those same checks the log hands a
+`watch` callable a Snapshot (loss, accuracy and compute on the training batch, per network), and a
+`progress` callable, called after every step, may raise TrainingStopped to end the run there.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from explorer.errors import ExplorerError
 
 class TrainingDiverged(ExplorerError):
     """The loss of a run became NaN or infinite; the message says where and what to change."""
+
+
+class TrainingStopped(ExplorerError):
+    """Raised by a progress callback to stop a run on request (the app's Stop); the run returns nothing."""
 
 
 class TrainingSettings(param.Parameterized):
@@ -42,21 +50,45 @@ class TrainingSettings(param.Parameterized):
 Progress = Callable[[int], None]
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a watched run reports at each check, per network as (E,) host tensors: the mean loss since
+    the last check, and the accuracy and compute (in the run's unit) on the check step's training batch."""
+
+    stage: str
+    loss: torch.Tensor
+    accuracy: torch.Tensor | None = None
+    compute: torch.Tensor | None = None
+
+
+Watch = Callable[[Snapshot], None]
+
+
 class LossLog:
     """Per-step, per-member losses (steps, E) on the device, checked for NaN/inf every `every` steps."""
 
     def __init__(self, proposal: str, steps: int, members: int, device, every: int = 50,
-                 describe: Callable[[int], str] | None = None):
+                 describe: Callable[[int], str] | None = None, watch: Watch | None = None):
         self.proposal = proposal
         self.losses = torch.full((steps, members), float("nan"), device=device)
         self.every = every
         self.describe = describe or (lambda e: "")
+        self.watch = watch
         self.checked = 0  # steps already known to be finite
 
-    def record(self, step: int, member_losses: torch.Tensor) -> None:
+    def watched(self, step: int) -> bool:
+        """Whether `step` reports to the watcher (the loop then passes its batch accuracy and compute)."""
+        return self.watch is not None and (step + 1) % self.every == 0
+
+    def record(self, step: int, member_losses: torch.Tensor, accuracy: torch.Tensor | None = None,
+               compute: torch.Tensor | None = None) -> None:
         self.losses[step] = member_losses.detach()
         if (step + 1) % self.every == 0:
+            since = self.checked
             self.check(step + 1)
+            if self.watch is not None:
+                host = (lambda t: None if t is None else t.detach().float().cpu())
+                self.watch(Snapshot(self.proposal, self.losses[since:step + 1].mean(dim=0).cpu(), host(accuracy), host(compute)))
 
     def check(self, upto: int) -> None:
         """Raise TrainingDiverged if a loss of a step before `upto` is not finite."""
