@@ -31,6 +31,10 @@ class SimulationState(param.Parameterized):
         self.simulation = simulation or Simulation(**params)
         self.results: dict[str, PriorResult] = self.simulation.select()
 
+    def settings(self) -> dict[str, Any]:
+        """The parameters the current results were computed with (story evidence records them)."""
+        return self.simulation.params()
+
     def apply(self, **params: Any) -> bool:
         """Set parameters by flat name and recompute; on a user error keep the last good state."""
         before, updated = self.simulation.params(), False

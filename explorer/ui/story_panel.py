@@ -8,6 +8,11 @@ the same and says so: the question is what the current settings say about the cl
 
 By default each preset shows `scenarios/<preset id>` from the library, else `speed-prior`. Story text
 is shown escaped (safe_inline); a story file that does not load shows its located messages instead.
+
+The panel needs of its `state` only a `version` parameter bumped when results change, `results` (each
+prior's PriorResult) and `settings()` (what they were computed with): a SimulationState, or another
+world's results, such as the neural app's trained networks. With no preset (scenario None) it shows
+`story_name`, and every piece of evidence says which scenario it was written for.
 """
 
 from __future__ import annotations
@@ -66,11 +71,13 @@ def _fmt(value: Any) -> str:
 class StoryPanel(pn.viewable.Viewer):
     """A training story's claims, with statuses computed from the simulation beside it."""
 
-    scenario = param.Selector(default="goof-off", objects=list(SCENARIOS),
-                              doc="The app's preset; picks the default story.")
+    scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), allow_None=True,
+                              doc="The app's preset; picks the default story (none: not a preset; story_name is shown).")
+    evaluated_on = param.String("the current settings", doc="What the evidence is evaluated on, in words.")
     story_name = param.String(default=None, allow_None=True, doc="The library story on show (none: no story).")
 
     def __init__(self, state: SimulationState, library: StoryLibrary | None = None, **params):
+        """`state`: a SimulationState, or anything with a `version` parameter, `results` and `settings()`."""
         super().__init__(**params)
         self.state = state
         self.library = library or StoryLibrary()
@@ -88,7 +95,7 @@ class StoryPanel(pn.viewable.Viewer):
 
     @param.depends("scenario", watch=True)
     def _scenario_changed(self) -> None:
-        self.show(default_story(self.library, self.scenario))
+        self.show(default_story(self.library, self.scenario) if self.scenario is not None else self.story_name)
 
     def _picked(self, event) -> None:
         if not self._picking:
@@ -122,7 +129,7 @@ class StoryPanel(pn.viewable.Viewer):
     def evaluate(self) -> None:
         """Evaluate every simulated predicate on the state's current metrics, and redraw."""
         self.live = {}
-        if self.story is not None:
+        if self.story is not None and self.state.results:
             metrics = flat_metrics(self.state.results)
             for ev in self.story.evidence:
                 if not ev.simulated or ev.predicate is None:
@@ -137,7 +144,7 @@ class StoryPanel(pn.viewable.Viewer):
 
     def results(self) -> dict[str, Result]:
         """The live evaluations as evidence Results (for claim statuses)."""
-        params = self.state.simulation.params()
+        params = self.state.settings()
         return {eid: Result(eid, bool(r.holds), r.value, r.right, params, code_version())
                 for eid, r in self.live.items() if r.holds is not None}
 
@@ -156,7 +163,7 @@ class StoryPanel(pn.viewable.Viewer):
         pred = ev.predicate
         other = "" if ev.scenario == self.scenario else f" <i>(written for {safe_inline(ev.scenario or '')})</i>"
         if r is None or r.holds is None:
-            why = r.problem if r is not None else "not a predicate"
+            why = r.problem if r is not None else ("nothing measured yet" if not self.state.results else "not a predicate")
             return f"<li>{safe_inline(eid)}: <i>cannot be evaluated here: {safe_inline(why)}</i>{other}</li>"
         word = "holds" if r.holds else "fails"
         right = safe_inline(_fmt(r.right))
@@ -179,7 +186,7 @@ class StoryPanel(pn.viewable.Viewer):
         parts = [f"<h3 class='story-title'>{safe_inline(story.title)}</h3>",
                  f"<div><a href='{safe_inline(link)}' target='_blank' rel='noopener'>"
                  "Open in the story editor</a></div>",
-                 "<div style='font-size:0.85em;color:#555'>Evidence is evaluated on the current settings.</div>"]
+                 f"<div style='font-size:0.85em;color:#555'>Evidence is evaluated on {safe_inline(self.evaluated_on)}.</div>"]
         for name, label in COMPONENTS.items():
             comp = story.components.get(name)
             parts.append(f"<h4>{safe_inline(label)}</h4>")
