@@ -15,6 +15,7 @@ stories of the other worlds apply to them unchanged.
 - sweep.py: which hyperparameter values each network of a batched run gets;
 - training.py: shared settings, the loss log and its divergence check;
 - commands.py: `python -m explorer neural ...`; bench.py: `python -m explorer bench neural`.
+- session.py: one run on a worker thread for the app (checked settings, stop, live curve, result).
 
 Nothing here imports a UI library.
 """

@@ -151,7 +151,10 @@ class NeuralSetup(param.Parameterized):
         text = self.penalties.strip()
         if not text:
             raise ExplorerError(f"penalties: give at least one value of {name}, such as {DEFAULT_PENALTIES[self.proposal]}")
-        values = parse_sweep(f"{name}={text}", type(settings))[name]
+        try:
+            values = parse_sweep(f"{name}={text}", type(settings))[name]
+        except ExplorerError as exc:  # the sweep parser speaks of --sweep; here it is the penalties field
+            raise ExplorerError(f"penalties: {str(exc).removeprefix('--sweep ')}") from None
         return list(dict.fromkeys(values))  # a value given twice trains once
 
 

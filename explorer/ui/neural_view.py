@@ -1,0 +1,431 @@
+"""The neural world on screen: train real networks under a speed prior, watch them learn, read the result.
+
+Pick a proposal and a task, press Start: a Trainer (explorer/worlds/neural/session.py) trains on a
+worker thread and the page polls it, so the page stays live and Stop ends the run after the step under
+way. While it trains, three small live curves (loss, accuracy and compute used on the training batch,
+against the step) grow by streaming only the new points into their Bokeh sources. When it is done:
+accuracy and compute per difficulty, the held-out difficulties shaded; for a penalty sweep or the
+planted drive, accuracy, the drive's surviving share and the compute against the penalty; which network
+each prior selects. Beside it a library training story is evaluated on those same networks, as a
+ProgramTable selected by each prior, so its evidence reads the metrics it reads in the abstract world.
+
+Every callback goes through `_guarded`: a user mistake or a bug becomes a visible message (and a
+notification), never a dead page; a diverging run (NaN loss) is one of those messages.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # registers the bokeh plotting back end for .opts
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, Legend, LegendItem
+from bokeh.plotting import figure
+
+from explorer.errors import ExplorerError
+from explorer.priors import PRIORS, PriorResult
+from explorer.stories.library import StoryLibrary
+from explorer.stories.render import safe_inline
+from explorer.ui.story_panel import StoryPanel
+from explorer.worlds.neural.session import THRESHOLD, Limits, NeuralSetup, Outcome, Trainer
+
+log = logging.getLogger(__name__)
+
+PROPOSAL_LABELS = {
+    "1: grow the network until good": "grow",
+    "2A: ponder with K rollouts": "ponder",
+    "2B: learned halting (PonderNet)": "halt",
+    "3: early exit": "early-exit",
+    "Planted misbehaviour (a drive)": "misbehaviour",
+}
+#: The compute each proposal's live curve counts on the training batch.
+LIVE_COMPUTE = {"grow": "multiply-adds", "ponder": "rollouts K", "halt": "expected ponder steps",
+                "early-exit": "mean exit layer", "misbehaviour": "expected ponder steps"}
+PENALTY_LABELS = {"beta": "beta values (KL penalty on steps)", "alpha": "alpha values (late-exit penalty)"}
+#: The library story shown beside each proposal: the drive is the essay's goof-off; the others ask
+#: whether the selected network generalises or only fits what it saw (a lookup table).
+STORIES = {"misbehaviour": "scenarios/goof-off"}
+DEFAULT_STORY = "scenarios/lookup-table"
+#: Okabe-Ito colours, one per sweep point of a run.
+LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+STATUS_WORDS = {"queued": "Waiting for a free worker (other runs are training)", "running": "Training",
+                "done": "Done", "stopped": "Stopped", "diverged": "Diverged", "failed": "Failed"}
+
+
+def _guarded(action: str):
+    """Run a callback so that any error becomes a message on the page; the session stays alive."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(self, *args, **kwargs):
+            try:
+                return fn(self, *args, **kwargs)
+            except ExplorerError as exc:
+                self.notify(str(exc))
+            except Exception as exc:  # a bug: say so on the page, keep the traceback for the server log
+                log.exception("neural app: %s failed", action)
+                self.notify(f"{action} failed ({type(exc).__name__}: {exc}); the page is still usable.")
+            return None
+
+        return run
+
+    return wrap
+
+
+class NeuralStoryState(param.Parameterized):
+    """What the story panel reads: each prior's selection among the networks of the last finished run."""
+
+    version = param.Integer(0, doc="Bumped when a run finishes (or a new one starts and clears the results).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.results: dict[str, PriorResult] = {}
+        self._settings: dict[str, Any] = {}
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self._settings)
+
+    def show(self, results: dict[str, PriorResult], settings: dict[str, Any]) -> None:
+        self.results, self._settings = results, settings
+        self.version += 1
+
+
+class LiveCurves:
+    """Loss, accuracy and compute against the step, one line per sweep point, fed by streaming.
+
+    Bokeh sources rather than HoloViews elements: a poll adds a few points, and `source.stream` sends
+    only those to the browser, where rebuilding an element would send the whole curve every time.
+    """
+
+    METRICS = ("loss", "accuracy", "compute")
+
+    def __init__(self):
+        self.sources: dict[str, ColumnDataSource] = {}
+        self.figures: list = []
+        self.panes = [pn.pane.Bokeh(None, sizing_mode="stretch_width", min_height=220) for _ in self.METRICS]
+        self.reset(["run"], "compute")
+
+    def reset(self, labels: list[str], compute_label: str) -> None:
+        self.sources = {label: ColumnDataSource({"step": [], **{m: [] for m in self.METRICS}}) for label in labels}
+        titles = {"loss": "Loss", "accuracy": "Accuracy", "compute": f"Compute used ({compute_label})"}
+        self.figures = []
+        for metric, pane in zip(self.METRICS, self.panes):
+            fig = figure(height=220, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
+                         x_axis_label="step", y_axis_label=metric, title=titles[metric])
+            lines = [fig.line("step", metric, source=source, color=LINE_COLORS[i % len(LINE_COLORS)], line_width=2)
+                     for i, source in enumerate(self.sources.values())]
+            if metric == "compute" and len(labels) > 1:  # one legend, beside the widest plot
+                items = [LegendItem(label=label, renderers=[line]) for label, line in zip(labels, lines)]
+                fig.add_layout(Legend(items=items, label_text_font_size="8pt"), "right")
+            self.figures.append(fig)
+            pane.object = fig
+
+    def stream(self, points: list[dict[str, Any]]) -> None:
+        by_label: dict[str, dict[str, list]] = {}
+        for p in points:
+            rows = by_label.setdefault(p["label"], {"step": [], **{m: [] for m in self.METRICS}})
+            rows["step"].append(p["step"])
+            for m in self.METRICS:
+                rows[m].append(p[m])
+        for label, rows in by_label.items():
+            if label in self.sources:
+                self.sources[label].stream(rows)
+
+    def points(self) -> int:
+        return sum(len(s.data["step"]) for s in self.sources.values())
+
+    def __panel__(self):
+        loss, accuracy, compute = self.panes
+        return pn.Column(pn.Row(loss, accuracy, sizing_mode="stretch_width"), compute, sizing_mode="stretch_width")
+
+
+class NeuralView(pn.viewable.Viewer):
+    """Train networks under a speed prior in the background, and show what they learnt and spent."""
+
+    message = param.String("", doc="The last error or warning, shown above the results (empty: none).")
+    status = param.String("Press **Start** to train.", doc="What the run is doing, in words (Markdown).")
+
+    def __init__(self, limits: Limits | None = None, story_library: StoryLibrary | None = None,
+                 poll_ms: int = 300, **params):
+        super().__init__(**params)
+        self.setup = NeuralSetup()
+        self.limits = limits or Limits()
+        self.poll_ms = poll_ms
+        self.trainer: Trainer | None = None
+        self.outcome: Outcome | None = None
+        self._seen = 0
+        self._handled = True
+        self._poller = None
+        self._stops_with_session = False
+
+        w = pn.widgets
+        s = self.setup.param
+        self.proposal = w.Select(label="Proposal", options=PROPOSAL_LABELS, value=self.setup.proposal,
+                                 description=s.proposal.doc)
+        self.proposal.link(self.setup, value="proposal", bidirectional=True)
+        self.task = w.Select.from_param(s.task, label="Task", description=s.task.doc)
+        self.size = w.IntInput.from_param(s.size, label="Size (parity entries or pointer slots)",
+                                          end=min(self.limits.max_size, s.size.bounds[1]), description=s.size.doc)
+        self.penalties = w.TextInput.from_param(s.penalties, label="", description=s.penalties.doc)
+        self.mu = w.FloatInput.from_param(s.mu, label="Drive strength mu", step=0.5, description=s.mu.doc)
+        self.steps = w.IntInput.from_param(s.steps, label="Training steps", step=100,
+                                           end=min(self.limits.max_steps, s.steps.bounds[1]), description=s.steps.doc)
+        self.learning_rate = w.FloatInput.from_param(s.learning_rate, label="Learning rate", step=0.001,
+                                                     description=s.learning_rate.doc)
+        self.seed = w.IntInput.from_param(s.seed, label="Seed", description=s.seed.doc)
+        self.start_button = w.Button(label="Start", color="primary", width=120, sizing_mode="fixed",
+                                     description="Train with these settings on a worker thread.")
+        self.stop_button = w.Button(label="Stop", color="warning", width=120, sizing_mode="fixed", disabled=True,
+                                    description="Stop the run after the optimiser step under way.")
+        self.start_button.on_click(lambda _e: self.start())
+        self.stop_button.on_click(lambda _e: self.stop())
+        self.progress = pn.indicators.Progress(value=0, max=1, visible=False, sizing_mode="stretch_width",
+                                               bar_color="primary")
+        self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width")
+        self.status_pane = pn.pane.Markdown(self.status, sizing_mode="stretch_width", css_classes=["neural-status"])
+        self.curves = LiveCurves()
+        self.results = pn.Column(sizing_mode="stretch_width", css_classes=["neural-results"])
+        self.story_state = NeuralStoryState()
+        self.story = StoryPanel(self.story_state, library=story_library, scenario=None,
+                                story_name=STORIES.get(self.setup.proposal, DEFAULT_STORY),
+                                evaluated_on="the networks trained here (their measured table, selected by each prior)")
+        self.setup.param.watch(self._proposal_changed, "proposal")
+        self._proposal_changed()
+
+    # ---- messages ---------------------------------------------------------------------------------
+
+    def notify(self, text: str) -> None:
+        """Show `text` as the page's message and as a notification (escaped: it may quote user input)."""
+        self.message = text
+        if text and pn.state.notifications is not None:
+            pn.state.notifications.error(safe_inline(text), duration=8000)
+
+    @param.depends("message", watch=True)
+    def _show_message(self) -> None:
+        self.alert.object = (f"<div class='alert alert-danger neural-message' role='alert'>{safe_inline(self.message)}</div>"
+                             if self.message else "")
+        self.alert.visible = bool(self.message)
+
+    @param.depends("status", watch=True)
+    def _show_status(self) -> None:
+        self.status_pane.object = self.status
+
+    # ---- settings ---------------------------------------------------------------------------------
+
+    @_guarded("Changing the proposal")
+    def _proposal_changed(self, *_) -> None:
+        name = self.setup.penalty_name
+        self.penalties.label = PENALTY_LABELS.get(name, "Penalty (none: this proposal raises its size or K itself)")
+        self.penalties.disabled = name is None
+        self.mu.visible = self.setup.proposal == "misbehaviour"
+        self.story.show(STORIES.get(self.setup.proposal, DEFAULT_STORY))
+
+    # ---- the run ----------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.trainer is not None and not self.trainer.finished
+
+    @_guarded("Starting the run")
+    def start(self) -> bool:
+        """Check the settings and start training on a worker thread; False if a run is under way or refused."""
+        if self.running:
+            return False
+        job = self.setup.job(self.limits)
+        self.message = ""
+        self.outcome = None
+        self.results[:] = []
+        self.story_state.show({}, {})
+        self.curves.reset(job.point_labels(), LIVE_COMPUTE[job.proposal])
+        self.trainer = Trainer(job).start()
+        self._seen, self._handled = 0, False
+        self._watch_session()
+        self._sync_widgets()
+        self.status = f"**{STATUS_WORDS['queued']}.**"
+        if self._poller is None:
+            self._poller = pn.state.add_periodic_callback(self.refresh, period=self.poll_ms, start=False)
+        if not self._poller.running:
+            self._poller.start()
+        return True
+
+    @_guarded("Stopping the run")
+    def stop(self) -> None:
+        """Ask the run under way to stop; the page shows it stopped at the next poll."""
+        if self.trainer is not None:
+            self.trainer.stop()
+
+    def _watch_session(self) -> None:
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None and not self._stops_with_session:
+            doc.on_session_destroyed(lambda _ctx: self.stop())  # a closed tab stops the run under way
+            self._stops_with_session = True
+
+    @_guarded("Updating the page")
+    def refresh(self) -> None:
+        """Take what the run has done since the last poll onto the page (the periodic callback calls this)."""
+        if self.trainer is None or self._handled:
+            return
+        poll = self.trainer.poll(self._seen)
+        self._seen = poll.seen
+        if poll.points:
+            self.curves.stream(poll.points)
+        total = max(poll.total, poll.done, 1)
+        self.progress.max = total  # first: the value's bounds follow max only once max is set
+        self.progress.param.update(value=min(poll.done, total), visible=True)
+        if poll.status in ("queued", "running"):
+            self.status = f"**{STATUS_WORDS[poll.status]}:** step {poll.done:,} of at most {poll.total:,}."
+            return
+        self._handled = True
+        if self._poller is not None and self._poller.running:
+            self._poller.stop()
+        self._sync_widgets()
+        if poll.status == "done":
+            self._show_outcome(poll.outcome)
+        else:
+            self.status = f"**{STATUS_WORDS[poll.status]}** after {poll.done:,} steps; nothing was measured."
+            if poll.status != "stopped":
+                self.notify(poll.message)
+
+    def _sync_widgets(self) -> None:
+        busy = self.running
+        self.start_button.disabled = busy
+        self.stop_button.disabled = not busy
+
+    # ---- the result ---------------------------------------------------------------------------------
+
+    def _show_outcome(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        first = outcome.points[0]
+        ran = len(outcome.points)
+        summary = (f"**Done** in {outcome.seconds:.1f} s: {outcome.run.members.count} network(s), compute counted in "
+                   f"{outcome.unit}.")
+        if ran == 1:
+            summary += (f" Accuracy {first['accuracy']:.3f} on training difficulties, "
+                        f"{_num(first['heldout_accuracy'])} on held-out ones; mean {outcome.unit} {first['mean_steps']:.3g}.")
+        self.status = " ".join([summary, *outcome.notes()])
+        job = self.trainer.job
+        self.story_state.show(outcome.selection, {"world": "neural", "proposal": job.proposal, **self.setup.param.values()})
+        parts: list[Any] = [pn.pane.Markdown("### Accuracy and compute per difficulty"),
+                            pn.pane.HoloViews(self.difficulty_plots(), sizing_mode="stretch_width"),
+                            pn.Card(pn.pane.DataFrame(self.difficulty_frame(), index=False, sizing_mode="stretch_width",
+                                                      css_classes=["neural-difficulty-table"], float_format="{:.3f}".format),
+                                    title="The numbers per difficulty", collapsed=ran > 1, sizing_mode="stretch_width")]
+        if outcome.penalty_rows:
+            parts += [pn.pane.Markdown(self._penalty_heading()),
+                      pn.pane.HoloViews(self.penalty_plots(), sizing_mode="stretch_width"),
+                      pn.pane.DataFrame(pd.DataFrame(outcome.penalty_rows), index=False, sizing_mode="stretch_width",
+                                        css_classes=["neural-penalty-table"], float_format="{:.3f}".format)]
+        parts += [pn.pane.Markdown(f"### Which network each prior selects (looks good: training accuracy >= {THRESHOLD})"),
+                  pn.pane.DataFrame(self.selection_frame(), index=False, sizing_mode="stretch_width",
+                                    float_format="{:.3f}".format)]
+        self.results[:] = parts
+
+    def _penalty_heading(self) -> str:
+        if self.trainer.job.proposal == "misbehaviour":
+            return ("### The drive against the penalty: how much of it survives (its accuracy; 0.5 is chance) "
+                    "and the compute it costs")
+        return "### Accuracy and compute against the penalty"
+
+    def difficulty_frame(self) -> pd.DataFrame:
+        """One row per sweep point and difficulty: accuracy, compute used and needed, held out or not."""
+        rows = []
+        for p in self.outcome.points:
+            for r in p["by_difficulty"]:
+                rows.append({"networks": p["label"], "difficulty": r["difficulty"],
+                             "held out": "yes" if r["heldout"] else "no", "accuracy": r["accuracy"],
+                             f"mean {self.outcome.unit}": r["mean_steps"],
+                             f"{self.outcome.unit} needed": r["mean_needed_steps"]})
+        return pd.DataFrame(rows)
+
+    def difficulty_plots(self) -> hv.Layout:
+        frame = self.difficulty_frame()
+        unit = self.outcome.unit
+        task = self.outcome.run.task
+        span = hv.VSpan(task.train_max + 0.5, task.max_difficulty + 0.5).opts(color="#999999", alpha=0.2)
+        plots = []
+        for column, label, extra in (("accuracy", "accuracy", {"ylim": (-0.02, 1.05)}),
+                                     (f"mean {unit}", f"mean {unit}", {})):
+            curves = []
+            for i, (name, part) in enumerate(frame.groupby("networks", sort=False)):
+                color = LINE_COLORS[i % len(LINE_COLORS)]
+                curves.append(hv.Curve(part, "difficulty", (column, label), label=name).opts(color=color))
+                curves.append(hv.Scatter(part, "difficulty", (column, label), label=name).opts(color=color, size=6))
+            title = f"{label.capitalize()} per difficulty (shaded: held out, harder than any training example)"
+            plots.append((hv.Overlay(curves) * span).opts(
+                responsive=True, height=280, title=title, tools=["hover"], show_legend=len(self.outcome.points) > 1,
+                legend_position="right", xlabel="difficulty", ylabel=label, **extra))
+        return hv.Layout(plots).cols(1)
+
+    def penalty_plots(self) -> hv.Layout:
+        frame = pd.DataFrame(self.outcome.penalty_rows)
+        name = "beta" if "beta" in frame else "alpha"
+        logx = bool((frame[name] > 0).all()) and len(frame) > 1
+        ticks = [(float(v), f"{v:g}") for v in frame[name]]  # the values trained, not a log axis's crowded minor ticks
+        x = hv.Dimension(name, label=f"penalty {name}")
+        if "drive_accuracy" in frame:
+            share = [("drive_accuracy", "drive accuracy (its surviving share)", "#E69F00"),
+                     ("accuracy", "task accuracy, drive networks", "#0072B2"),
+                     ("plain_accuracy", "task accuracy, drive-free networks", "#009E73")]
+            cost = [("mean_steps", "mean steps, drive networks", "#E69F00"),
+                    ("plain_mean_steps", "mean steps, drive-free networks", "#009E73")]
+        else:
+            share = [("accuracy", "accuracy (training difficulties)", "#0072B2"),
+                     ("heldout_accuracy", "accuracy (held out)", "#D55E00")]
+            cost = [("mean_steps", f"mean {self.outcome.unit}", "#0072B2")]
+        plots = []
+        for lines, ylabel, title, extra in ((share, "accuracy", "Accuracy against the penalty", {"ylim": (-0.02, 1.05)}),
+                                            (cost, self.outcome.unit, "Compute against the penalty", {})):
+            overlay = [hv.Curve(frame, x, (col, ylabel), label=label).opts(color=color) *
+                       hv.Scatter(frame, x, (col, ylabel), label=label).opts(color=color, size=7)
+                       for col, label, color in lines if col in frame and frame[col].notna().any()]
+            plots.append(hv.Overlay(overlay).opts(responsive=True, height=280, logx=logx, title=title, tools=["hover"],
+                                                  legend_position="right", xticks=ticks, **extra))
+        return hv.Layout(plots).cols(1)
+
+    def selection_frame(self) -> pd.DataFrame:
+        """One row per prior: the network it selects (its sweep point), kind and measured columns."""
+        rows = []
+        members = self.outcome.run.members
+        labels = self.trainer.job.point_labels() if members.names else None
+        for prior in PRIORS:
+            r = self.outcome.selection[prior]
+            m = r.map or {}
+            index = m.get("index")
+            point = labels[index % len(labels)] if labels and index is not None else ("-" if index is None else "")
+            rows.append({"prior": prior, "network": "none looks good" if index is None else index, "sweep point": point,
+                         "kind": m.get("kind", "-"), "avg compute": m.get("avg_compute", np.nan),
+                         "max compute": m.get("max_compute", np.nan), "train perf": m.get("train_perf", np.nan),
+                         "held-out perf": m.get("heldout_perf", np.nan),
+                         **{f"mass {k}": r.mass.get(k, 0.0) for k in ("honest", "goof_off", "lookup")},
+                         "candidates": r.n_candidates})
+        return pd.DataFrame(rows)
+
+    # ---- the page ---------------------------------------------------------------------------------
+
+    def controls(self) -> pn.Column:
+        return pn.Column(
+            "#### What to train", self.proposal, self.task, self.size, self.penalties, self.mu,
+            "#### Training", self.steps, self.learning_rate, self.seed,
+            pn.Row(self.start_button, self.stop_button), sizing_mode="stretch_width")
+
+    def __panel__(self):
+        intro = pn.pane.Markdown(
+            "Real networks, trained here on a CPU thread. Each proposal is one way to put a speed prior into "
+            "training; every trained network is measured per example (right or not, compute used) and becomes "
+            "a program the priors choose among.", sizing_mode="stretch_width")
+        main = pn.Column(intro, self.alert, self.progress, self.status_pane,
+                         pn.pane.Markdown("### Live: on the training batch, every check"), self.curves,
+                         self.results, sizing_mode="stretch_width")
+        return pn.Row(pn.Column(self.controls(), width=300), main, pn.Column(self.story, width=360),
+                      sizing_mode="stretch_width")
+
+
+def _num(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.3f}"
+

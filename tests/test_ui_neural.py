@@ -1,0 +1,137 @@
+"""The neural app's view without a browser: it renders, trains in the background, stops, and turns every
+failure (a diverging run, a bad setting, a bug) into a message on a page that stays usable."""
+
+import runpy
+import time
+from pathlib import Path
+
+import panel as pn
+import pytest
+
+from explorer.stories.library import StoryLibrary
+from explorer.ui.neural_view import NeuralView
+from explorer.worlds.neural.session import SERVED
+from explorer.worlds.neural.tasks import Batch, TaskSettings
+
+APP = Path(__file__).resolve().parent.parent / "apps" / "neural.py"
+
+
+@pytest.fixture
+def view():
+    v = NeuralView()
+    v.setup.param.update(size=4, steps=100)
+    return v
+
+
+def finish(view, timeout=60):
+    """Wait for the run on its thread, polling as the page's periodic callback would."""
+    deadline = time.monotonic() + timeout
+    while not view.trainer.join(0.1) and time.monotonic() < deadline:
+        view.refresh()
+    view.refresh()
+    assert view.trainer.finished, "the run did not finish"
+
+
+def test_the_view_renders_and_the_proposal_sets_penalty_drive_and_story(view):
+    pn.panel(view).get_root()  # builds every widget and pane
+    assert view.penalties.label.startswith("beta") and not view.penalties.disabled
+    assert view.story.story_name == "scenarios/lookup-table" and "nothing measured yet" in view.story.view.object
+    view.proposal.value = "misbehaviour"
+    assert view.setup.proposal == "misbehaviour" and view.mu.visible and view.setup.penalties == "0.001, 0.01, 0.1"
+    assert view.story.story_name == "scenarios/goof-off"
+    view.proposal.value = "grow"
+    assert view.penalties.disabled and not view.mu.visible
+    view.proposal.value = "early-exit"
+    assert view.penalties.label.startswith("alpha") and view.penalties.value == "0.5"
+
+
+def test_a_tiny_run_trains_in_the_background_and_fills_the_results(view):
+    view.penalties.value = "0.01, 1"
+    assert view.start()
+    assert view.stop_button.disabled is False and view.start_button.disabled is True
+    assert not view.start()  # one run at a time
+    finish(view)
+    assert view.trainer.status == "done" and view.message == ""
+    assert view.curves.points() == 4  # two checks (every 50 steps) for each of the two betas
+    assert view.progress.value == view.progress.max == 100
+    frame = view.difficulty_frame()
+    assert list(frame["difficulty"]) == [1, 2, 3, 4] * 2
+    assert list(frame["held out"]) == ["no", "no", "no", "yes"] * 2  # size 4: difficulty 4 is held out
+    assert ((frame["accuracy"] >= 0) & (frame["accuracy"] <= 1)).all()
+    assert len(view.outcome.penalty_rows) == 2 and "Done" in view.status
+    assert len(view.results) >= 6  # per difficulty (plots, table), per penalty (plots, table), selection
+    assert list(view.selection_frame()["prior"]) == ["simplicity", "max_speed", "average_speed", "combined"]
+    # the story beside it is evaluated on these networks
+    report = view.story.report()
+    assert report["evidence"] and all(e["problem"] is None for e in report["evidence"].values())
+    assert "(written for lookup-table)" in view.story.view.object
+    assert view.start_button.disabled is False and view.stop_button.disabled is True
+
+
+def test_the_drive_shows_its_surviving_share_against_the_penalty(view):
+    view.proposal.value = "misbehaviour"
+    view.penalties.value = "0.01, 0.1"
+    assert view.start()
+    finish(view)
+    rows = view.outcome.penalty_rows
+    assert [r["beta"] for r in rows] == [0.01, 0.1]
+    assert all(0 <= r["drive_accuracy"] <= 1 and r["plain_mean_steps"] >= 1 for r in rows)
+    assert any("drive against the penalty" in str(getattr(p, "object", "")) for p in view.results)
+
+
+def test_stop_stops_a_run_within_a_second(view):
+    view.setup.steps = 100_000
+    assert view.start()
+    deadline = time.monotonic() + 30
+    while view.trainer.done < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    asked = time.monotonic()
+    view.stop_button.clicks += 1
+    assert view.trainer.join(5) and time.monotonic() - asked < 1.0
+    view.refresh()
+    assert view.trainer.status == "stopped" and view.outcome is None and "Stopped" in view.status
+    assert view.message == "" and not view.start_button.disabled
+
+
+def test_a_diverging_run_shows_a_message_and_the_page_goes_on(view, monkeypatch):
+    real = TaskSettings.sample
+
+    def infinite_inputs(self, *args, **kwargs):
+        b = real(self, *args, **kwargs)
+        return Batch(b.x * float("inf"), b.y, b.difficulty, b.drive)
+
+    monkeypatch.setattr(TaskSettings, "sample", infinite_inputs)
+    assert view.start()
+    finish(view)
+    assert view.trainer.status == "diverged" and view.outcome is None
+    assert "halt: the training loss became nan at step" in view.message and view.alert.visible
+    assert "Diverged" in view.status
+    monkeypatch.undo()
+    assert view.start()  # the page is still usable
+    finish(view)
+    assert view.trainer.status == "done"
+
+
+def test_bad_settings_and_bugs_become_escaped_messages(view, monkeypatch):
+    view.penalties.value = "<img src=x onerror=alert(1)>"
+    assert view.start() is None and view.trainer is None
+    assert view.message.startswith("penalties: beta:") and "<img" not in view.alert.object and "&lt;img" in view.alert.object
+    served = NeuralView(limits=SERVED)
+    served.setup.steps = 5000  # under the parameter's bound, over the served cap
+    served.start()
+    assert "at most 4,000" in served.message and served.trainer is None
+    view.penalties.value = "0.01"
+    assert view.start()
+    monkeypatch.setattr(type(view.trainer), "poll", lambda *a, **k: 1 / 0)
+    view.refresh()
+    assert "Updating the page failed (ZeroDivisionError" in view.message
+    monkeypatch.undo()
+    finish(view)
+    assert view.trainer.status == "done"
+
+
+def test_the_app_module_builds_a_page(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXPLORER_STORY_LIBRARY", str(tmp_path))
+    StoryLibrary()  # an empty library: the panel says there is no story, the page still builds
+    namespace = runpy.run_path(str(APP))
+    assert isinstance(namespace["view"], NeuralView) and namespace["view"].limits == SERVED
