@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -243,10 +244,32 @@ def cmd_serve(args) -> int:
         raise ExplorerError(f"--port: {args.port} is not a port number (0 to 65535)")
     cmd = serve_command(args.port, args.show, args.address)
     print(f"serving {', '.join(Path(a).stem for a in cmd if a.endswith('.py'))} at http://localhost:{args.port}/", file=sys.stderr)
+    return run_forwarding_signals(cmd)
+
+
+def run_forwarding_signals(cmd: list[str], grace_s: float = 5.0) -> int:
+    """Run `cmd` and pass a SIGTERM or Ctrl-C on to it, so stopping this wrapper never leaves the server
+    running on its own; a child that has not exited `grace_s` seconds later is killed."""
+    proc = subprocess.Popen(cmd)
+    stopping = []
+
+    def forward(signum, _frame):
+        stopping.append(signum)
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
     try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = proc.wait(timeout=grace_s if stopping else None)
+                return 0 if stopping else code
+            except KeyboardInterrupt:
+                forward(signal.SIGINT, None)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ---- parser ------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_serve_starts_the_apps():
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--address", "127.0.0.1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    try:
+    try:  # (little output before the assertions below, so the unread pipe cannot fill)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -138,9 +138,14 @@ def test_serve_starts_the_apps():
                 time.sleep(0.5)
         assert resp.status == 200
         assert "Speed Prior Explorer" in page and "bokeh" in page.lower()
-    finally:
+        # Stopping the wrapper stops the server it started: nothing answers on the port afterwards.
         proc.terminate()
-        proc.wait(timeout=10)
+        assert proc.wait(timeout=15) == 0
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def test_a_back_end_this_machine_lacks_is_refused_and_the_session_keeps_working(dashboard):

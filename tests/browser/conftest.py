@@ -1,6 +1,7 @@
 """Browser tests: the apps served by `python -m explorer serve`, driven in Debian's chromium."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,13 +37,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server():
-    """Base URL of the apps, served the way the README serves them."""
+def _serve(log, **extra_env):
+    """Serve the apps the way the README does, log to a file (a pipe nobody reads could block a chatty
+    server), yield the base URL, and stop the server and its panel child afterwards."""
     port = _free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "EXPLORER_WEBGL": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--address", "127.0.0.1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "EXPLORER_WEBGL": "0", **extra_env}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--address", "127.0.0.1"],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -51,15 +53,25 @@ def server():
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("the apps did not start: " + proc.stdout.read().decode(errors="replace"))
+                os.killpg(proc.pid, signal.SIGKILL)
+                raise RuntimeError("the apps did not start: " + log.read_text(errors="replace"))
             time.sleep(0.5)
     yield base
-    proc.terminate()
+    proc.terminate()  # the wrapper passes it on to panel
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """Base URL of the apps, served the way the README serves them."""
+    yield from _serve(tmp_path_factory.mktemp("server") / "serve.log")
 
 
 @pytest.fixture(scope="session")
@@ -71,26 +83,4 @@ def story_library(tmp_path_factory):
 @pytest.fixture(scope="session")
 def story_server(story_library, tmp_path_factory):
     """Base URL of the apps served with EXPLORER_STORY_LIBRARY pointing at `story_library`."""
-    port = _free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "EXPLORER_WEBGL": "0", "EXPLORER_STORY_LIBRARY": str(story_library)}
-    log = tmp_path_factory.mktemp("story-server") / "serve.log"
-    with open(log, "wb") as out:  # a file, not a pipe nobody reads: a chatty server never blocks on it
-        proc = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--address", "127.0.0.1"],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(base + "/", timeout=30).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("the apps did not start: " + log.read_text(errors="replace"))
-            time.sleep(0.5)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    yield from _serve(tmp_path_factory.mktemp("story-server") / "serve.log", EXPLORER_STORY_LIBRARY=str(story_library))
