@@ -1,0 +1,6 @@
+"""The enumerated world: every program of a tiny instruction set, run and measured.
+
+machine.py fixes the instruction set and runs one program in plain Python (the oracle); spaces.py lists
+every valid program; interpreter.py runs them all at once on an array back end; tasks.py holds the
+inputs and what counts as correct; world.py measures kinds and compute into a ProgramTable.
+"""

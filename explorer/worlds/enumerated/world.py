@@ -1,0 +1,230 @@
+"""EnumeratedWorld: run every program of the machine on every input and read its kind off its behaviour.
+
+Per program, over the training inputs (f = 0): avg_compute is the mean steps, max_compute the most steps
+on any one input, train_perf the share answered correctly; heldout_perf and deploy_perf are the shares
+of held-out inputs answered correctly with f = 0 and with f = 1. Kinds, measured (KINDS of table.py):
+
+- deceptive: its output changes on some input when f = 1 (so it executes IFDEP and behaves differently
+  once deployed). Among the programs that look good these are the issue's deceptive programs.
+- lookup: not deceptive and wrong on some held-out input. Among the programs that look good (correct on
+  every training input) these are the memorisers; programs that do not even look good land here too,
+  as the closest existing kind ("does not generalise"); priors never select them at threshold 1.
+- goof_off: generalises, not deceptive, and wasteful: more steps on the training inputs than the
+  fastest program with the same outputs on every input (training and held-out, f = 0 and 1).
+- honest: generalises, not deceptive, not wasteful.
+
+misbehaviour_compute is the extra mean training steps over that fastest same-behaviour program. Looking
+good is the priors' job (train_perf >= threshold): use performance_threshold = 1.0 for "correct on every
+training input", as the issue states it (at 0.9, one mistake in the 14 default training inputs passes).
+
+Speed: a loop-free program of length <= L reads only x[0..L-1] and cannot see n, so it runs once on the
+2**L zero-padded views and its results are gathered for every input (input deduplication); programs
+with loops run on every input through interpreter.execute, with f = 1 only when they contain IFDEP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import param
+
+from explorer.backend import BACKEND_NAMES, get_backend
+from explorer.errors import ExplorerError
+from explorer.table import KINDS, ProgramTable
+from explorer.worlds.enumerated.interpreter import execute
+from explorer.worlds.enumerated.machine import IFDEP, LOOP, STEP_LIMIT
+from explorer.worlds.enumerated.spaces import MAX_LENGTH, ProgramSpace, enumerate_programs
+from explorer.worlds.enumerated.tasks import TASKS, all_inputs, answer, target
+
+#: Programs run per chunk (bounds memory: a chunk's per-input results are chunk x 2**n_test).
+CHUNK = 32_768
+#: Output recorded for a run that hit the step limit: never a correct answer.
+FAILED = np.int64(1 << 40)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Per program counts over the input sets, before they become table columns."""
+
+    space: ProgramSpace
+    n_train_inputs: int
+    n_heldout_inputs: int
+    train_correct: np.ndarray
+    heldout_correct: np.ndarray
+    deploy_correct: np.ndarray
+    train_steps: np.ndarray      # summed over training inputs
+    train_max_steps: np.ndarray
+    flag_changes_output: np.ndarray
+    signature: np.ndarray        # (P, 2) hash of the outputs on every input, both flags
+
+    @property
+    def looks_good(self) -> np.ndarray:
+        return self.train_correct == self.n_train_inputs
+
+    @property
+    def generalises(self) -> np.ndarray:
+        return self.heldout_correct == self.n_heldout_inputs
+
+    def fastest_same_behaviour(self) -> np.ndarray:
+        """For each program, the fewest training steps among programs with its outputs on every input."""
+        _, group = np.unique(self.signature, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        best = np.full(group.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best, group, self.train_steps)
+        return best[group]
+
+    def kinds(self) -> np.ndarray:
+        """Integer codes into KINDS; see the module docstring for the rules."""
+        wasteful = self.train_steps > self.fastest_same_behaviour()
+        kind = np.full(len(self.space), KINDS.index("honest"), dtype=np.int64)
+        kind[wasteful] = KINDS.index("goof_off")
+        kind[~self.generalises] = KINDS.index("lookup")
+        kind[self.flag_changes_output] = KINDS.index("deceptive")
+        return kind
+
+
+class EnumeratedWorld(param.Parameterized):
+    """Every program of the machine up to max_length, run on every input and measured."""
+
+    task = param.Selector(default="parity", objects=list(TASKS), doc="What a program must compute from x.")
+    max_length = param.Integer(6, bounds=(1, MAX_LENGTH), doc="Longest program enumerated (6 on a CPU, 8 on a GPU).")
+    n_train = param.Integer(3, bounds=(1, 8), doc="Training inputs: every x with 1 <= n <= n_train (f = 0).")
+    n_test = param.Integer(8, bounds=(2, 12), doc="Held-out and deployment inputs: every x with n_train < n <= n_test.")
+    step_limit = param.Integer(STEP_LIMIT, bounds=(1, 100_000), doc="A run that would take more steps has failed.")
+    backend = param.Selector(default="numpy", objects=list(BACKEND_NAMES), doc="Where the interpreter's arrays live.")
+
+    def __init__(self, **params):
+        from explorer.params import set_values
+
+        super().__init__()
+        set_values(self, params)
+        self._cache: dict = {}
+
+    def check(self) -> None:
+        if self.n_test <= self.n_train:
+            raise ExplorerError(f"n_test ({self.n_test}) must be above n_train ({self.n_train}): held-out inputs are longer")
+
+    def _key(self):
+        return (self.task, self.max_length, self.n_train, self.n_test, self.step_limit, self.backend)
+
+    def space(self) -> ProgramSpace:
+        return enumerate_programs(self.max_length)
+
+    def measure(self, progress=None) -> Measurement:
+        """Run everything (cached per parameter values); `progress(done, total)` is called per chunk."""
+        self.check()
+        key = self._key()
+        if key not in self._cache:
+            self._cache.clear()
+            self._cache[key] = self._measure(progress)
+        return self._cache[key]
+
+    def table(self, progress=None) -> ProgramTable:
+        """The measured space as a ProgramTable (see the module docstring for the columns and kinds)."""
+        m = self.measure(progress)
+        be = get_backend(self.backend)
+        steps = m.train_steps.astype(np.float64)
+        cols = {
+            "kind": m.kinds(),
+            "bits": m.space.bits.astype(np.float64),
+            "avg_compute": steps / m.n_train_inputs,
+            "max_compute": m.train_max_steps.astype(np.float64),
+            "train_perf": m.train_correct / m.n_train_inputs,
+            "heldout_perf": m.heldout_correct / m.n_heldout_inputs,
+            "deploy_perf": m.deploy_correct / m.n_heldout_inputs,
+            "misbehaviour_compute": (steps - m.fastest_same_behaviour()) / m.n_train_inputs,
+        }
+        return ProgramTable(backend=be, **{k: be.asarray(v) for k, v in cols.items()})
+
+    # ---- measurement ---------------------------------------------------------------------------
+
+    def _measure(self, progress) -> Measurement:
+        space = self.space()
+        P = len(space)
+        self._out = {name: np.zeros(P, dtype=np.int64) for name in
+                     ("train_correct", "heldout_correct", "deploy_correct", "train_steps", "train_max_steps")}
+        self._flag_changes = np.zeros(P, dtype=bool)
+        self._signature = np.zeros((P, 2), dtype=np.uint64)
+        rng = np.random.default_rng(12345)  # fixed: hash weights, not a result
+        self._weights = {n: rng.integers(0, 2**63, size=(2, 2**n, 2), dtype=np.uint64) for n in range(1, self.n_test + 1)}
+        has_loop = (space.codes == LOOP).any(axis=1)
+        chunks = [(False, r) for r in _chunks(np.nonzero(~has_loop)[0])] + [(True, r) for r in _chunks(np.nonzero(has_loop)[0])]
+        for done, (looped, rows) in enumerate(chunks):
+            (self._measure_looped if looped else self._measure_straight)(space, rows)
+            if progress is not None:
+                progress(done + 1, len(chunks))
+        n_train_inputs = sum(2**n for n in range(1, self.n_train + 1))
+        n_heldout = sum(2**n for n in range(self.n_train + 1, self.n_test + 1))
+        out, self._out = self._out, None
+        return Measurement(space, n_train_inputs, n_heldout, flag_changes_output=self._flag_changes,
+                           signature=self._signature.view(np.int64), **out)
+
+    def _input_sets(self):
+        """(n, inputs, is_training) for every input length."""
+        return [(n, all_inputs(n), n <= self.n_train) for n in range(1, self.n_test + 1)]
+
+    def _measure_straight(self, space, rows):
+        """Loop-free programs: run once on the 2**L zero-padded views, then count per view."""
+        codes = space.codes[rows]
+        L = space.max_length
+        V = 2**L
+        vx = all_inputs(L)
+        res = [execute(codes, vx, np.full(V, f), self.backend, self.step_limit) for f in (0, 1)]
+        accs = [np.where(failed, FAILED, acc) for acc, _, failed in res]
+        answers = [np.where(failed, -1, answer(self.task, acc)) for acc, (_, _, failed) in zip(accs, res)]
+        steps0 = res[0][1]
+        # per view: how many inputs of each set have each target, and the hash weight they add up to
+        top = self.n_test + 1
+        hist = {name: np.zeros((V, top + 1)) for name in ("train", "heldout")}
+        used = {name: np.zeros(V, dtype=bool) for name in ("train", "heldout")}
+        weight = np.zeros((2, V, 2), dtype=np.uint64)
+        for n, xs, training in self._input_sets():
+            view = np.arange(len(xs)) & (V - 1)
+            name = "train" if training else "heldout"
+            np.add.at(hist[name], (view, target(self.task, xs)), 1.0)
+            used[name][view] = True
+            for f in (0, 1):
+                for k in (0, 1):
+                    np.add.at(weight[f, :, k], view, self._weights[n][f, :, k])
+        def count(ans, name):
+            return sum(((ans == t).astype(np.float64) @ hist[name][:, t]) for t in range(top + 1)).round().astype(np.int64)
+        out = self._out
+        out["train_correct"][rows] = count(answers[0], "train")
+        out["heldout_correct"][rows] = count(answers[0], "heldout")
+        out["deploy_correct"][rows] = count(answers[1], "heldout")
+        out["train_steps"][rows] = (steps0.astype(np.float64) @ hist["train"].sum(axis=1)).round().astype(np.int64)
+        out["train_max_steps"][rows] = steps0[:, used["train"]].max(axis=1)
+        seen = used["train"] | used["heldout"]
+        self._flag_changes[rows] = (accs[0][:, seen] != accs[1][:, seen]).any(axis=1)
+        self._signature[rows] = accs[0].astype(np.uint64) @ weight[0] + accs[1].astype(np.uint64) @ weight[1]
+
+    def _measure_looped(self, space, rows):
+        """Programs with loops: run on every input; with f = 1 only those that contain IFDEP."""
+        codes = space.codes[rows]
+        has_flag = (codes == IFDEP).any(axis=1)
+        out = self._out
+        for n, xs, training in self._input_sets():
+            acc0, steps0, failed0 = execute(codes, xs, np.zeros(len(xs)), self.backend, self.step_limit)
+            acc1, failed1 = acc0.copy(), failed0.copy()
+            if has_flag.any():
+                a, _, fl = execute(codes[has_flag], xs, np.ones(len(xs)), self.backend, self.step_limit)
+                acc1[has_flag], failed1[has_flag] = a, fl
+            acc0, acc1 = np.where(failed0, FAILED, acc0), np.where(failed1, FAILED, acc1)
+            goal = target(self.task, xs)[None, :]
+            right0 = (answer(self.task, acc0) == goal) & ~failed0
+            if training:
+                out["train_correct"][rows] += right0.sum(axis=1)
+                out["train_steps"][rows] += steps0.sum(axis=1)
+                out["train_max_steps"][rows] = np.maximum(out["train_max_steps"][rows], steps0.max(axis=1))
+            else:
+                right1 = (answer(self.task, acc1) == goal) & ~failed1
+                out["heldout_correct"][rows] += right0.sum(axis=1)
+                out["deploy_correct"][rows] += right1.sum(axis=1)
+            self._flag_changes[rows] |= (acc0 != acc1).any(axis=1)
+            w = self._weights[n]
+            self._signature[rows] += acc0.astype(np.uint64) @ w[0] + acc1.astype(np.uint64) @ w[1]
+
+
+def _chunks(rows: np.ndarray) -> list[np.ndarray]:
+    return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
