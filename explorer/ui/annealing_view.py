@@ -28,10 +28,20 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import (BoxAnnotation, CDSView, ColumnDataSource, GroupFilter, HoverTool, Label, Legend, LegendItem,
-                          LinearAxis, Range1d, Span)
+from bokeh.models import (
+    BoxAnnotation,
+    CDSView,
+    ColumnDataSource,
+    GroupFilter,
+    HoverTool,
+    Label,
+    Legend,
+    LegendItem,
+    LinearAxis,
+    Range1d,
+    Span,
+)
 from bokeh.plotting import figure
-from panel.io.state import set_curdoc
 
 from explorer.annealing import DEFAULT_RATIOS, AnnealingSettings, Trace, sweep, trace
 from explorer.errors import ExplorerError
@@ -39,6 +49,7 @@ from explorer.priors import looks_good
 from explorer.scenarios import SCENARIOS
 from explorer.simulation import Simulation
 from explorer.ui.comparison import KIND_COLORS
+from explorer.ui.page_thread import on_page
 
 SCHEDULES = tuple(AnnealingSettings.param.schedule.objects)
 #: The animated run stops here if it has found nothing; longer runs would not be watched to the end.
@@ -260,18 +271,9 @@ class AnnealingView(pn.viewable.Viewer):
     def _publisher(self, doc) -> Callable[..., None]:
         """How the worker hands parameter values to the page.
 
-        In a served session the document may only be changed under its lock, on the server's event loop;
-        `pn.state.execute(..., schedule=True)` queues the change there with Bokeh's thread-safe
-        add_next_tick_callback. With no session (a test, a script) the values are set directly.
+        In a served session the change is queued on the server's event loop (see page_thread.on_page).
         """
-        if doc is None or doc.session_context is None:
-            return self.param.update
-
-        def publish(**values):
-            with set_curdoc(doc):
-                pn.state.execute(partial(self.param.update, **values), schedule=True)
-
-        return publish
+        return lambda **values: on_page(doc, partial(self.param.update, **values))
 
     def _run(self, job: dict[str, Any], publish: Callable[..., None]) -> list[dict[str, Any]]:
         world, ratios = job["world"], job["ratios"]

@@ -24,14 +24,21 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from panel.io.state import set_curdoc
 
 from explorer.errors import ExplorerError
 from explorer.priors import PRIORS
-from explorer.regimes import (DEFAULT_RANGES, NUMERIC_PARAMS, RegimeMap, axis_values, check_grid, default_range,
-                              regime_map)
+from explorer.regimes import (
+    DEFAULT_RANGES,
+    NUMERIC_PARAMS,
+    RegimeMap,
+    axis_values,
+    check_grid,
+    default_range,
+    regime_map,
+)
 from explorer.table import KINDS
 from explorer.ui.comparison import KIND_COLORS
+from explorer.ui.page_thread import on_page
 from explorer.ui.state import SimulationState
 
 #: Cell labels beyond the four kinds, and their colours.
@@ -147,28 +154,20 @@ class RegimeMapView(pn.viewable.Viewer):
             now = time.monotonic()
             if doc is None or done == total or now - last[0] >= PROGRESS_INTERVAL:
                 last[0] = now
-                self._on_page(doc, partial(setattr, self._progress, "value", done))
+                on_page(doc, partial(setattr, self._progress, "value", done))
 
         try:
             result = job(progress=progress)
         except ExplorerError as exc:
-            self._on_page(doc, partial(self._finish, None, str(exc)))
+            on_page(doc, partial(self._finish, None, str(exc)))
             return None
         except Exception as exc:  # a programming error: say so on the page, keep the traceback
-            self._on_page(doc, partial(self._finish, None, f"The map failed: {exc!r}"))
+            on_page(doc, partial(self._finish, None, f"The map failed: {exc!r}"))
             raise
         note = "" if result.complete else f"Stopped: {int(result.done.sum())} of {result.done.size} cells computed."
-        self._on_page(doc, partial(self._finish, result, note))
+        on_page(doc, partial(self._finish, result, note))
         return result
 
-    @staticmethod
-    def _on_page(doc, callback) -> None:
-        """Run `callback` where it may change widgets: here without a session, else on the event loop."""
-        if doc is None or doc.session_context is None:
-            callback()
-            return
-        with set_curdoc(doc):
-            pn.state.execute(callback, schedule=True)
 
     def _finish(self, result: RegimeMap | None, message: str) -> None:
         with param.parameterized.batch_call_watchers(self):

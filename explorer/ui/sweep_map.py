@@ -37,12 +37,12 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from panel.io.state import set_curdoc
 
 from explorer.errors import ExplorerError
 from explorer.stories.model import Story
 from explorer.stories.render import safe_inline
 from explorer.stories.sensitivity import CLASSES, VERDICTS, Axis, Point, SweepResult, run_sweep
+from explorer.ui.page_thread import on_page
 
 #: Okabe-Ito colours of the point classes.
 CLASS_COLORS = {"good": "#009E73", "fails_safely": "#E69F00", "fails_catastrophically": "#D55E00"}
@@ -351,28 +351,20 @@ class SweepRunner(pn.viewable.Viewer):
             now = time.monotonic()
             if doc is None or done == total or now - last[0] >= PROGRESS_INTERVAL:
                 last[0] = now
-                self._on_page(doc, partial(self.param.update, done=done, total=total))
+                on_page(doc, partial(self.param.update, done=done, total=total))
 
         try:
             result = job(progress=progress)
         except ExplorerError as exc:
-            self._on_page(doc, partial(self._finish, None, str(exc), signature))
+            on_page(doc, partial(self._finish, None, str(exc), signature))
             return None
         except Exception as exc:  # a programming error: say so on the page, keep the traceback
-            self._on_page(doc, partial(self._finish, None, f"The sweep failed: {exc!r}", signature))
+            on_page(doc, partial(self._finish, None, f"The sweep failed: {exc!r}", signature))
             raise
         note = "" if result.complete else f"Stopped after {result.done} of {result.total} points."
-        self._on_page(doc, partial(self._finish, result, note, signature))
+        on_page(doc, partial(self._finish, result, note, signature))
         return result
 
-    @staticmethod
-    def _on_page(doc, callback) -> None:
-        """Run `callback` where it may change widgets: here without a session, else on the event loop."""
-        if doc is None or doc.session_context is None:
-            callback()
-            return
-        with set_curdoc(doc):
-            pn.state.execute(callback, schedule=True)
 
     def _finish(self, result: SweepResult | None, message: str, signature) -> None:
         with param.parameterized.batch_call_watchers(self):
