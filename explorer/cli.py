@@ -325,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_story_parser(sub)
     from explorer.worlds.neural.commands import add_neural_parser; add_neural_parser(sub)  # noqa: E702
+    from explorer.worlds.enumerated.commands import add_programs_parser; add_programs_parser(sub)  # noqa: E702
     return parser
 
 
