@@ -202,6 +202,10 @@ def cmd_bench(args) -> int:
         from explorer.worlds.neural.bench import main
 
         return main(args)
+    if args.suite == "programs":
+        from explorer.worlds.enumerated.bench import main as programs_main
+
+        return programs_main(args)
     if args.browser:
         from explorer import bench_browser
 
@@ -306,7 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_anneal)
 
     p = sub.add_parser("bench", help="build and re-selection speed, as ratios measured in one run")
-    p.add_argument("suite", nargs="?", choices=["core", "neural"], default="core", help="core (default) or neural: batched networks against a loop")
+    p.add_argument("suite", nargs="?", choices=["core", "neural", "programs"], default="core",
+                   help="core (default), neural (batched networks against a loop) or programs (vectorised interpreter "
+                        "against plain Python; --sizes L sets the program length, default 6)")
     p.add_argument("--sizes", nargs="+", type=float, metavar="N", help="program counts (default 1e5 1e6 1e7)")
     p.add_argument("--backend", default="numpy", choices=BACKEND_NAMES)
     p.add_argument("--threads", type=int, default=1, help="torch threads (stated in the report)")

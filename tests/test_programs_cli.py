@@ -41,3 +41,11 @@ def test_enumerate_reports_counts_and_each_priors_pick(capsys):
     assert report["priors"]["simplicity"]["map"]["listing"] in ("LOOP ADDX END", "LOOP XORX END")
     assert main(["programs", "enumerate", "--max-length", "3"]) == 0
     assert "simplicity" in capsys.readouterr().out
+
+
+def test_bench_programs_reports_a_ratio_against_plain_python(capsys):
+    report = _json(capsys, ["bench", "programs", "--sizes", "3", "--json"])
+    assert report["max_length"] == 3 and report["threads"] == 1
+    assert report["pairs"] == report["programs"] * report["inputs"] * 2
+    assert report["ratio"] == pytest.approx(report["vectorised"]["pairs_per_s"] / report["plain_python"]["pairs_per_s"])
+    assert report["ratio"] > 1
