@@ -3,13 +3,19 @@
     log prior(p) = -w_s * bits(p) * ln 2 - w_max * max_compute(p) - w_avg * avg_compute(p)
 
 simplicity keeps only the w_s term, max_speed only w_max, average_speed only w_avg, and combined all
-three (each with the user's weight). A program looks good when train_perf >= threshold, its max compute
+three (each with the user's weight). The fifth, levin, is Levin's order Kt = bits + log2(steps) with
+steps the average compute, and no weights of its own:
+
+    log prior_levin(p) = -(bits(p) + log2 max(avg_compute(p), 1)) * ln 2
+
+(a program takes at least one step, so compute below 1, which only the abstract world's lookup tables
+report, counts as 1). A program looks good when train_perf >= threshold, its max compute
 fits the compute budget and, with the generalisation check on, heldout_perf >= threshold too. The
 posterior is the prior restricted to those programs and normalised.
 
 Selection is split so that a weight change is cheap: `Candidates` filters the table once and keeps a
-float32 feature matrix F = [bits ln 2, max_compute, avg_compute] and a summary matrix G = [one-hot kind,
-actually_good, deploy_perf]. For the four priors' weight columns W (3 x 4), one re-selection is
+float32 feature matrix F = [bits ln 2, max_compute, avg_compute, ln max(avg_compute, 1)] and a summary matrix G = [one-hot kind,
+actually_good, deploy_perf]. For the priors' weight columns W (4 x len(PRIORS)), one re-selection is
 
     L = -F W,   P = exp(L - max L),   stats = G^T P / sum P,   MAP = argmax L
 
@@ -27,7 +33,7 @@ import param
 
 from explorer.table import COLUMNS, KINDS, ProgramTable
 
-PRIORS = ("simplicity", "max_speed", "average_speed", "combined")
+PRIORS = ("simplicity", "max_speed", "average_speed", "combined", "levin")
 
 #: The names PriorResult.metrics() gives: what story evidence and tour checks may read.
 METRIC_NAMES = (
@@ -56,9 +62,9 @@ class PriorSettings(param.Parameterized):
         set_values(self, params)
 
     def weights(self) -> np.ndarray:
-        """W, shape (3, 4): the coefficients of (bits ln 2, max, avg) for each prior in PRIORS order."""
+        """W, shape (4, 5): the coefficients of (bits ln 2, max, avg, ln avg) for each prior in PRIORS order."""
         s, mx, avg = self.w_simplicity, self.w_max, self.w_avg
-        return np.array([[s, 0, 0, s], [0, mx, 0, mx], [0, 0, avg, avg]], dtype=np.float64)
+        return np.array([[s, 0, 0, s, 1], [0, mx, 0, mx, 0], [0, 0, avg, avg, 0], [0, 0, 0, 0, 1]], dtype=np.float64)
 
 
 def looks_good(table: ProgramTable, threshold: float, generalization_check: bool = False, compute_budget: float | None = None):
@@ -120,15 +126,16 @@ class Candidates:
         self.n = int(self.index.shape[0])
         f32 = xp.float32
         sub = table.take(self.index)
+        log_steps = xp.log(xp.maximum(xp.astype(sub.avg_compute, f32), xp.ones_like(xp.astype(sub.avg_compute, f32))))
         self.features = xp.stack(
-            [xp.astype(sub.bits * math.log(2.0), f32), xp.astype(sub.max_compute, f32), xp.astype(sub.avg_compute, f32)])
+            [xp.astype(sub.bits * math.log(2.0), f32), xp.astype(sub.max_compute, f32), xp.astype(sub.avg_compute, f32), log_steps])
         kinds = be.asarray(np.arange(len(table.kinds)))
         onehot = xp.astype(sub.kind[:, None] == kinds[None, :], f32)
         good = xp.astype(actually_good(sub, threshold), f32)
         self.summaries = xp.concat([onehot, good[:, None], xp.astype(sub.deploy_perf, f32)[:, None]], axis=1)
 
     def select(self, weights: np.ndarray) -> dict[str, PriorResult]:
-        """Posterior summaries and MAP program for each column of `weights` (3 x len(PRIORS))."""
+        """Posterior summaries and MAP program for each column of `weights` (4 x len(PRIORS))."""
         kinds = self.table.kinds
         if self.n == 0:
             empty = PriorResult(None, {k: 0.0 for k in kinds}, 0.0, 0.0, 0)

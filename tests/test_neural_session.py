@@ -7,6 +7,7 @@ import time
 import pytest
 import torch
 
+from explorer.priors import PRIORS
 from explorer.errors import ExplorerError
 from explorer.worlds.neural import early_exit, growing, halting, pondering
 from explorer.worlds.neural.session import SERVED, NeuralSetup, Trainer
@@ -84,7 +85,7 @@ def test_a_trainer_finishes_in_the_background_with_curve_and_outcome():
     outcome = poll.outcome
     assert [r["beta"] for r in outcome.penalty_rows] == [0.01, 0.1]
     assert [r["difficulty"] for r in outcome.points[0]["by_difficulty"]] == [1, 2, 3, 4]
-    assert set(outcome.selection) == {"simplicity", "max_speed", "average_speed", "combined"}
+    assert set(outcome.selection) == set(PRIORS)
     assert trainer.poll(poll.seen).points == []  # a later poll brings only what is new
 
 

@@ -22,7 +22,8 @@ def brute_force(host, settings, prior):
     if settings.generalization_check:
         ok &= host["heldout_perf"] >= settings.performance_threshold
     w = settings.weights()[:, PRIORS.index(prior)]
-    logp = -(w[0] * host["bits"] * math.log(2) + w[1] * host["max_compute"] + w[2] * host["avg_compute"])
+    logp = -(w[0] * host["bits"] * math.log(2) + w[1] * host["max_compute"] + w[2] * host["avg_compute"]
+             + w[3] * np.log(np.maximum(host["avg_compute"], 1.0)))
     logp = np.where(ok, logp, -np.inf)
     p = np.exp(logp - logp.max())
     p /= p.sum()

@@ -12,6 +12,7 @@ import pandas as pd
 import panel as pn
 import pytest
 
+from explorer.priors import PRIORS
 from explorer.scenarios import SCENARIOS, preset_params
 from explorer.ui.dashboard import PriorsDashboard
 from explorer.ui.url import apply_query, link_query
@@ -98,7 +99,7 @@ def test_a_bad_link_reports_each_problem_and_applies_the_rest(dashboard):
 def test_exports(scenario):
     dashboard = PriorsDashboard(n_programs=5_000, scenario=scenario)
     csv = pd.read_csv(dashboard.export_csv())
-    assert list(csv["prior"]) == ["simplicity", "max_speed", "average_speed", "combined"]
+    assert list(csv["prior"]) == list(PRIORS)
     report = json.loads(dashboard.export_json().getvalue())
     assert report["scenario"] == scenario and report["params"]["n_programs"] == 5_000
     assert report["priors"]["combined"]["mass"] == pytest.approx(dashboard.state.results["combined"].mass)

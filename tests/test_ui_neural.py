@@ -8,6 +8,7 @@ from pathlib import Path
 import panel as pn
 import pytest
 
+from explorer.priors import PRIORS
 from explorer.stories.library import StoryLibrary
 from explorer.ui.neural_view import NeuralView
 from explorer.worlds.neural.session import SERVED
@@ -60,7 +61,7 @@ def test_a_tiny_run_trains_in_the_background_and_fills_the_results(view):
     assert ((frame["accuracy"] >= 0) & (frame["accuracy"] <= 1)).all()
     assert len(view.outcome.penalty_rows) == 2 and "Done" in view.status
     assert len(view.results) >= 6  # per difficulty (plots, table), per penalty (plots, table), selection
-    assert list(view.selection_frame()["prior"]) == ["simplicity", "max_speed", "average_speed", "combined"]
+    assert list(view.selection_frame()["prior"]) == list(PRIORS)
     # the story beside it is evaluated on these networks
     report = view.story.report()
     assert report["evidence"] and all(e["problem"] is None for e in report["evidence"].values())

@@ -4,6 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
+from explorer.priors import PRIORS
+
 TIMEOUT = 60_000
 
 
@@ -23,10 +25,10 @@ def test_index_lists_every_app(page, server):
         expect(page.locator(f"a[href*='{app}']").first).to_be_visible(timeout=TIMEOUT)
 
 
-def test_priors_app_opens_with_four_priors(page, server):
+def test_priors_app_opens_with_every_prior(page, server):
     page.goto(server + "/priors")
     rows = selection_rows(page)
-    assert [r.split("\n")[0] for r in rows] == ["simplicity", "max_speed", "average_speed", "combined"]
+    assert [r.split("\n")[0] for r in rows] == list(PRIORS)
     expect(page.locator("strong", has_text="Goofing off on easy tasks")).to_be_visible()
 
 
