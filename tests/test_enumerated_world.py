@@ -110,3 +110,11 @@ def test_kinds_cover_the_issue_vocabulary(parity):
     m = world.measure()
     good = m.kinds()[m.looks_good]
     assert all((good == KINDS.index(k)).any() for k in KINDS)
+
+
+def test_levin_order_picks_honest_and_sits_between_simplicity_and_pure_speed(parity):
+    """Kt = bits + log2 steps: measured here, it picks the honest loop and gives deception less mass
+    than the pure speed priors do."""
+    picks = _pick(parity)
+    assert picks["levin"].map["kind"] == "honest"
+    assert picks["levin"].mass["deceptive"] < picks["average_speed"].mass["deceptive"]
