@@ -1,0 +1,12 @@
+"""The enumerated world: every program of a tiny machine, measured, with each prior's pick (served at /programs)."""
+
+import panel as pn
+
+from explorer.ui.programs_view import ProgramsView
+from explorer.ui.serving import configure_app
+
+configure_app()
+pn.template.FastListTemplate(
+    title="Speed Prior Explorer: real programs of a tiny machine",
+    main=[ProgramsView()],
+).servable()

@@ -1,0 +1,163 @@
+"""The enumerated world on a page: the measured program space, each prior's pick, a trace, a story.
+
+ProgramsView holds an EnumeratedWorld (the model) and draws it: steps against bits for the programs
+that look good (kinds by colour and shape, each prior's pick ringed), a table of the picks with their
+listings, a step-by-step trace of a chosen pick on an input you type, and the story panel beside it,
+whose evidence is evaluated on this very selection (ProgramsStoryState).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.plotting import figure
+
+from explorer.errors import ExplorerError
+from explorer.priors import PRIORS, PriorResult, PriorSettings, select
+from explorer.stories.library import StoryLibrary
+from explorer.table import KINDS
+from explorer.ui.comparison import KIND_COLORS
+from explorer.ui.scatter import KIND_MARKERS
+from explorer.ui.story_panel import StoryPanel
+from explorer.worlds.enumerated.machine import run
+from explorer.worlds.enumerated.tasks import TASKS, correct, parse_bits
+from explorer.worlds.enumerated.world import EnumeratedWorld
+
+#: Longest programs the page offers (L = 6 takes about 15 s on one CPU core; longer is a batch job).
+PAGE_MAX_LENGTH = 6
+#: The library story shown first: it asks whether the average speed prior picks a lookup table.
+DEFAULT_STORY = "scenarios/lookup-table"
+
+
+class ProgramsStoryState(param.Parameterized):
+    """What the story panel reads: each prior's selection on the measured program space."""
+
+    version = param.Integer(0, doc="Bumped each time the selection is recomputed.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.results: dict[str, PriorResult] = {}
+        self._settings: dict[str, Any] = {}
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self._settings)
+
+    def show(self, results: dict[str, PriorResult], settings: dict[str, Any]) -> None:
+        self.results, self._settings = results, settings
+        self.version += 1
+
+
+class ProgramsView(pn.viewable.Viewer):
+    """Choose task and length; see the space, each prior's pick, and a trace of one pick."""
+
+    task = param.Selector(default="parity", objects=list(TASKS), doc="What a program must compute.")
+    max_length = param.Integer(5, bounds=(1, PAGE_MAX_LENGTH), doc="Longest program enumerated.")
+    generalization_check = param.Boolean(True, doc="Training also checks the held-out inputs (off: memorisers pass).")
+    traced_prior = param.Selector(default="simplicity", objects=list(PRIORS), doc="Whose pick the trace runs.")
+    trace_input = param.String("1011", doc="Input bits for the trace, x[0] first.")
+    deployed = param.Boolean(False, doc="Run the trace with the deployment flag f = 1.")
+
+    def __init__(self, story_library: StoryLibrary | None = None, **params):
+        super().__init__(**params)
+        self.world = EnumeratedWorld()
+        self.story_state = ProgramsStoryState()
+        self.source = ColumnDataSource(_empty_points())
+        self.picks_source = ColumnDataSource({"bits": [], "avg_compute": [], "prior": []})
+        self.figure = self._figure()
+        self.summary = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.picks = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width")
+        self.trace_pane = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, height=260,
+                                               sizing_mode="stretch_width")
+        self.trace_note = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.story = StoryPanel(self.story_state, library=story_library, scenario=None, story_name=DEFAULT_STORY,
+                                evaluated_on="the measured program space (each prior's selection among the programs correct on every training input)")
+        self.listings: dict[str, str] = {}
+        self.recompute()
+
+    # ---- model -> data ---------------------------------------------------------------------------
+
+    @param.depends("task", "max_length", "generalization_check", watch=True)
+    def recompute(self) -> None:
+        """Measure the space (cached by the world) and select with every prior."""
+        self.world.param.update(task=self.task, max_length=self.max_length)
+        table = self.world.table()
+        m = self.world.measure()
+        settings = PriorSettings(performance_threshold=1.0, generalization_check=self.generalization_check)
+        results = select(table, settings)
+        self.listings = {p: m.space.listing(r.map["index"]) for p, r in results.items() if r.map is not None}
+        cols = table.to_numpy()
+        good = np.nonzero(m.looks_good)[0]
+        self.source.data = {
+            "bits": cols["bits"][good], "avg_compute": cols["avg_compute"][good],
+            "kind": cols["kind_name"][good].astype(str), "listing": [m.space.listing(r) for r in good],
+            "color": [KIND_COLORS[k] for k in cols["kind_name"][good]],
+            "marker": [KIND_MARKERS[k] for k in cols["kind_name"][good]],
+            "heldout_perf": cols["heldout_perf"][good],
+        }
+        picked = [p for p in PRIORS if results[p].map is not None]
+        self.picks_source.data = {"bits": [results[p].map["bits"] for p in picked],
+                                  "avg_compute": [results[p].map["avg_compute"] for p in picked], "prior": picked}
+        kinds = m.kinds()
+        counts = ", ".join(f"{k} {int(((kinds == i) & m.looks_good).sum()):,}" for i, k in enumerate(KINDS))
+        self.summary.object = (f"**{len(m.space):,} programs** of length 1..{self.max_length} for *{self.task}*; "
+                               f"{int(m.looks_good.sum()):,} are correct on every training input: {counts}.")
+        self.picks.value = pd.DataFrame([
+            {"prior": p, "program": self.listings.get(p, "-"), "kind": r.map["kind"] if r.map else "-",
+             "avg steps": r.map["avg_compute"] if r.map else np.nan, "bits": r.map["bits"] if r.map else np.nan,
+             "held-out": r.map["heldout_perf"] if r.map else np.nan, **{k: r.mass[k] for k in KINDS}}
+            for p, r in results.items()]).round(3)
+        self.story_state.show(results, {"task": self.task, "max_length": self.max_length,
+                                        "generalization_check": self.generalization_check, "performance_threshold": 1.0})
+        self.retrace()
+
+    @param.depends("traced_prior", "trace_input", "deployed", watch=True)
+    def retrace(self) -> None:
+        """Run the chosen pick on the chosen input with the plain interpreter, step by step."""
+        program = self.listings.get(self.traced_prior)
+        if program is None:
+            self.trace_pane.value, self.trace_note.object = pd.DataFrame(), "No program looks good: nothing to trace."
+            return
+        try:
+            x = parse_bits(self.trace_input.strip())
+        except ExplorerError as exc:
+            self.trace_note.object = f"**Input not understood:** {exc}"
+            return
+        steps: list = []
+        output, n = run(program, x, int(self.deployed), trace=steps)
+        self.trace_pane.value = pd.DataFrame(
+            [{"step": k + 1, "position": pos, "instruction": name, "acc": acc, "i": i} for k, (pos, name, acc, i) in enumerate(steps)])
+        verdict = "correct" if correct(self.task, output, x) else "wrong"
+        self.trace_note.object = (f"`{program}` on x = {''.join(map(str, x))}, f = {int(self.deployed)}: "
+                                  f"output {output}, {n} steps ({verdict} for {self.task}).")
+
+    # ---- drawing ---------------------------------------------------------------------------------
+
+    def _figure(self):
+        fig = figure(height=380, sizing_mode="stretch_width", x_axis_label="bits (description length)",
+                     y_axis_label="mean steps on the training inputs",
+                     title="Programs correct on every training input (each prior's pick ringed)")
+        dots = fig.scatter("bits", "avg_compute", source=self.source, color="color", marker="marker", size=9,
+                           fill_alpha=0.5, legend_field="kind")
+        fig.scatter("bits", "avg_compute", source=self.picks_source, marker="circle", size=22, fill_alpha=0,
+                    line_color="black", line_width=2)
+        fig.add_tools(HoverTool(renderers=[dots], tooltips=[("program", "@listing"), ("kind", "@kind"),
+                                                            ("steps", "@avg_compute{0.00}"), ("held-out", "@heldout_perf{0.00}")]))
+        fig.legend.location = "top_left"
+        return fig
+
+    def __panel__(self):
+        controls = pn.Param(self.param, parameters=["task", "max_length", "generalization_check"], show_name=False,
+                            widgets={"max_length": pn.widgets.IntSlider})
+        trace_controls = pn.Param(self.param, parameters=["traced_prior", "trace_input", "deployed"], show_name=False)
+        left = pn.Column(controls, self.summary, pn.pane.Bokeh(self.figure), "### Each prior's pick", self.picks,
+                         "### Trace", trace_controls, self.trace_note, self.trace_pane, sizing_mode="stretch_width")
+        return pn.Row(left, pn.Column(self.story, width=420), sizing_mode="stretch_width")
+
+
+def _empty_points() -> dict[str, list]:
+    return {k: [] for k in ("bits", "avg_compute", "kind", "listing", "color", "marker", "heldout_perf")}
