@@ -37,7 +37,8 @@ from explorer.worlds.enumerated.machine import IFDEP, LOOP, STEP_LIMIT
 from explorer.worlds.enumerated.spaces import MAX_LENGTH, ProgramSpace, enumerate_programs
 from explorer.worlds.enumerated.tasks import TASKS, all_inputs, answer, target
 
-#: Programs run per chunk (bounds memory: a chunk's per-input results are chunk x 2**n_test).
+#: Programs run per chunk with n_test = 8 (bounds memory: a chunk's per-input results are chunk x 2**n_test,
+#: so longer held-out inputs get proportionally smaller chunks).
 CHUNK = 32_768
 #: Output recorded for a run that hit the step limit: never a correct answer.
 FAILED = np.int64(1 << 40)
@@ -149,7 +150,9 @@ class EnumeratedWorld(param.Parameterized):
         rng = np.random.default_rng(12345)  # fixed: hash weights, not a result
         self._weights = {n: rng.integers(0, 2**63, size=(2, 2**n, 2), dtype=np.uint64) for n in range(1, self.n_test + 1)}
         has_loop = (space.codes == LOOP).any(axis=1)
-        chunks = [(False, r) for r in _chunks(np.nonzero(~has_loop)[0])] + [(True, r) for r in _chunks(np.nonzero(has_loop)[0])]
+        size = max(1024, CHUNK * 256 // 2**self.n_test)
+        chunks = ([(False, r) for r in _chunks(np.nonzero(~has_loop)[0], size)]
+                  + [(True, r) for r in _chunks(np.nonzero(has_loop)[0], size)])
         for done, (looped, rows) in enumerate(chunks):
             (self._measure_looped if looped else self._measure_straight)(space, rows)
             if progress is not None:
@@ -226,5 +229,5 @@ class EnumeratedWorld(param.Parameterized):
             self._signature[rows] += acc0.astype(np.uint64) @ w[0] + acc1.astype(np.uint64) @ w[1]
 
 
-def _chunks(rows: np.ndarray) -> list[np.ndarray]:
-    return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
+def _chunks(rows: np.ndarray, size: int) -> list[np.ndarray]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
