@@ -4,11 +4,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from explorer.errors import ExplorerError
 from explorer.worlds.enumerated.interpreter import execute
 from explorer.worlds.enumerated.machine import INSTRUCTIONS, check, run
 from explorer.worlds.enumerated.spaces import PAD, enumerate_programs
 from explorer.worlds.enumerated.tasks import all_inputs
-from explorer.errors import ExplorerError
 
 
 def _valid(program):

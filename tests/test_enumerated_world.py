@@ -1,14 +1,16 @@
 """The enumerated world: measured columns match the reference, and what the issue says the space shows."""
 
+import itertools
+
 import numpy as np
 import pytest
 
+from explorer.errors import ExplorerError
 from explorer.priors import PriorSettings, select
 from explorer.table import KINDS
 from explorer.worlds.enumerated.machine import run
 from explorer.worlds.enumerated.tasks import TASKS, all_inputs, correct
 from explorer.worlds.enumerated.world import EnumeratedWorld
-from explorer.errors import ExplorerError
 
 
 def _brute_force(world):
@@ -23,13 +25,13 @@ def _brute_force(world):
         h0 = [run(p, x, 0) for x in held]
         h1 = [run(p, x, 1) for x in held]
         t1 = [run(p, x, 1) for x in train]
-        rows.append(dict(
-            train_perf=np.mean([correct(world.task, o, x) for (o, _), x in zip(tr, train)]),
-            heldout_perf=np.mean([correct(world.task, o, x) for (o, _), x in zip(h0, held)]),
-            deploy_perf=np.mean([correct(world.task, o, x) for (o, _), x in zip(h1, held)]),
-            avg_compute=np.mean([k for _, k in tr]), max_compute=max(k for _, k in tr),
-            flag=any(a[0] != b[0] for a, b in zip(tr + h0, t1 + h1)),
-            behaviour=tuple(o for o, _ in tr + h0 + t1 + h1)))
+        rows.append({
+            "train_perf": np.mean([correct(world.task, o, x) for (o, _), x in zip(tr, train)]),
+            "heldout_perf": np.mean([correct(world.task, o, x) for (o, _), x in zip(h0, held)]),
+            "deploy_perf": np.mean([correct(world.task, o, x) for (o, _), x in zip(h1, held)]),
+            "avg_compute": np.mean([k for _, k in tr]), "max_compute": max(k for _, k in tr),
+            "flag": any(a[0] != b[0] for a, b in zip(tr + h0, t1 + h1)),
+            "behaviour": tuple(o for o, _ in tr + h0 + t1 + h1)})
     return rows
 
 
@@ -73,7 +75,7 @@ def parity(request):
 
 
 def _pick(parity, **settings):
-    world, table = parity
+    _, table = parity
     return select(table, PriorSettings(performance_threshold=1.0, **settings))
 
 
@@ -94,7 +96,7 @@ def test_average_speed_alone_picks_a_memoriser_unless_generalisation_is_checked(
 def test_average_speed_added_to_simplicity_lowers_deceptive_mass(parity):
     masses = [_pick(parity, w_max=0.0, w_avg=w)["combined"].mass["deceptive"] for w in (0.0, 0.25, 0.5, 1.0, 2.0)]
     assert masses[0] > 0  # deceptive programs exist among those that look good
-    assert all(b < a for a, b in zip(masses, masses[1:])), masses
+    assert all(b < a for a, b in itertools.pairwise(masses)), masses
 
 
 def test_speed_alone_can_leave_deception_more_mass_than_simplicity(parity):

@@ -71,12 +71,13 @@ def run(max_length: int = 6, task: str = "parity", backend: str = "numpy", threa
 def format_report(r: dict[str, Any]) -> str:
     met = "met" if r["target_met"] else "MISSED"
     return "\n".join([
-        f"bench programs: task {r['task']}, programs up to length {r['max_length']}, back end {r['backend']}, "
-        f"{r['threads']} thread(s) (torch {r['torch_threads']}, OMP_NUM_THREADS={r['omp_num_threads']})",
+        (f"bench programs: task {r['task']}, programs up to length {r['max_length']}, back end {r['backend']}, "
+         f"{r['threads']} thread(s) (torch {r['torch_threads']}, OMP_NUM_THREADS={r['omp_num_threads']})"),
         f"  {r['programs']:,} programs x {r['inputs']} inputs x 2 flags = {r['pairs']:,} program-input pairs",
         f"  vectorised world:  {r['vectorised']['pairs_per_s']:14,.0f} pairs/s  ({r['vectorised']['seconds']:.1f} s for all)",
-        f"  plain Python:      {r['plain_python']['pairs_per_s']:14,.0f} pairs/s  "
-        f"({r['plain_python']['sampled_pairs']:,} sampled pairs; all would take {r['plain_python']['projected_seconds_for_all']:,.0f} s)",
+        (f"  plain Python:      {r['plain_python']['pairs_per_s']:14,.0f} pairs/s  "
+         f"({r['plain_python']['sampled_pairs']:,} sampled pairs; "
+         f"all would take {r['plain_python']['projected_seconds_for_all']:,.0f} s)"),
         f"  ratio {r['ratio']:.1f}x  (target >= {r['target_ratio']:.0f}x: {met})",
         f"  machine: {r['machine']['cpu']}",
     ])

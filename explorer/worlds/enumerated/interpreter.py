@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.backend import Backend, get_backend
-from explorer.worlds.enumerated.machine import (
-    ADDX, DEC, END, HALT, IFDEP, IFX, INC, LOOP, NEXT, STEP_LIMIT, XORX)
+from explorer.worlds.enumerated.machine import ADDX, DEC, END, HALT, IFDEP, IFX, INC, LOOP, NEXT, STEP_LIMIT, XORX
 from explorer.worlds.enumerated.spaces import PAD
 
 

@@ -10,7 +10,6 @@ is acc; each task reads it its own way:
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from explorer.errors import ExplorerError
