@@ -2,5 +2,6 @@
 
 machine.py fixes the instruction set and runs one program in plain Python (the oracle); spaces.py lists
 every valid program; interpreter.py runs them all at once on an array back end; tasks.py holds the
-inputs and what counts as correct; world.py measures kinds and compute into a ProgramTable.
+inputs and what counts as correct; world.py measures kinds and compute into a ProgramTable;
+commands.py is `python -m explorer programs ...` and bench.py `python -m explorer bench programs`.
 """
