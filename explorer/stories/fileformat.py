@@ -15,14 +15,19 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.emitter import RoundTripEmitter
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.scalarfloat import ScalarFloat
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString, LiteralScalarString
 
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import (
@@ -33,6 +38,10 @@ from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 
 #: The largest story file accepted; real stories are a few kilobytes.
 MAX_BYTES = 1 << 20
+#: The deepest nesting of mappings and lists accepted; a story uses six levels.
+MAX_DEPTH = 32
+#: The most YAML events (nodes and their ends) the front matter may have; the largest example has 700.
+MAX_EVENTS = 20_000
 SUFFIX = ".story.md"
 FENCE = "---"
 
@@ -107,8 +116,51 @@ def loads(text: str, name: str = "<story>") -> Story:
     return story
 
 
+class _ExactFloat(float):
+    """A number read from a story, with the text it was written as."""
+
+    text: str = ""
+
+
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip reader, keeping a float's own text where ruamel could not rebuild it.
+
+    ruamel remembers a float's layout (digits, exponent) and formats the value again on writing; with an
+    exponent it truncates rather than rounds, so `-1.246724205343258e+225` comes back as
+    `...257e+225`, a different number. Such floats keep their text and are written with it verbatim."""
+
+    def construct_yaml_float(self, node):
+        value = super().construct_yaml_float(node)
+        if type(value) is ScalarFloat and _FLOAT_TEXT.represent_scalar_float(value).value != node.value:
+            exact = _ExactFloat(value)
+            exact.text = node.value
+            return exact
+        return value
+
+
+class _Representer(RoundTripRepresenter):
+    pass
+
+
+class _Emitter(RoundTripEmitter):
+    """ruamel's writer, without folding double-quoted text over lines: where a fold meets an escape
+    (`\\r`, `\\x85`, `\\x00`) ruamel writes text that reads back with a space added or does not parse. Text
+    is double-quoted only when it holds such characters, so this touches nothing else."""
+
+    def write_double_quoted(self, text, split=True):
+        super().write_double_quoted(text, split=False)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)
+_Representer.add_representer(_ExactFloat, lambda r, data: r.represent_scalar("tag:yaml.org,2002:float", data.text))
+_FLOAT_TEXT = RoundTripRepresenter()
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt", pure=True)
+    yaml.Constructor = _Constructor
+    yaml.Representer = _Representer
+    yaml.Emitter = _Emitter
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 100
@@ -117,10 +169,17 @@ def _yaml() -> YAML:
 
 def _parse_yaml(front: str, name: str) -> CommentedMap:
     yaml = _yaml()
+    depth = 0
     try:
-        for event in yaml.parse(io.StringIO(front)):  # refuse aliases, anchors and tags before building anything
-            problem = None
-            if isinstance(event, AliasEvent):
+        for count, event in enumerate(yaml.parse(io.StringIO(front))):  # refuse aliases, anchors and tags
+            problem = None                                                 # before building anything
+            if count > MAX_EVENTS:  # pure-Python YAML parses some 20,000 nodes a second: stop a flood early
+                text = f"the front matter has more than {MAX_EVENTS:,} YAML nodes; a story has a few hundred"
+                raise StoryFormatError([Message("TS-F01", text, event.start_mark.line + 2, file=name)])
+            depth += isinstance(event, CollectionStartEvent) - isinstance(event, CollectionEndEvent)
+            if depth > MAX_DEPTH:  # ruamel's scanner slows down with every level ([[[... takes seconds)
+                problem = f"the front matter nests more than {MAX_DEPTH} levels deep; a story needs a handful"
+            elif isinstance(event, AliasEvent):
                 problem = "aliases (*name) are not allowed in a story"
             elif isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.anchor:
                 problem = "anchors (&name) are not allowed in a story"
@@ -451,9 +510,56 @@ def dumps(story: Story) -> str:
     data = to_data(story)
     if story.source is not None:
         data = _merge(story.source, data)
+    data = _writable(data)
     out = io.StringIO()
     _yaml().dump(data, out)
     return f"{FENCE}\n{out.getvalue()}{FENCE}\n{story.body}"
+
+
+#: Characters a YAML reader takes as (or folds into) line breaks, which ruamel writes raw into plain,
+#: single-quoted and literal scalars: text holding one would come back changed, or not parse at all.
+_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+#: Two whitespace characters in a row (see _needs_quotes).
+_SPACE_RUN = re.compile(r"\s\s")
+#: Characters YAML cannot hold unescaped (a literal block written with one does not parse).
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+
+def _needs_quotes(text, flow: bool, key: bool = False) -> bool:
+    """Whether ruamel would write `text` so that it reads back differently (or not at all). Besides the
+    characters above: in flow collections it writes plain text starting with '?' or ': ' (keys: with '?'
+    or ':'), which its own reader then refuses; it folds a long key with spaces over two lines, where a
+    key must fit on one; and folding long plain or single-quoted text inside a run of spaces loses one
+    of them (literal and folded blocks keep their own line breaks and are safe)."""
+    if not isinstance(text, str) or isinstance(text, DoubleQuotedScalarString):
+        return False
+    if any(c in text for c in _BREAKS) or _NON_PRINTABLE.search(text):
+        return True
+    if len(text) > 40 and _SPACE_RUN.search(text) and not isinstance(text, (LiteralScalarString, FoldedScalarString)):
+        return True
+    if key:
+        return (flow and text[:1] in "?:") or (len(text) > 40 and any(c.isspace() for c in text))
+    return flow and (text[:1] == "?" or text[:2] in (": ", ":\t"))
+
+
+def _writable(node, flow: bool = False):
+    """`node` with every text ruamel cannot write faithfully made a double-quoted scalar (written with
+    escapes); everything else, and so every unchanged file, is left as it is."""
+    if isinstance(node, CommentedMap):
+        inner = bool(flow or node.fa.flow_style())
+        for key in list(node):
+            node[key] = _writable(node[key], inner)
+            if _needs_quotes(key, inner, key=True):
+                pos = list(node).index(key)
+                value = node.pop(key)
+                node.insert(pos, DoubleQuotedScalarString(key), value)
+    elif isinstance(node, CommentedSeq):
+        inner = bool(flow or node.fa.flow_style())
+        for i, value in enumerate(node):
+            node[i] = _writable(value, inner)
+    elif _needs_quotes(node, flow):
+        return DoubleQuotedScalarString(node)
+    return node
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -481,9 +587,10 @@ def _text(value: str):
     return LiteralScalarString(value) if "\n" in value else value
 
 
-def _map(pairs: Iterable[tuple[str, Any]]) -> CommentedMap:
-    """A mapping without the optional keys that are at their (empty) default."""
-    return CommentedMap([(k, v) for k, v in pairs if not _empty(v)])
+def _map(pairs: Iterable[tuple[str, Any]], keep: tuple[str, ...] = ()) -> CommentedMap:
+    """A mapping without the optional keys that are at their (empty) default; `keep` names required keys,
+    written even when empty (the reader insists on them)."""
+    return CommentedMap([(k, v) for k, v in pairs if k in keep or not _empty(v)])
 
 
 def _empty(value) -> bool:
@@ -543,7 +650,8 @@ def to_data(story: Story) -> CommentedMap:
                   ("assumptions", _flow(list(s.assumptions))), ("points", s.points),
                   ("fails_safely", CommentedSeq(_predicate(p) for p in s.fails_safely)),
                   ("fails_catastrophically", CommentedSeq(_predicate(p) for p in s.fails_catastrophically)),
-                  ("output", s.output), ("note", _text(s.note))]) for s in story.sweeps)
+                  ("output", s.output), ("note", _text(s.note))],
+                 keep=("assumptions", "fails_safely", "fails_catastrophically")) for s in story.sweeps)
     return data
 
 
@@ -554,9 +662,8 @@ def _evidence(e: Evidence) -> CommentedMap:
     if e.recorded is not None:
         r = e.recorded
         recorded = _map([("holds", r.holds), ("value", r.value), ("other", r.other), ("params", _params(r.params)),
-                         ("code_version", r.code_version)])
-        recorded["holds"] = r.holds  # false is a result here, not an empty default
-        recorded.move_to_end("holds", last=False)
+                         ("code_version", r.code_version)],
+                        keep=("holds", "value", "params", "code_version") + (("other",) if r.other is not None else ()))
     return _map([("id", e.id), ("scenario", e.scenario), ("params", _params(e.params) if e.params else None),
                  ("assumptions", _flow(list(e.assumptions)) if e.assumptions else None),
                  ("predicate", _predicate(e.predicate) if e.predicate else None), ("note", _text(e.note)),
@@ -571,18 +678,23 @@ def _key_of(item) -> Any:
     return None
 
 
-def _merge(old, new):
+#: Keys whose values are data (parameters, predicates, results): there a key absent from the new data is
+#: gone, even when its old value was false, zero-like or empty.
+_DATA_KEYS = ("params", "predicate", "fails_safely", "fails_catastrophically", "recorded")
+
+
+def _merge(old, new, data: bool = False):
     """Update parsed data `old` to equal `new`, keeping old nodes (comments, quoting, style) where equal."""
     if old is None and isinstance(new, CommentedMap) and not new:
         return old  # `key:` with nothing after it reads as an empty part; keep it that way
     if isinstance(old, CommentedMap) and isinstance(new, CommentedMap):
         for key in list(old):
-            if key not in new and not _empty(old[key]):
+            if key not in new and (data or not _empty(old[key])):
                 del old[key]  # a key absent from new is at its empty default; an old empty value may stay
         order = list(new)
         for key, value in new.items():
             if key in old:
-                old[key] = _merge(old[key], value)
+                old[key] = _merge(old[key], value, data or key in _DATA_KEYS)
             else:
                 before = order[:order.index(key)]
                 pos = max((list(old).index(k) + 1 for k in before if k in old), default=0)
@@ -591,13 +703,18 @@ def _merge(old, new):
     if isinstance(old, CommentedSeq) and isinstance(new, CommentedSeq):
         if len(old) == len(new) and all(_key_of(a) == _key_of(b) for a, b in zip(old, new)):
             for i, value in enumerate(new):
-                old[i] = _merge(old[i], value)
+                old[i] = _merge(old[i], value, data)
             return old
-        by_key = {_key_of(item): item for item in old if _key_of(item) is not None}
-        merged = CommentedSeq(_merge(by_key[_key_of(v)], v) if _key_of(v) in by_key else v for v in new)
+        by_key: dict = {}
+        for item in old:
+            by_key.setdefault(_key_of(item), item)
+        by_key.pop(None, None)
+        # each old node is reused once at most: a node written twice would be written as an anchor and alias
+        merged = CommentedSeq(_merge(by_key.pop(_key_of(v)), v, data) if _key_of(v) in by_key else v for v in new)
         if old.fa.flow_style():
             merged.fa.set_flow_style()
         return merged
     if type(_plain(old)) is type(_plain(new)) and _plain(old) == _plain(new) and not isinstance(old, (dict, list)):
         return old
     return new
+
