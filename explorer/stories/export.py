@@ -126,7 +126,9 @@ def describe_result(ev: Evidence, findings_: Findings) -> str:
 def describe_sweep(sweep: Sweep) -> str:
     def cond(preds: list[Predicate]) -> str:
         return " and ".join(p.describe() for p in preds) or "never"
-    return (f"scenario {sweep.scenario}, varying {', '.join(sweep.assumptions)} ({sweep.points} points); "
+    n = len(sweep.assumptions)
+    size = f"{sweep.points} Morris trajectories" if n > 2 else f"{sweep.points} points" + (" each" if n == 2 else "")
+    return (f"scenario {sweep.scenario}, varying {', '.join(sweep.assumptions)} ({size}); "
             f"fails safely when {cond(sweep.fails_safely)}; "
             f"fails catastrophically when {cond(sweep.fails_catastrophically)}")
 
