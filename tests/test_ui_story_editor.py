@@ -1,6 +1,7 @@
 """The story editor without a browser: every widget edits the story, messages, check, save and conflicts."""
 
 import asyncio
+import concurrent.futures
 import re
 
 import panel as pn
@@ -254,7 +255,10 @@ def test_check_shows_each_claims_status_and_edits_make_results_unchecked(editor)
     assert badge_of("rationale_nudges", 1) == "unchecked" and badge_of("goal_specification", 0) == "supported"
     editor.assumptions.forms[0].nominal.value = 3.0  # the assumption under honest-map moved
     assert badge_of("goal_specification", 0) == "unchecked"
-    asyncio.run(editor._check_clicked())  # the button's path: in a worker thread
+    # The button's path (its work runs in a worker thread). A fresh thread gets its own event loop:
+    # the browser tests' Playwright keeps one running in this thread when the whole suite runs.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, editor._check_clicked()).result()
     assert badge_of("rationale_nudges", 1) == "supported" and not editor.running
 
 
