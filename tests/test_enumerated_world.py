@@ -10,7 +10,7 @@ from explorer.priors import PriorSettings, select
 from explorer.table import KINDS
 from explorer.worlds.enumerated.machine import run
 from explorer.worlds.enumerated.tasks import TASKS, all_inputs, correct
-from explorer.worlds.enumerated.world import EnumeratedWorld
+from explorer.worlds.enumerated.world import EnumeratedWorld, MeasurementStopped
 
 
 def _brute_force(world):
@@ -64,6 +64,21 @@ def test_bad_settings_are_named():
         EnumeratedWorld(n_train=4, n_test=4).table()
     with pytest.raises(ExplorerError, match="max_length"):
         EnumeratedWorld(max_length=9)
+
+
+def test_progress_reaches_the_total_and_should_stop_ends_between_chunks():
+    world = EnumeratedWorld(max_length=5)
+    calls = []
+    before = world.table(progress=lambda done, total: calls.append((done, total))).to_numpy()
+    total = calls[-1][1]
+    assert total > 1 and calls == [(k, total) for k in range(1, total + 1)]
+    world.max_length = 4
+    asked = []
+    with pytest.raises(MeasurementStopped) as stopped:
+        world.measure(should_stop=lambda: asked.append(1) or len(asked) > 1)  # stop before the second chunk
+    assert (stopped.value.done, stopped.value.total) == (1, 2) and isinstance(stopped.value, ExplorerError)
+    world.max_length = 5  # the stopped run cached nothing and left the previous measurement in place
+    assert (world.table(should_stop=lambda: True).to_numpy()["bits"] == before["bits"]).all()
 
 
 # ---- what the measured space shows (parity, defaults) ------------------------------------------

@@ -4,10 +4,17 @@ ProgramsView holds an EnumeratedWorld (the model) and draws it: steps against bi
 that look good (kinds by colour and shape, each prior's pick ringed), a table of the picks with their
 listings, a step-by-step trace of a chosen pick on an input you type, and the story panel beside it,
 whose evidence is evaluated on this very selection (ProgramsStoryState).
+
+In a served session the measurement runs on a worker thread (L = 6 takes about 15 s), with a progress bar
+and a Stop button; a stopped run leaves the previous selection on the page and says so. Without a
+session (tests, notebooks run as scripts) it runs in the calling thread.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,16 +29,19 @@ from explorer.priors import PRIORS, PriorResult, PriorSettings, select
 from explorer.stories.library import StoryLibrary
 from explorer.table import KINDS
 from explorer.ui.comparison import KIND_COLORS
+from explorer.ui.page_thread import on_page
 from explorer.ui.scatter import KIND_MARKERS
 from explorer.ui.story_panel import StoryPanel
 from explorer.worlds.enumerated.machine import run
 from explorer.worlds.enumerated.tasks import TASKS, correct, parse_bits
-from explorer.worlds.enumerated.world import EnumeratedWorld
+from explorer.worlds.enumerated.world import EnumeratedWorld, MeasurementStopped
 
 #: Longest programs the page offers (L = 6 takes about 15 s on one CPU core; longer is a batch job).
 PAGE_MAX_LENGTH = 6
 #: The library story shown first: it asks whether the average speed prior picks a lookup table.
 DEFAULT_STORY = "scenarios/lookup-table"
+#: Seconds between progress updates sent from the worker thread (a browser needs no more).
+PROGRESS_INTERVAL = 0.2
 
 
 class ProgramsStoryState(param.Parameterized):
@@ -62,6 +72,11 @@ class ProgramsView(pn.viewable.Viewer):
     trace_input = param.String("1011", doc="Input bits for the trace, x[0] first.")
     deployed = param.Boolean(False, doc="Run the trace with the deployment flag f = 1.")
 
+    message = param.String("", doc="Why the last measurement did not finish (empty when it did).")
+    running = param.Boolean(False, doc="True while a measurement runs.")
+    done = param.Integer(0, doc="Chunks of programs measured in the current or last measurement.")
+    total = param.Integer(0, doc="Chunks of programs in the current or last measurement.")
+
     def __init__(self, story_library: StoryLibrary | None = None, **params):
         super().__init__(**params)
         self.world = EnumeratedWorld()
@@ -77,22 +92,94 @@ class ProgramsView(pn.viewable.Viewer):
         self.story = StoryPanel(self.story_state, library=story_library, scenario=None, story_name=DEFAULT_STORY,
                                 evaluated_on="the measured program space (each prior's selection among the programs correct on every training input)")
         self.listings: dict[str, str] = {}
+        self.shown: dict[str, Any] | None = None  # the task, length and check of the selection on show
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stops_with_session = False
+        self._superseded = False
+        self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True, width=90,
+                                              sizing_mode="fixed", align="end",
+                                              description="Stop measuring; the page keeps the selection it shows.")
+        self._stop_button.on_click(lambda event: self.stop())
+        self._progress = pn.indicators.Progress(value=0, max=1, bar_color="primary", visible=False,
+                                                sizing_mode="stretch_width")
+        self.status = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width")
         self.recompute()
 
     # ---- model -> data ---------------------------------------------------------------------------
 
     @param.depends("task", "max_length", "generalization_check", watch=True)
-    def recompute(self) -> None:
-        """Measure the space (cached by the world) and select with every prior."""
-        self.world.param.update(task=self.task, max_length=self.max_length)
-        table = self.world.table()
+    def recompute(self, sync: bool | None = None) -> None:
+        """Measure the space (cached by the world) and select with every prior.
+
+        sync=None measures on a worker thread when there is a served session and here otherwise. While a
+        measurement runs, a new choice stops it and is measured once it has ended.
+        """
+        if self.running:
+            self._superseded = True
+            self._stop.set()
+            return
+        doc = pn.state.curdoc
+        if sync is None:
+            sync = doc is None or doc.session_context is None
+        if doc is not None and doc.session_context is not None and not self._stops_with_session:
+            doc.on_session_destroyed(lambda context: self.stop())  # a closed tab stops its measurement
+            self._stops_with_session = True
+        request = {"task": self.task, "max_length": self.max_length, "generalization_check": self.generalization_check}
+        self.world.param.update(task=self.task, max_length=self.max_length)  # no worker runs now
+        self._stop.clear()
+        self._superseded = False
+        self.param.update(message="", running=True, done=0, total=0)
+        if sync:
+            self._run(request, None)
+            return
+        self._thread = threading.Thread(target=self._run, args=(request, doc), daemon=True, name="programs-measure")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the running measurement to end before its next chunk of programs; the page keeps what it shows."""
+        self._superseded = False  # a Stop also drops a choice waiting to be measured
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background measurement to end; True if none is running afterwards."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def _run(self, request: dict[str, Any], doc) -> None:
+        last = [0.0]
+
+        def progress(done: int, total: int):
+            now = time.monotonic()
+            if doc is None or done == total or now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                on_page(doc, partial(self.param.update, done=done, total=total))
+
+        try:
+            shown = self._select(request, progress)
+        except MeasurementStopped as exc:
+            on_page(doc, partial(self._finish, None, exc))
+            return
+        except ExplorerError as exc:
+            on_page(doc, partial(self._finish, None, str(exc)))
+            return
+        except Exception as exc:  # a programming error: say so on the page, keep the traceback
+            on_page(doc, partial(self._finish, None, f"The measurement failed: {exc!r}"))
+            raise
+        on_page(doc, partial(self._finish, shown, ""))
+
+    def _select(self, request: dict[str, Any], progress) -> dict[str, Any]:
+        """The worker's part: measure, select with every prior, and prepare what the page shows."""
+        table = self.world.table(progress=progress, should_stop=self._stop.is_set)
         m = self.world.measure()
-        settings = PriorSettings(performance_threshold=1.0, generalization_check=self.generalization_check)
+        settings = PriorSettings(performance_threshold=1.0, generalization_check=request["generalization_check"])
         results = select(table, settings)
-        self.listings = {p: m.space.listing(r.map["index"]) for p, r in results.items() if r.map is not None}
+        listings = {p: m.space.listing(r.map["index"]) for p, r in results.items() if r.map is not None}
         cols = table.to_numpy()
         good = np.nonzero(m.looks_good)[0]
-        self.source.data = {
+        points = {
             "bits": cols["bits"][good], "avg_compute": cols["avg_compute"][good],
             "kind": cols["kind_name"][good].astype(str), "listing": [m.space.listing(r) for r in good],
             "color": [KIND_COLORS[k] for k in cols["kind_name"][good]],
@@ -100,20 +187,57 @@ class ProgramsView(pn.viewable.Viewer):
             "heldout_perf": cols["heldout_perf"][good],
         }
         picked = [p for p in PRIORS if results[p].map is not None]
-        self.picks_source.data = {"bits": [results[p].map["bits"] for p in picked],
-                                  "avg_compute": [results[p].map["avg_compute"] for p in picked], "prior": picked}
+        picks_points = {"bits": [results[p].map["bits"] for p in picked],
+                        "avg_compute": [results[p].map["avg_compute"] for p in picked], "prior": picked}
         kinds = m.kinds()
         counts = ", ".join(f"{k} {int(((kinds == i) & m.looks_good).sum()):,}" for i, k in enumerate(KINDS))
-        self.summary.object = (f"**{len(m.space):,} programs** of length 1..{self.max_length} for *{self.task}*; "
-                               f"{int(m.looks_good.sum()):,} are correct on every training input: {counts}.")
-        self.picks.value = pd.DataFrame([
-            {"prior": p, "program": self.listings.get(p, "-"), "kind": r.map["kind"] if r.map else "-",
+        summary = (f"**{len(m.space):,} programs** of length 1..{request['max_length']} for *{request['task']}*; "
+                   f"{int(m.looks_good.sum()):,} are correct on every training input: {counts}.")
+        picks = pd.DataFrame([
+            {"prior": p, "program": listings.get(p, "-"), "kind": r.map["kind"] if r.map else "-",
              "avg steps": r.map["avg_compute"] if r.map else np.nan, "bits": r.map["bits"] if r.map else np.nan,
              "held-out": r.map["heldout_perf"] if r.map else np.nan, **{k: r.mass[k] for k in KINDS}}
             for p, r in results.items()]).round(3)
-        self.story_state.show(results, {"task": self.task, "max_length": self.max_length,
-                                        "generalization_check": self.generalization_check, "performance_threshold": 1.0})
+        return {"request": request, "results": results, "listings": listings, "points": points,
+                "picks_points": picks_points, "summary": summary, "picks": picks}
+
+    def _finish(self, shown: dict[str, Any] | None, outcome) -> None:
+        """On the page: show a finished selection, or say why the previous one stays."""
+        superseded = self._superseded
+        if isinstance(outcome, MeasurementStopped):
+            before = (f" The page still shows length 1..{self.shown['max_length']} for {self.shown['task']}."
+                      if self.shown else "")
+            outcome = f"Stopped after {outcome.done} of {outcome.total} chunks of programs.{before}"
+        if shown is not None:
+            self._show(shown)
+        with param.parameterized.batch_call_watchers(self):
+            self.param.update(message=outcome, running=False)
+        if superseded:  # the choice changed while it ran: measure what is chosen now
+            self.recompute()
+
+    def _show(self, shown: dict[str, Any]) -> None:
+        self.listings = shown["listings"]
+        self.source.data = shown["points"]
+        self.picks_source.data = shown["picks_points"]
+        self.summary.object = shown["summary"]
+        self.picks.value = shown["picks"]
+        self.shown = shown["request"]
+        self.story_state.show(shown["results"], {**shown["request"], "performance_threshold": 1.0})
         self.retrace()
+
+    @param.depends("running", "done", "total", "message", watch=True, on_init=True)
+    def _widgets(self):
+        if not hasattr(self, "_stop_button"):
+            return
+        self._stop_button.disabled = not self.running
+        self._progress.param.update(max=max(self.total, 1), value=min(self.done, max(self.total, 1)),
+                                    visible=self.running)
+        if self.running:
+            text = f"Measuring: {self.done} of {self.total or '?'} chunks of programs."
+        else:
+            text = self.message
+        self.status.object = text
+        self.status.visible = bool(text)
 
     @param.depends("traced_prior", "trace_input", "deployed", watch=True)
     def retrace(self) -> None:
@@ -154,7 +278,8 @@ class ProgramsView(pn.viewable.Viewer):
         controls = pn.Param(self.param, parameters=["task", "max_length", "generalization_check"], show_name=False,
                             widgets={"max_length": pn.widgets.IntSlider})
         trace_controls = pn.Param(self.param, parameters=["traced_prior", "trace_input", "deployed"], show_name=False)
-        left = pn.Column(controls, self.summary, pn.pane.Bokeh(self.figure), "### Each prior's pick", self.picks,
+        left = pn.Column(controls, pn.Row(self._progress, self._stop_button, sizing_mode="stretch_width"),
+                         self.status, self.summary, pn.pane.Bokeh(self.figure), "### Each prior's pick", self.picks,
                          "### Trace", trace_controls, self.trace_note, self.trace_pane, sizing_mode="stretch_width")
         return pn.Row(left, pn.Column(self.story, width=420), sizing_mode="stretch_width")
 

@@ -44,6 +44,14 @@ CHUNK = 32_768
 FAILED = np.int64(1 << 40)
 
 
+class MeasurementStopped(ExplorerError):
+    """Raised by EnumeratedWorld.measure when its `should_stop` said so between chunks; nothing is cached."""
+
+    def __init__(self, done: int, total: int):
+        super().__init__(f"Measurement stopped after {done} of {total} chunks of programs.")
+        self.done, self.total = done, total
+
+
 @dataclass(frozen=True)
 class Measurement:
     """Per program counts over the input sets, before they become table columns."""
@@ -112,18 +120,23 @@ class EnumeratedWorld(param.Parameterized):
     def space(self) -> ProgramSpace:
         return enumerate_programs(self.max_length)
 
-    def measure(self, progress=None) -> Measurement:
-        """Run everything (cached per parameter values); `progress(done, total)` is called per chunk."""
+    def measure(self, progress=None, should_stop=None) -> Measurement:
+        """Run everything (cached per parameter values); `progress(done, total)` is called per chunk.
+
+        `should_stop()`, when given, is asked before each chunk; if it returns True the measurement ends
+        there with MeasurementStopped and the cache keeps what it held before.
+        """
         self.check()
         key = self._key()
         if key not in self._cache:
+            m = self._measure(progress, should_stop)
             self._cache.clear()
-            self._cache[key] = self._measure(progress)
+            self._cache[key] = m
         return self._cache[key]
 
-    def table(self, progress=None) -> ProgramTable:
+    def table(self, progress=None, should_stop=None) -> ProgramTable:
         """The measured space as a ProgramTable (see the module docstring for the columns and kinds)."""
-        m = self.measure(progress)
+        m = self.measure(progress, should_stop)
         be = get_backend(self.backend)
         steps = m.train_steps.astype(np.float64)
         cols = {
@@ -140,7 +153,7 @@ class EnumeratedWorld(param.Parameterized):
 
     # ---- measurement ---------------------------------------------------------------------------
 
-    def _measure(self, progress) -> Measurement:
+    def _measure(self, progress, should_stop=None) -> Measurement:
         space = self.space()
         P = len(space)
         self._out = {name: np.zeros(P, dtype=np.int64) for name in
@@ -154,6 +167,9 @@ class EnumeratedWorld(param.Parameterized):
         chunks = ([(False, r) for r in _chunks(np.nonzero(~has_loop)[0], size)]
                   + [(True, r) for r in _chunks(np.nonzero(has_loop)[0], size)])
         for done, (looped, rows) in enumerate(chunks):
+            if should_stop is not None and should_stop():
+                self._out = None
+                raise MeasurementStopped(done, len(chunks))
             (self._measure_looped if looped else self._measure_straight)(space, rows)
             if progress is not None:
                 progress(done + 1, len(chunks))
