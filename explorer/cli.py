@@ -1,4 +1,4 @@
-"""The command line: `python -m explorer {scenarios,select,anneal,bench,serve,story}`.
+"""The command line: `python -m explorer {scenarios,select,anneal,bench,serve,story,neural,programs}`.
 
 A user's mistake (unknown scenario or parameter, a value of the wrong type or out of range, a back end
 this machine lacks) prints one line naming what is wrong and what is allowed, and exits with code 2.
@@ -327,11 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="open the apps in a browser")
     p.set_defaults(func=cmd_serve)
 
+    # Each world's and the stories' commands live beside their code.
     from explorer.stories.commands import add_story_parser
+    from explorer.worlds.enumerated.commands import add_programs_parser
+    from explorer.worlds.neural.commands import add_neural_parser
 
     add_story_parser(sub)
-    from explorer.worlds.neural.commands import add_neural_parser; add_neural_parser(sub)  # noqa: E702
-    from explorer.worlds.enumerated.commands import add_programs_parser; add_programs_parser(sub)  # noqa: E702
+    add_neural_parser(sub)
+    add_programs_parser(sub)
     return parser
 
 
