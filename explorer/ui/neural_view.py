@@ -29,10 +29,10 @@ from bokeh.models import ColumnDataSource, Legend, LegendItem
 from bokeh.plotting import figure
 
 from explorer.errors import ExplorerError
-from explorer.priors import PRIORS, PriorResult
+from explorer.priors import PRIORS
 from explorer.stories.library import StoryLibrary
 from explorer.stories.render import safe_inline
-from explorer.ui.story_panel import StoryPanel
+from explorer.ui.story_panel import MeasuredSelection, StoryPanel
 from explorer.worlds.neural.session import THRESHOLD, Limits, NeuralSetup, Outcome, Trainer
 
 log = logging.getLogger(__name__)
@@ -76,24 +76,6 @@ def _guarded(action: str):
         return run
 
     return wrap
-
-
-class NeuralStoryState(param.Parameterized):
-    """What the story panel reads: each prior's selection among the networks of the last finished run."""
-
-    version = param.Integer(0, doc="Bumped when a run finishes (or a new one starts and clears the results).")
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.results: dict[str, PriorResult] = {}
-        self._settings: dict[str, Any] = {}
-
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    def show(self, results: dict[str, PriorResult], settings: dict[str, Any]) -> None:
-        self.results, self._settings = results, settings
-        self.version += 1
 
 
 class LiveCurves:
@@ -191,7 +173,7 @@ class NeuralView(pn.viewable.Viewer):
         self.status_pane = pn.pane.Markdown(self.status, sizing_mode="stretch_width", css_classes=["neural-status"])
         self.curves = LiveCurves()
         self.results = pn.Column(sizing_mode="stretch_width", css_classes=["neural-results"])
-        self.story_state = NeuralStoryState()
+        self.story_state = MeasuredSelection()
         self.story = StoryPanel(self.story_state, library=story_library, scenario=None,
                                 story_name=STORIES.get(self.setup.proposal, DEFAULT_STORY),
                                 evaluated_on="the networks trained here (their measured table, selected by each prior)")

@@ -3,7 +3,7 @@
 ProgramsView holds an EnumeratedWorld (the model) and draws it: steps against bits for the programs
 that look good (kinds by colour and shape, each prior's pick ringed), a table of the picks with their
 listings, a step-by-step trace of a chosen pick on an input you type, and the story panel beside it,
-whose evidence is evaluated on this very selection (ProgramsStoryState).
+whose evidence is evaluated on this very selection (MeasuredSelection).
 
 In a served session the measurement runs on a worker thread (L = 6 takes about 15 s), with a progress bar
 and a Stop button; a stopped run leaves the previous selection on the page and says so. Without a
@@ -25,13 +25,13 @@ from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
 from explorer.errors import ExplorerError
-from explorer.priors import PRIORS, PriorResult, PriorSettings, select
+from explorer.priors import PRIORS, PriorSettings, select
 from explorer.stories.library import StoryLibrary
 from explorer.table import KINDS
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.page_thread import on_page
 from explorer.ui.scatter import KIND_MARKERS
-from explorer.ui.story_panel import StoryPanel
+from explorer.ui.story_panel import MeasuredSelection, StoryPanel
 from explorer.worlds.enumerated.machine import run
 from explorer.worlds.enumerated.tasks import TASKS, correct, parse_bits
 from explorer.worlds.enumerated.world import EnumeratedWorld, MeasurementStopped
@@ -42,24 +42,6 @@ PAGE_MAX_LENGTH = 6
 DEFAULT_STORY = "scenarios/lookup-table"
 #: Seconds between progress updates sent from the worker thread (a browser needs no more).
 PROGRESS_INTERVAL = 0.2
-
-
-class ProgramsStoryState(param.Parameterized):
-    """What the story panel reads: each prior's selection on the measured program space."""
-
-    version = param.Integer(0, doc="Bumped each time the selection is recomputed.")
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.results: dict[str, PriorResult] = {}
-        self._settings: dict[str, Any] = {}
-
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    def show(self, results: dict[str, PriorResult], settings: dict[str, Any]) -> None:
-        self.results, self._settings = results, settings
-        self.version += 1
 
 
 class ProgramsView(pn.viewable.Viewer):
@@ -80,7 +62,7 @@ class ProgramsView(pn.viewable.Viewer):
     def __init__(self, story_library: StoryLibrary | None = None, **params):
         super().__init__(**params)
         self.world = EnumeratedWorld()
-        self.story_state = ProgramsStoryState()
+        self.story_state = MeasuredSelection()
         self.source = ColumnDataSource(_empty_points())
         self.picks_source = ColumnDataSource({"bits": [], "avg_compute": [], "prior": []})
         self.figure = self._figure()

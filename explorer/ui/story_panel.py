@@ -11,7 +11,7 @@ is shown escaped (safe_inline); a story file that does not load shows its locate
 
 The panel needs of its `state` only a `version` parameter bumped when results change, `results` (each
 prior's PriorResult) and `settings()` (what they were computed with): a SimulationState, or another
-world's results, such as the neural app's trained networks. With no preset (scenario None) it shows
+world's results, such as the neural app's trained networks (MeasuredSelection). With no preset (scenario None) it shows
 `story_name`, and every piece of evidence says which scenario it was written for.
 """
 
@@ -26,6 +26,7 @@ import panel as pn
 import param
 
 from explorer.errors import ExplorerError
+from explorer.priors import PriorResult
 from explorer.scenarios import SCENARIOS
 from explorer.stories.evidence import Result, claim_statuses, code_version, compare, flat_metrics
 from explorer.stories.library import StoryLibrary
@@ -66,6 +67,25 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+class MeasuredSelection(param.Parameterized):
+    """A state for StoryPanel beside a world without a SimulationState (trained networks, enumerated
+    programs): each prior's selection on the last measured table, and the settings that produced it."""
+
+    version = param.Integer(0, doc="Bumped each time a new selection is shown (or cleared).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.results: dict[str, PriorResult] = {}
+        self._settings: dict[str, Any] = {}
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self._settings)
+
+    def show(self, results: dict[str, PriorResult], settings: dict[str, Any]) -> None:
+        self.results, self._settings = results, settings
+        self.version += 1
 
 
 class StoryPanel(pn.viewable.Viewer):
