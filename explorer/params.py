@@ -9,11 +9,31 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import param
 
 from explorer.errors import ExplorerError
+
+
+def type_name(value: Any) -> str:
+    """How a message names the type of a value a user wrote (YAML or JSON): 'a list', 'text', ..."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, str):
+        return "empty text" if not value.strip() else "text"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, int):
+        return "an integer"
+    return type(value).__name__
 
 
 def allowed(p: param.Parameter) -> str:

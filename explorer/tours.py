@@ -38,6 +38,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from explorer.errors import ExplorerError
+from explorer.params import type_name
 from explorer.priors import METRIC_NAMES, PRIORS
 from explorer.scenarios import MACHINE_PARAMS, OPERATORS, SCENARIOS, Case, Check, Outcome, Scenario, preset_params
 from explorer.simulation import Simulation
@@ -241,7 +242,7 @@ class _Validator:
 
     def mapping(self, node: Any, what: str, line: int | None, keys: set[str], required: tuple[str, ...] = ()) -> CommentedMap:
         if not isinstance(node, Mapping):
-            self.fail(line, f"{what} must be a mapping (name: value lines), not {_type_name(node)}")
+            self.fail(line, f"{what} must be a mapping (name: value lines), not {type_name(node)}")
         for k in node:
             if not isinstance(k, str):
                 self.fail(self.own_line(node, line), f"{what}: key {k!r} is not text")
@@ -259,7 +260,7 @@ class _Validator:
             return ""
         value = m[key]
         if not isinstance(value, str) or not value.strip():
-            self.fail(self.value_line(m, key, line), f"{what}: {key!r} must be non-empty text, not {_type_name(value)}")
+            self.fail(self.value_line(m, key, line), f"{what}: {key!r} must be non-empty text, not {type_name(value)}")
         return " ".join(value.split()) if key in ("title",) else value.strip()
 
     def params(self, m: CommentedMap, key: str, what: str, line: int | None, base: dict[str, Any],
@@ -270,7 +271,7 @@ class _Validator:
         if node is None:
             return {}
         if not isinstance(node, Mapping):
-            self.fail(at, f"{what}: {key!r} must be a mapping of parameter: value, not {_type_name(node)}")
+            self.fail(at, f"{what}: {key!r} must be a mapping of parameter: value, not {type_name(node)}")
         out: dict[str, Any] = {}
         for name, raw in node.items():
             here = self.key_line(node, name, at)
@@ -299,7 +300,7 @@ class _Validator:
         steps_node = root["steps"]
         at = self.value_line(root, "steps", 1)
         if not isinstance(steps_node, list) or not steps_node:
-            self.fail(at, f"tour: 'steps' must be a non-empty list of steps, not {_type_name(steps_node)}")
+            self.fail(at, f"tour: 'steps' must be a non-empty list of steps, not {type_name(steps_node)}")
         steps = tuple(self.step(s, i + 1, self.item_line(steps_node, i, at)) for i, s in enumerate(steps_node))
         return Tour(title=title, intro=intro, steps=steps, path=self.path)
 
@@ -334,11 +335,11 @@ class _Validator:
             return ()
         node, at = m["options"], self.value_line(m, "options", line)
         if not isinstance(node, list) or len(node) < 2:
-            self.fail(at, f"{what}: 'options' must be a list of at least two choices, not {_type_name(node)}")
+            self.fail(at, f"{what}: 'options' must be a list of at least two choices, not {type_name(node)}")
         out = []
         for i, item in enumerate(node):
             if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
-                self.fail(self.item_line(node, i, at), f"{what}: option {i + 1} must be non-empty text, not {_type_name(item)}")
+                self.fail(self.item_line(node, i, at), f"{what}: option {i + 1} must be non-empty text, not {type_name(item)}")
             text = str(_plain(item)).strip()
             if text in out:
                 self.fail(self.item_line(node, i, at), f"{what}: option {text!r} appears twice")
@@ -350,7 +351,7 @@ class _Validator:
             return ()
         node, at = m["look_at"], self.value_line(m, "look_at", line)
         if not isinstance(node, list) or not node:
-            self.fail(at, f"{what}: 'look_at' must be a non-empty list of checks, not {_type_name(node)}")
+            self.fail(at, f"{what}: 'look_at' must be a non-empty list of checks, not {type_name(node)}")
         return tuple(self.check(item, f"{what}, look_at {i + 1}", self.item_line(node, i, at), params)
                      for i, item in enumerate(node))
 
@@ -378,7 +379,7 @@ class _Validator:
             if value not in KINDS:
                 self.fail(at, f"{what}: value {value!r} is not a kind; kinds: {', '.join(KINDS)}")
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            self.fail(at, f"{what}: value for {metric} must be a finite number, not {_type_name(m['value'])}")
+            self.fail(at, f"{what}: value for {metric} must be a finite number, not {type_name(m['value'])}")
         return Check(metric, case, op, value=value)
 
     def case(self, m: Mapping, what: str, line: int | None, params: dict[str, Any]) -> Case:
@@ -390,17 +391,3 @@ class _Validator:
         return Case(prior, changes)
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "empty text" if not value.strip() else "text"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return type(value).__name__

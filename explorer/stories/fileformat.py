@@ -29,10 +29,20 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarfloat import ScalarFloat
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString, LiteralScalarString
 
+from explorer.params import type_name
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import (
-    SCHEMA_VERSION, Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Recorded,
-    Story, Sweep,
+    SCHEMA_VERSION,
+    Assumption,
+    Claim,
+    ClassChoice,
+    Component,
+    Criterion,
+    Evidence,
+    Predicate,
+    Recorded,
+    Story,
+    Sweep,
 )
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 
@@ -207,20 +217,6 @@ def _implicit(event) -> bool:
     return event.tag in (None, "!")
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if value is None:
-        return "nothing"
-    return type(value).__name__
 
 
 class _Reader:
@@ -246,7 +242,7 @@ class _Reader:
 
     def mapping(self, value, what: str, line: int, allowed: Iterable[str], required: Iterable[str] = ()) -> CommentedMap:
         if not isinstance(value, CommentedMap):
-            self.fail("TS-F05", f"{what} must be a mapping, not {_type_name(value)}", line)
+            self.fail("TS-F05", f"{what} must be a mapping, not {type_name(value)}", line)
         allowed = tuple(allowed)
         for key in value:
             if not isinstance(key, str) or key not in allowed:
@@ -258,12 +254,12 @@ class _Reader:
 
     def seq(self, value, what: str, line: int) -> CommentedSeq:
         if not isinstance(value, CommentedSeq):
-            self.fail("TS-F05", f"{what} must be a list, not {_type_name(value)}", line)
+            self.fail("TS-F05", f"{what} must be a list, not {type_name(value)}", line)
         return value
 
     def text(self, value, what: str, line: int, allow_empty: bool = True) -> str:
         if not isinstance(value, str):
-            self.fail("TS-F05", f"{what} must be text, not {_type_name(value)}", line)
+            self.fail("TS-F05", f"{what} must be text, not {type_name(value)}", line)
         if not allow_empty and not value.strip():
             self.fail("TS-F05", f"{what} must not be empty", line)
         return str(value)
@@ -278,22 +274,22 @@ class _Reader:
 
     def boolean(self, value, what: str, line: int) -> bool:
         if not isinstance(value, bool):
-            self.fail("TS-F05", f"{what} must be true or false, not {_type_name(value)}", line)
+            self.fail("TS-F05", f"{what} must be true or false, not {type_name(value)}", line)
         return bool(value)
 
     def integer(self, value, what: str, line: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail("TS-F05", f"{what} must be an integer, not {_type_name(value)}", line)
+            self.fail("TS-F05", f"{what} must be an integer, not {type_name(value)}", line)
         return int(value)
 
     def number(self, value, what: str, line: int) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            self.fail("TS-F05", f"{what} must be a finite number, not {_type_name(value)}", line)
+            self.fail("TS-F05", f"{what} must be a finite number, not {type_name(value)}", line)
         return float(value)
 
     def scalar(self, value, what: str, line: int):
         if not isinstance(value, _SCALARS) or (isinstance(value, float) and not math.isfinite(value)):
-            self.fail("TS-F05", f"{what} must be a number, text, true/false or null, not {_type_name(value)}", line)
+            self.fail("TS-F05", f"{what} must be a number, text, true/false or null, not {type_name(value)}", line)
         return _plain(value)
 
     def id_list(self, value, what: str, line: int) -> list[str]:

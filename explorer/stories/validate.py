@@ -15,7 +15,7 @@ from typing import Any
 import param
 
 from explorer.errors import ExplorerError
-from explorer.params import allowed, set_values
+from explorer.params import allowed, set_values, type_name
 from explorer.priors import METRIC_NAMES, PRIORS, PriorSettings
 from explorer.scenarios import SCENARIOS
 from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
@@ -74,20 +74,6 @@ def _suggest(word: Any, choices: Iterable[str]) -> str:
     return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, int):
-        return "a number"
-    if value is None:
-        return "null"
-    return type(value).__name__
 
 
 def _fits_type(p: param.Parameter, value: Any) -> bool:
@@ -420,7 +406,7 @@ class _Validator:
             p = parameter(name)
             if not _fits_type(p, value):
                 shown = repr(value) if isinstance(value, float) else _fmt(value)
-                self.error("TS-V11", f"{what} set {name} to {shown} ({_describe(value)}); {name} takes "
+                self.error("TS-V11", f"{what} set {name} to {shown} ({type_name(value)}); {name} takes "
                            f"{allowed(p)}", at)
                 continue
             try:
@@ -510,7 +496,7 @@ class _Validator:
             elif pred.op not in TEXT_OPERATORS:
                 problem = f"it orders kinds, which have no order; use {' or '.join(TEXT_OPERATORS)}"
         elif isinstance(pred.value, bool) or not isinstance(pred.value, (int, float)):
-            problem = f"{pred.metric} is a number and {_fmt(pred.value)} is {_describe(pred.value)}"
+            problem = f"{pred.metric} is a number and {_fmt(pred.value)} is {type_name(pred.value)}"
         if problem:
             right = pred.other if pred.other is not None else ("null" if pred.value is None else _fmt(pred.value))
             self.error("TS-V14", f"{what} ({pred.metric} {pred.op} {right}) cannot mean what it says: {problem}",
