@@ -9,7 +9,9 @@ script) the change is simply made at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from functools import partial
 
 import panel as pn
 from panel.io.state import set_curdoc
@@ -22,3 +24,17 @@ def on_page(doc, callback: Callable[[], None]) -> None:
         return
     with set_curdoc(doc):
         pn.state.execute(callback, schedule=True)
+
+
+def progress_reporter(doc, show: Callable[[int, int], None], interval: float = 0.1) -> Callable[[int, int], None]:
+    """A `progress(done, total)` callback for a worker thread that hands `show(done, total)` to the page
+    at most every `interval` seconds (and always the last one): more often only floods the browser."""
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if doc is None or done == total or now - last[0] >= interval:
+            last[0] = now
+            on_page(doc, partial(show, done, total))
+
+    return progress

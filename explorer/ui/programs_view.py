@@ -13,7 +13,6 @@ session (tests, notebooks run as scripts) it runs in the calling thread.
 from __future__ import annotations
 
 import threading
-import time
 from functools import partial
 from typing import Any
 
@@ -29,7 +28,7 @@ from explorer.priors import PRIORS, PriorSettings, select
 from explorer.stories.library import StoryLibrary
 from explorer.table import KINDS
 from explorer.ui.comparison import KIND_COLORS
-from explorer.ui.page_thread import on_page
+from explorer.ui.page_thread import on_page, progress_reporter
 from explorer.ui.scatter import KIND_MARKERS
 from explorer.ui.story_panel import MeasuredSelection, StoryPanel
 from explorer.worlds.enumerated.machine import run
@@ -131,13 +130,7 @@ class ProgramsView(pn.viewable.Viewer):
         return True
 
     def _run(self, request: dict[str, Any], doc) -> None:
-        last = [0.0]
-
-        def progress(done: int, total: int):
-            now = time.monotonic()
-            if doc is None or done == total or now - last[0] >= PROGRESS_INTERVAL:
-                last[0] = now
-                on_page(doc, partial(self.param.update, done=done, total=total))
+        progress = progress_reporter(doc, lambda done, total: self.param.update(done=done, total=total), PROGRESS_INTERVAL)
 
         try:
             shown = self._select(request, progress)

@@ -15,7 +15,6 @@ widgets do when they are changed from another thread.
 from __future__ import annotations
 
 import threading
-import time
 from functools import partial
 
 import holoviews as hv
@@ -38,7 +37,7 @@ from explorer.regimes import (
 )
 from explorer.table import KINDS
 from explorer.ui.comparison import KIND_COLORS
-from explorer.ui.page_thread import on_page
+from explorer.ui.page_thread import on_page, progress_reporter
 from explorer.ui.state import SimulationState
 
 #: Cell labels beyond the four kinds, and their colours.
@@ -148,13 +147,7 @@ class RegimeMapView(pn.viewable.Viewer):
         self._stop.set()
 
     def _run(self, job, doc) -> RegimeMap | None:
-        last = [0.0]
-
-        def progress(done: int, total: int):
-            now = time.monotonic()
-            if doc is None or done == total or now - last[0] >= PROGRESS_INTERVAL:
-                last[0] = now
-                on_page(doc, partial(setattr, self._progress, "value", done))
+        progress = progress_reporter(doc, lambda done, _total: setattr(self._progress, "value", done), PROGRESS_INTERVAL)
 
         try:
             result = job(progress=progress)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-import time
 from functools import partial
 from typing import Any
 
@@ -42,7 +41,7 @@ from explorer.errors import ExplorerError
 from explorer.stories.model import Story
 from explorer.stories.render import safe_inline
 from explorer.stories.sensitivity import CLASSES, VERDICTS, Axis, Point, SweepResult, run_sweep
-from explorer.ui.page_thread import on_page
+from explorer.ui.page_thread import on_page, progress_reporter
 
 #: Okabe-Ito colours of the point classes.
 CLASS_COLORS = {"good": "#009E73", "fails_safely": "#E69F00", "fails_catastrophically": "#D55E00"}
@@ -345,13 +344,7 @@ class SweepRunner(pn.viewable.Viewer):
         return True
 
     def _run(self, job, doc, signature) -> SweepResult | None:
-        last = [0.0]
-
-        def progress(done: int, total: int):
-            now = time.monotonic()
-            if doc is None or done == total or now - last[0] >= PROGRESS_INTERVAL:
-                last[0] = now
-                on_page(doc, partial(self.param.update, done=done, total=total))
+        progress = progress_reporter(doc, lambda done, total: self.param.update(done=done, total=total), PROGRESS_INTERVAL)
 
         try:
             result = job(progress=progress)
