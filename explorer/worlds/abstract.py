@@ -21,6 +21,8 @@ compute is S[k] / e + k * o + (T - k) * c. That makes a build O(N log T) instead
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +48,9 @@ class KindMix(param.Dict):
         if unknown:
             raise ValueError(f"{self.name}: unknown kind(s) {unknown}; kinds are {list(KINDS)}")
         shares = list(val.values())
-        if any(not isinstance(s, (int, float)) or isinstance(s, bool) or not s >= 0 for s in shares) or sum(shares) <= 0:
-            raise ValueError(f"{self.name}: shares must be non-negative numbers and not all zero")
+        if any(not isinstance(s, (int, float)) or isinstance(s, bool) or not 0 <= s < math.inf for s in shares) \
+                or sum(shares) <= 0:
+            raise ValueError(f"{self.name}: shares must be finite non-negative numbers and not all zero")
 
 
 class AbstractWorld(param.Parameterized):
