@@ -228,6 +228,8 @@ def cmd_bench(args) -> int:
 
 #: The panel-serve apps; found beside the package in a source checkout (the README's set-up).
 APPS_DIR = Path(__file__).resolve().parent.parent / "apps"
+#: The site index at /: Panel's, less the web font and the images it loads from other hosts.
+INDEX_HTML = Path(__file__).resolve().parent / "ui" / "index.html"
 
 
 def serve_command(port: int, show: bool = False, address: str | None = None) -> list[str]:
@@ -235,11 +237,12 @@ def serve_command(port: int, show: bool = False, address: str | None = None) -> 
     apps = sorted(str(p) for p in APPS_DIR.glob("*.py"))
     if not apps:
         raise ExplorerError(f"no apps to serve: {APPS_DIR} has no .py files (serve runs from a source checkout)")
-    cmd = [sys.executable, "-m", "panel", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "explorer.ui.panel_serve", "--port", str(port)]
     if address:
         cmd += ["--address", address]
     if show:
         cmd.append("--show")
+    cmd += ["--index", str(INDEX_HTML)]  # Panel's own index page loads a web font and its logo from outside
     return cmd + apps
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 import panel as pn
 
 from explorer.errors import ExplorerError
-from explorer.params import parse_value
+from explorer.params import parse_value, quoted
 from explorer.scenarios import SCENARIOS, preset_params
 from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
 
@@ -45,32 +45,60 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+#: Longest query string read (a shared link can be any length; every setting fits in far less).
+MAX_QUERY_CHARS = 8192
+#: Most name=value pairs read from one link.
+MAX_FIELDS = 100
+
+
 def apply_query(dashboard, query: str) -> list[str]:
-    """Apply a query string to the dashboard; returns one message per part that could not be applied."""
+    """Apply a query string to the dashboard; returns one message per part that could not be applied.
+
+    Everything in a link is untrusted: names and values are looked up and parsed, never evaluated, and
+    the messages quote them cut short (the page escapes them before showing them).
+    """
+    query = query.lstrip("?")
+    if len(query) > MAX_QUERY_CHARS:
+        return [(f"the link's settings are {len(query):,} characters long, more than the {MAX_QUERY_CHARS:,} "
+                 "read; none of them was used")]
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        return [f"the link has more than {MAX_FIELDS} settings; none of them was used"]
     problems = []
-    pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
     scenario = dict(pairs).get("scenario")
     if scenario is not None:
         if scenario in SCENARIOS:
             dashboard.scenario = scenario
         else:
-            problems.append(f"scenario: {scenario!r} is not a scenario; scenarios: {', '.join(SCENARIOS)}")
+            problems.append(f"scenario: {quoted(scenario)} is not a scenario; scenarios: {', '.join(SCENARIOS)}")
     values = {}
     for name, text in pairs:
         if name == "scenario":
             continue
         if name not in WORLD_PARAMS and name not in PRIOR_PARAMS:
-            problems.append(f"unknown parameter {name!r} in the link")
+            problems.append(f"unknown parameter {quoted(name)} in the link")
             continue
         try:
             values[name] = parse_value(parameter(name), text)
         except ExplorerError as exc:
             problems.append(str(exc))
-    for name, value in values.items():  # one at a time, so one bad value does not block the others
-        if not dashboard.state.apply(**{name: value}):
-            problems.append(dashboard.state.message)
+    # All at once (one recompute); if the core refuses the set, one at a time, so that one bad value
+    # (or two that conflict) does not block the others.
+    if values and not dashboard.state.apply(**values):
+        for name, value in values.items():
+            if not dashboard.state.apply(**{name: value}):
+                problems.append(dashboard.state.message)
     dashboard.controls.refresh()
     return problems
+
+
+def link_message(problems: list[str]) -> str:
+    """The one message a page shows about a link's unusable settings (empty when there were none)."""
+    if not problems:
+        return ""
+    more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+    return "This link had settings that could not be used: " + "; ".join(problems[:10]) + more
 
 
 def sync_url(dashboard) -> None:
@@ -78,13 +106,13 @@ def sync_url(dashboard) -> None:
     location = pn.state.location
     if location is None:  # not served (a notebook, a test): nothing to sync
         return
-    problems = apply_query(dashboard, location.search or "")
-    if problems:
-        dashboard.show_message("This link had settings that could not be used: " + "; ".join(problems))
+    dashboard.show_message(link_message(apply_query(dashboard, location.search or "")))
 
     def write(*_):
         location.search = link_query(dashboard)
 
     dashboard.state.param.watch(write, "version")
     dashboard.param.watch(write, "scenario")
-    write()
+    # Once the browser has connected: its first report of the address would otherwise put the link as
+    # typed (bad values, an over-long query) back into the address bar.
+    pn.state.onload(write)
