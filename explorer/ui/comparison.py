@@ -35,10 +35,6 @@ def selection_frame(state: SimulationState) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _same(a, b) -> bool:
-    return a == b or (pd.isna(a) and pd.isna(b))
-
-
 class PriorComparison(pn.viewable.Viewer):
     """The MAP program and posterior mass per kind of each prior, as a table and stacked bars."""
 
@@ -53,15 +49,10 @@ class PriorComparison(pn.viewable.Viewer):
         self.state.param.watch(self._refresh, "version")
 
     def _refresh(self, *_):
-        new, old = selection_frame(self.state), self._table.value
-        if list(new.columns) != list(old.columns) or len(new) != len(old):
-            self._table.value = new
-        else:  # send only the cells that changed: a slider move usually touches a few masses
-            changed = {c: [(i, new[c].iat[i]) for i in range(len(new)) if not _same(new[c].iat[i], old[c].iat[i])]
-                       for c in new.columns}
-            changed = {c: v for c, v in changed.items() if v}
-            if changed:
-                self._table.patch(changed)
+        # Replace the whole value: five rows cost nothing to send. Tabulator.patch() edits `value` in place
+        # but not the data a view is built from, so a patch made before the page rendered (a link's
+        # preset) left the table showing the previous preset's numbers while the bars showed the new ones.
+        self._table.value = selection_frame(self.state)
         # Patch the bars' data in place: a slider move then sends sixteen numbers, not a new plot.
         self._source.data = self._bar_data()
 

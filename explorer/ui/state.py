@@ -3,12 +3,17 @@
 Views depend on `version` (bumped after each successful recompute) and read the Simulation and its
 results; they never recompute by themselves. A change the core rejects leaves the results and the
 version alone and puts the reason in `message`, so the page keeps its last good state.
+
+One update path: every view redraws from the same `results` inside one `pn.io.hold()`, so the browser
+gets the table, bars, picks, scatter and story panel of one computed result in one message, never a
+mix of old and new.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import panel as pn
 import param
 
 from explorer.errors import ExplorerError
@@ -51,7 +56,8 @@ class SimulationState(param.Parameterized):
                 self.simulation.update(**before)
             self.message = str(exc)
             return False
-        self.results = results
-        self.message = ""
-        self.version += 1
+        with pn.io.hold():  # every watcher's changes reach the browser together
+            self.results = results
+            self.message = ""
+            self.version += 1
         return True

@@ -1,0 +1,109 @@
+"""The page shows the numbers `select --json` computes, after a link, after a reload and after a slider move.
+
+Every preset is opened by its link, then reloaded (every setting is in the link), then the max-compute
+weight is moved to its end. Each time the table (each prior's MAP kind and posterior mass per kind) and
+the bars' data in the Bokeh document are read and compared with the CLI's JSON for the same settings.
+The table used to keep a previous preset's numbers after a link, while the bars showed the new ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from playwright.sync_api import expect
+
+from explorer.priors import PRIORS
+from explorer.scenarios import SCENARIOS
+from explorer.table import KINDS
+
+TIMEOUT = 60_000
+
+#: Reads the stacked bars' data source out of the page's Bokeh document.
+BARS = """() => {
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      if (m.type === 'ColumnDataSource' && m.data.prior !== undefined && m.data.honest !== undefined
+          && m.data.index === undefined) {
+        const out = {};
+        for (const k of Object.keys(m.data)) out[k] = Array.from(m.data[k]);
+        return out;
+      }
+    }
+  }
+  return null;
+}"""
+
+
+def select_json(scenario: str, *sets: str) -> dict:
+    args = [sys.executable, "-m", "explorer", "select", "--scenario", scenario, "--json"]
+    for s in sets:
+        args += ["--set", s]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+@pytest.fixture(scope="module")
+def expected():
+    """`select --json` for every preset, as it opens and with the max-compute weight at 10 (two at a time)."""
+    jobs = {(s, moved): (s, *(["w_max=10"] if moved else [])) for s in SCENARIOS for moved in (False, True)}
+    with ThreadPoolExecutor(2) as pool:
+        futures = {key: pool.submit(select_json, *args) for key, args in jobs.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+def table(page) -> dict[str, dict[str, str]]:
+    """Each row of the selection table as {column: text}, read by Tabulator's field names."""
+    rows = page.locator(".tabulator-row")
+    rows.first.wait_for(timeout=TIMEOUT)
+    out = {}
+    for row in rows.all():
+        cells = row.locator(".tabulator-cell[tabulator-field]")
+        values = dict(zip(cells.evaluate_all("cs => cs.map(c => c.getAttribute('tabulator-field'))"),
+                          cells.all_inner_texts()))
+        out[values["prior"]] = values
+    return out
+
+
+def assert_page_shows(page, report: dict, when: str) -> None:
+    shown, bars = table(page), page.evaluate(BARS)
+    assert list(shown) == list(PRIORS), when
+    assert bars["prior"] == list(PRIORS), when
+    for i, prior in enumerate(PRIORS):
+        want = report["priors"][prior]
+        assert shown[prior]["MAP kind"] == (want["map"] or {}).get("kind", "none"), (when, prior)
+        for kind in KINDS:
+            assert shown[prior][kind] == f"{want['mass'][kind]:.3f}", (when, prior, kind)
+            assert abs(bars[kind][i] - want["mass"][kind]) < 1e-9, (when, prior, kind)
+
+
+def wait_for_mass(page, report: dict) -> None:
+    """Wait until the table shows the report's masses (the page updates asynchronously)."""
+    first = report["priors"]["max_speed"]["mass"]["honest"]
+    expect(page.locator(".tabulator-row").nth(1)).to_contain_text(f"{first:.3f}", timeout=TIMEOUT)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_every_preset_by_link_reload_and_slider_shows_what_select_computes(page, server, expected, scenario):
+    page.goto(f"{server}/priors?scenario={scenario}")
+    wait_for_mass(page, expected[scenario, False])
+    assert_page_shows(page, expected[scenario, False], "by link")
+
+    page.reload()
+    wait_for_mass(page, expected[scenario, False])
+    assert_page_shows(page, expected[scenario, False], "after a reload")
+
+    handle = page.locator(".noUi-handle").nth(1)  # the max-compute weight
+    handle.focus()
+    page.keyboard.press("End")
+    expect(page.locator(".bk-slider-title", has_text="Max-compute weight")).to_contain_text("10", timeout=TIMEOUT)
+    wait_for_mass(page, expected[scenario, True])
+    page.wait_for_timeout(300)  # the whole update is one message; give the browser a frame to apply it
+    assert_page_shows(page, expected[scenario, True], "after the slider")
+    assert "w_max=10" in page.url
