@@ -9,6 +9,7 @@ import panel as pn
 import pytest
 
 from explorer.annealing import DEFAULT_RATIOS, AnnealingSettings, anneal
+from explorer.ui import markup
 from explorer.ui.annealing_view import SCHEDULES, TRACE_MAX_STEPS, AnnealingView
 
 APP = Path(__file__).resolve().parent.parent / "apps" / "annealing.py"
@@ -73,7 +74,7 @@ def test_a_rejected_setting_shows_the_message_and_keeps_the_last_trace(view):
     assert view.message == "" and good.c[0] == 0.0
     view.schedule = "geometric"  # C_0 = 0 cannot grow geometrically
     assert "c_start" in view.message and "geometric" in view.message
-    assert view.alert.visible and view.alert.object == view.message
+    assert view.alert.visible and view.alert.object == markup.text(view.message)  # shown as plain words
     assert view.traced is good and view.current()["c"] == good.c[0]
     view.c_start = 1.0
     assert view.message == "" and not view.alert.visible

@@ -6,6 +6,7 @@ import panel as pn
 import param
 
 from explorer.priors import PRIORS
+from explorer.ui import markup
 from explorer.ui.programs_view import ProgramsView
 
 
@@ -48,7 +49,7 @@ def test_stop_ends_a_length_6_measurement_early_and_keeps_the_previous_result():
     assert view.wait(60)
     assert not view.running and 0 < view.done < view.total
     assert view.message.startswith("Stopped after") and "length 1..4 for parity" in view.message
-    assert view.status.visible and view.status.object == view.message
+    assert view.status.visible and view.status.object == markup.text(view.message)
     assert view.summary.object == summary and view.listings == listings and view.story_state.version == version
     assert view.shown["max_length"] == 4 and "1..4" in view.summary.object
 

@@ -48,6 +48,7 @@ from explorer.errors import ExplorerError
 from explorer.priors import looks_good
 from explorer.scenarios import SCENARIOS
 from explorer.simulation import Simulation
+from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.page_thread import on_page
 
@@ -133,9 +134,8 @@ class AnnealingView(pn.viewable.Viewer):
         self.stop_button.on_click(lambda event: self.stop_monte_carlo())
         self.param.watch(self._sync_mc_widgets, ["mc_done", "mc_total", "mc_running"])
         self.figures = RunFigures()
-        self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.alert = pn.pane.Alert("", alert_type="danger", visible=False, disable_math=True,
-                                   sizing_mode="stretch_width")
+        self.status = markup.markdown("", sizing_mode="stretch_width")
+        self.alert = markup.alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self._drawn_world: World | None = None
         self._retrace()
 
@@ -313,7 +313,7 @@ class AnnealingView(pn.viewable.Viewer):
     @param.depends("mc_rows")
     def _mc_plots(self):
         if not self.mc_rows:
-            return pn.pane.Markdown("Press **Run Monte Carlo** to simulate many searches for each schedule.")
+            return markup.markdown("Press **Run Monte Carlo** to simulate many searches for each schedule.")
         frame = self.monte_carlo_frame()
         kinds = [k for k in (*self.world.table.kinds, "none") if k in frame and (frame[k] > 0).any()]
         colors = {**KIND_COLORS, "none": NONE_COLOR}
@@ -349,7 +349,7 @@ class AnnealingView(pn.viewable.Viewer):
 
     @param.depends("message", watch=True)
     def _show_message(self):
-        self.alert.param.update(object=self.message, visible=bool(self.message))
+        self.alert.param.update(object=markup.text(self.message), visible=bool(self.message))
 
     def __panel__(self):
         widgets = {
@@ -364,22 +364,23 @@ class AnnealingView(pn.viewable.Viewer):
         }
         search = pn.Param(self.param, parameters=list(CONTROLS), widgets=widgets, show_name=False, width=300)
         runs = pn.Param(self.param, parameters=["mc_runs"], widgets=widgets, show_name=False, width=300)
-        scenario = pn.bind(lambda s: pn.pane.Markdown(f"**{SCENARIOS[s].title}.** {SCENARIOS[s].explanation}"),
-                           self.param.scenario)
+        scenario = pn.bind(lambda s: markup.markdown(f"**{markup.text(SCENARIOS[s].title)}.** "
+                                                     f"{markup.text(SCENARIOS[s].explanation)}"), self.param.scenario)
         player_help = pn.widgets.TooltipIcon(
             value="Play, pause or step through the run; each step the search draws its programs, then C moves. "
                   "The buttons can be reached with Tab and pressed with Enter or Space.")
         points = pn.pane.Bokeh(self.figures.programs, sizing_mode="stretch_width")
         schedule = pn.pane.Bokeh(self.figures.schedule, sizing_mode="stretch_width")
         sizes = pn.pane.Bokeh(self.figures.sizes, sizing_mode="stretch_width")
-        mc_status = pn.bind(lambda s: pn.pane.Markdown(s), self.param.mc_status)
+        mc_status = pn.bind(lambda s: markup.markdown(markup.text(s)), self.param.mc_status)
         main = pn.Column(
             scenario, self.alert,
             pn.Row(self.player, player_help), self.status, points, pn.Row(schedule, sizes, sizing_mode="stretch_width"),
-            pn.pane.Markdown("### Many searches: what is found, against how fast C rises per program drawn"),
+            markup.markdown("### Many searches: what is found, against how fast C rises per program drawn"),
             pn.Row(self.run_button, self.stop_button, self.progress, sizing_mode="stretch_width"), mc_status,
             self._mc_plots, sizing_mode="stretch_width")
-        return pn.Row(pn.Column("#### The search", search, "#### Monte Carlo", runs, width=320), main,
+        return pn.Row(pn.Column(markup.markdown("#### The search"), search, markup.markdown("#### Monte Carlo"), runs,
+                                width=320), main,
                       sizing_mode="stretch_width")
 
 

@@ -15,6 +15,7 @@ import param
 from explorer.backend import available_backends
 from explorer.table import KINDS
 from explorer.simulation import parameter
+from explorer.ui import markup
 from explorer.ui.state import SimulationState
 
 #: The controls, grouped as they appear on the page.
@@ -136,6 +137,6 @@ class Controls(pn.viewable.Viewer):
         cards = []
         for title, names in GROUPS.items():
             keys = [k for n in names for k in ([f"kind_mix.{kind}" for kind in KINDS] if n == "kind_mix" else [n])]
-            cards.append(pn.Card(*[self._row(k) for k in keys], title=title, collapsed=title == "Program space",
-                                 sizing_mode="stretch_width"))
+            cards.append(markup.card(title, *[self._row(k) for k in keys], collapsed=title == "Program space",
+                                     sizing_mode="stretch_width"))
         return pn.Column(*cards, sizing_mode="stretch_width")

@@ -15,6 +15,7 @@ import param
 from explorer.scenarios import SCENARIOS, preset_params
 from explorer.stories.library import StoryLibrary
 from explorer.tours import list_tours, load_tour
+from explorer.ui import markup
 from explorer.ui.comparison import PriorComparison, selection_frame
 from explorer.ui.controls import Controls
 from explorer.ui.regime_map import RegimeMapView
@@ -45,7 +46,7 @@ class PriorsDashboard(pn.viewable.Viewer):
         self.tour: TourView | None = None  # made when the learner starts it: entering a step changes the view
         self._tour_slot = pn.Column(self._tour_start(), sizing_mode="stretch_width")
         self._following_tour = False
-        self._message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self._message = markup.alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.state.param.watch(self._on_state_message, "message")
         self.param.watch(self._load_scenario, "scenario")
 
@@ -76,8 +77,8 @@ class PriorsDashboard(pn.viewable.Viewer):
         button = pn.widgets.Button(label="Start the guided tour", color="primary",
                                    description="Walk through the speed-prior argument: predict, then look.")
         button.on_click(lambda _: self.start_tour())
-        return pn.Column(pn.pane.Markdown(f"{len(tours)} tour(s) available. A tour replaces the current settings "
-                                          "with each step's preset."), button)
+        return pn.Column(markup.markdown(f"{len(tours)} tour(s) available. A tour replaces the current settings "
+                                         "with each step's preset."), button)
 
     def reset(self, *_) -> None:
         """Back to the current preset's values (keeping the program count and back end)."""
@@ -85,7 +86,8 @@ class PriorsDashboard(pn.viewable.Viewer):
         self.show_message("")
 
     def show_message(self, text: str) -> None:
-        self._message.object = text
+        """Show `text` (which may quote a link or a widget) as plain words above the results."""
+        self._message.object = markup.text(text)
         self._message.visible = bool(text)
 
     def _on_state_message(self, event):
@@ -104,17 +106,18 @@ class PriorsDashboard(pn.viewable.Viewer):
         return io.StringIO(json.dumps(report, indent=2, default=str))
 
     def export_html(self) -> io.StringIO:
-        """The whole view as a standalone HTML file (plots and tables as they are now, no server)."""
-        out = io.StringIO()
-        self.snapshot().save(out, resources="inline", embed=True, title=f"Speed Prior Explorer: {self.scenario}")
-        out.seek(0)
-        return out
+        """The whole view as a standalone HTML file (plots and tables as they are now, no server, no network:
+        scripts and stylesheets inlined)."""
+        from explorer.ui.offline import standalone_html
+
+        return io.StringIO(standalone_html(self.snapshot(), title=f"Speed Prior Explorer: {self.scenario}"))
 
     def snapshot(self) -> pn.Column:
         """What the HTML export shows: the preset, its parameters, static views, and the story beside them."""
-        return pn.Column(f"# {SCENARIOS[self.scenario].title}", SCENARIOS[self.scenario].claim,
+        scenario = SCENARIOS[self.scenario]
+        return pn.Column(markup.markdown(f"# {markup.text(scenario.title)}"), markup.markdown(markup.text(scenario.claim)),
                          pn.pane.JSON(self.state.simulation.params(), name="parameters", depth=1),
-                         *self._views(static=True), pn.pane.HTML(self.story.html(), name="story"))  # sanitised story text
+                         *self._views(static=True), markup.html(self.story.html(), name="story"))
 
     def _views(self, static: bool = False) -> list:
         if static:
@@ -143,7 +146,8 @@ class PriorsDashboard(pn.viewable.Viewer):
         )
 
     def main(self) -> pn.Row:
-        claim = pn.bind(lambda s: pn.pane.Markdown(f"**{SCENARIOS[s].title}.** {SCENARIOS[s].claim}"), self.param.scenario)
+        claim = pn.bind(lambda s: markup.markdown(f"**{markup.text(SCENARIOS[s].title)}.** {markup.text(SCENARIOS[s].claim)}"),
+                        self.param.scenario)
         simulation = pn.Column(claim, self._message, *self._views(), self.downloads(), sizing_mode="stretch_width")
         story = pn.Column(self.story, width=340)
         return pn.Row(simulation, story, sizing_mode="stretch_width")

@@ -31,7 +31,7 @@ from bokeh.plotting import figure
 from explorer.errors import ExplorerError
 from explorer.priors import PRIORS
 from explorer.stories.library import StoryLibrary
-from explorer.stories.render import safe_inline
+from explorer.ui import markup
 from explorer.ui.story_panel import MeasuredSelection, StoryPanel
 from explorer.worlds.neural.session import THRESHOLD, Limits, NeuralSetup, Outcome, Trainer
 
@@ -169,8 +169,8 @@ class NeuralView(pn.viewable.Viewer):
         self.stop_button.on_click(lambda _e: self.stop())
         self.progress = pn.indicators.Progress(value=0, max=1, visible=False, sizing_mode="stretch_width",
                                                bar_color="primary")
-        self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width")
-        self.status_pane = pn.pane.Markdown(self.status, sizing_mode="stretch_width", css_classes=["neural-status"])
+        self.alert = markup.html("", visible=False, sizing_mode="stretch_width")
+        self.status_pane = markup.markdown(self.status, sizing_mode="stretch_width", css_classes=["neural-status"])
         self.curves = LiveCurves()
         self.results = pn.Column(sizing_mode="stretch_width", css_classes=["neural-results"])
         self.story_state = MeasuredSelection()
@@ -185,13 +185,12 @@ class NeuralView(pn.viewable.Viewer):
     def notify(self, text: str) -> None:
         """Show `text` as the page's message and as a notification (escaped: it may quote user input)."""
         self.message = text
-        if text and pn.state.notifications is not None:
-            pn.state.notifications.error(safe_inline(text), duration=8000)
+        markup.notify_error(text)
 
     @param.depends("message", watch=True)
     def _show_message(self) -> None:
-        self.alert.object = (f"<div class='alert alert-danger neural-message' role='alert'>{safe_inline(self.message)}</div>"
-                             if self.message else "")
+        self.alert.object = (f"<div class='alert alert-danger neural-message' role='alert'>"
+                             f"{markup.html_text(self.message)}</div>" if self.message else "")
         self.alert.visible = bool(self.message)
 
     @param.depends("status", watch=True)
@@ -293,17 +292,18 @@ class NeuralView(pn.viewable.Viewer):
         self.status = " ".join([summary, *outcome.notes()])
         job = self.trainer.job
         self.story_state.show(outcome.selection, {"world": "neural", "proposal": job.proposal, **self.setup.param.values()})
-        parts: list[Any] = [pn.pane.Markdown("### Accuracy and compute per difficulty"),
+        parts: list[Any] = [markup.markdown("### Accuracy and compute per difficulty"),
                             pn.pane.HoloViews(self.difficulty_plots(), sizing_mode="stretch_width"),
-                            pn.Card(pn.pane.DataFrame(self.difficulty_frame(), index=False, sizing_mode="stretch_width",
-                                                      css_classes=["neural-difficulty-table"], float_format="{:.3f}".format),
-                                    title="The numbers per difficulty", collapsed=ran > 1, sizing_mode="stretch_width")]
+                            markup.card("The numbers per difficulty",
+                                        pn.pane.DataFrame(self.difficulty_frame(), index=False, sizing_mode="stretch_width",
+                                                          css_classes=["neural-difficulty-table"], float_format="{:.3f}".format),
+                                        collapsed=ran > 1, sizing_mode="stretch_width")]
         if outcome.penalty_rows:
-            parts += [pn.pane.Markdown(self._penalty_heading()),
+            parts += [markup.markdown(self._penalty_heading()),
                       pn.pane.HoloViews(self.penalty_plots(), sizing_mode="stretch_width"),
                       pn.pane.DataFrame(pd.DataFrame(outcome.penalty_rows), index=False, sizing_mode="stretch_width",
                                         css_classes=["neural-penalty-table"], float_format="{:.3f}".format)]
-        parts += [pn.pane.Markdown(f"### Which network each prior selects (looks good: training accuracy >= {THRESHOLD})"),
+        parts += [markup.markdown(f"### Which network each prior selects (looks good: training accuracy >= {THRESHOLD})"),
                   pn.pane.DataFrame(self.selection_frame(), index=False, sizing_mode="stretch_width",
                                     float_format="{:.3f}".format)]
         self.results[:] = parts
@@ -392,17 +392,17 @@ class NeuralView(pn.viewable.Viewer):
 
     def controls(self) -> pn.Column:
         return pn.Column(
-            "#### What to train", self.proposal, self.task, self.size, self.penalties, self.mu,
-            "#### Training", self.steps, self.learning_rate, self.seed,
+            markup.markdown("#### What to train"), self.proposal, self.task, self.size, self.penalties, self.mu,
+            markup.markdown("#### Training"), self.steps, self.learning_rate, self.seed,
             pn.Row(self.start_button, self.stop_button), sizing_mode="stretch_width")
 
     def __panel__(self):
-        intro = pn.pane.Markdown(
+        intro = markup.markdown(
             "Real networks, trained here on a CPU thread. Each proposal is one way to put a speed prior into "
             "training; every trained network is measured per example (right or not, compute used) and becomes "
             "a program the priors choose among.", sizing_mode="stretch_width")
         main = pn.Column(intro, self.alert, self.progress, self.status_pane,
-                         pn.pane.Markdown("### Live: on the training batch, every check"), self.curves,
+                         markup.markdown("### Live: on the training batch, every check"), self.curves,
                          self.results, sizing_mode="stretch_width")
         return pn.Row(pn.Column(self.controls(), width=300), main, pn.Column(self.story, width=360),
                       sizing_mode="stretch_width")

@@ -27,6 +27,7 @@ from explorer.errors import ExplorerError
 from explorer.priors import PRIORS, PriorSettings, select
 from explorer.stories.library import StoryLibrary
 from explorer.table import KINDS
+from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.page_thread import on_page, progress_reporter
 from explorer.ui.scatter import KIND_MARKERS
@@ -65,13 +66,13 @@ class ProgramsView(pn.viewable.Viewer):
         self.source = ColumnDataSource(_empty_points())
         self.picks_source = ColumnDataSource({"bits": [], "avg_compute": [], "prior": []})
         self.figure = self._figure()
-        self.summary = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.summary = markup.markdown("", sizing_mode="stretch_width")
         self.picks = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width")
         self.trace_pane = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, height=260,
                                                sizing_mode="stretch_width")
-        self.trace_note = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.trace_note = markup.markdown("", sizing_mode="stretch_width")
         self.story = StoryPanel(self.story_state, library=story_library, scenario=None, story_name=DEFAULT_STORY,
-                                evaluated_on="the measured program space (each prior's selection among the programs correct on every training input)")
+                                evaluated_on="each prior's selection among the programs correct on every training input")
         self.listings: dict[str, str] = {}
         self.shown: dict[str, Any] | None = None  # the task, length and check of the selection on show
         self._stop = threading.Event()
@@ -84,7 +85,7 @@ class ProgramsView(pn.viewable.Viewer):
         self._stop_button.on_click(lambda event: self.stop())
         self._progress = pn.indicators.Progress(value=0, max=1, bar_color="primary", visible=False,
                                                 sizing_mode="stretch_width")
-        self.status = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width")
+        self.status = markup.markdown("", visible=False, sizing_mode="stretch_width")
         self.recompute()
 
     # ---- model -> data ---------------------------------------------------------------------------
@@ -211,7 +212,7 @@ class ProgramsView(pn.viewable.Viewer):
             text = f"Measuring: {self.done} of {self.total or '?'} chunks of programs."
         else:
             text = self.message
-        self.status.object = text
+        self.status.object = markup.text(text)
         self.status.visible = bool(text)
 
     @param.depends("traced_prior", "trace_input", "deployed", watch=True)
@@ -224,7 +225,7 @@ class ProgramsView(pn.viewable.Viewer):
         try:
             x = parse_bits(self.trace_input.strip())
         except ExplorerError as exc:
-            self.trace_note.object = f"**Input not understood:** {exc}"
+            self.trace_note.object = f"**Input not understood:** {markup.text(exc)}"
             return
         steps: list = []
         output, n = run(program, x, int(self.deployed), trace=steps)
@@ -254,8 +255,8 @@ class ProgramsView(pn.viewable.Viewer):
                             widgets={"max_length": pn.widgets.IntSlider})
         trace_controls = pn.Param(self.param, parameters=["traced_prior", "trace_input", "deployed"], show_name=False)
         left = pn.Column(controls, pn.Row(self._progress, self._stop_button, sizing_mode="stretch_width"),
-                         self.status, self.summary, pn.pane.Bokeh(self.figure), "### Each prior's pick", self.picks,
-                         "### Trace", trace_controls, self.trace_note, self.trace_pane, sizing_mode="stretch_width")
+                         self.status, self.summary, pn.pane.Bokeh(self.figure),
+                         markup.markdown("### Each prior's pick"), self.picks, markup.markdown("### Trace"), trace_controls, self.trace_note, self.trace_pane, sizing_mode="stretch_width")
         return pn.Row(left, pn.Column(self.story, width=420), sizing_mode="stretch_width")
 
 

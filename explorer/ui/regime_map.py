@@ -36,6 +36,7 @@ from explorer.regimes import (
     regime_map,
 )
 from explorer.table import KINDS
+from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.page_thread import on_page, progress_reporter
 from explorer.ui.state import SimulationState
@@ -246,13 +247,13 @@ class RegimeMapView(pn.viewable.Viewer):
     def plot(self):
         """The two maps side by side, with the page's current settings marked; a hint before the first."""
         if self.result is None:
-            return pn.pane.Markdown("Choose the axes and press **Compute** to map which kind each prior favours.")
+            return markup.markdown("Choose the axes and press **Compute** to map which kind each prior favours.")
         maps = (self.winner_element() * self.marker() + self.good_element() * self.marker(legend=False)).opts(
             shared_axes=True)
         if not self.is_stale():
             return maps
-        note = pn.pane.Alert("The page's other settings have changed since this map was computed; "
-                             "press Compute to bring it up to date.", alert_type="info")
+        note = markup.alert("The page's other settings have changed since this map was computed; "
+                            "press Compute to bring it up to date.", alert_type="info")
         return pn.Column(note, maps, sizing_mode="stretch_width")
 
     def is_stale(self) -> bool:
@@ -264,7 +265,7 @@ class RegimeMapView(pn.viewable.Viewer):
     @param.depends("message")
     def _alert(self):
         kind = "warning" if self.message.startswith("Stopped") else "danger"
-        return pn.pane.Alert(self.message, alert_type=kind, visible=bool(self.message))
+        return markup.alert(markup.text(self.message), alert_type=kind, visible=bool(self.message))
 
     def __panel__(self):
         controls = pn.Param(

@@ -9,7 +9,7 @@ Save goes through the library's revision check: if someone saved the story since
 the save is refused with a clear message and the edits stay in the page, ready for Save as or download.
 
 User text never reaches the page unescaped: it sits in text widgets or goes through
-explorer.stories.render (safe_html for Markdown, safe_inline for plain text), and every callback is
+explorer.stories.render (safe_html, for Markdown) or explorer.ui.markup (html_text, for plain text), and every callback is
 wrapped so that a mistake becomes a visible message instead of a dead session.
 """
 
@@ -34,14 +34,16 @@ from explorer.stories.evidence import (
 from explorer.stories.library import StoryConflictError, StoryLibrary, check_name
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import ClassChoice, Story
-from explorer.stories.render import safe_html, safe_inline
+from explorer.stories.render import safe_html
 from explorer.stories.validate import validate
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
+from explorer.ui import markup
 from explorer.ui.story_forms import (
     AssumptionForm, Choices, ComponentForm, CriterionForm, EvidenceForm, HeaderForm, ListForm, SweepForm,
     badge, new_assumption, new_evidence, new_sweep,
 )
 from explorer.ui.sweep_map import SweepRunner
+from explorer.ui.url import MAX_FIELDS, MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ def messages_html(messages: list[Message]) -> str:
     """Messages as an escaped HTML list, errors in red, warnings in amber."""
     colour = {"error": "#b00020", "warning": "#8a5a00"}
     items = "".join(f"<li class='story-message story-{m.severity}' style='color:{colour[m.severity]}'>"
-                    f"{safe_inline(str(m))}</li>" for m in messages)
+                    f"{markup.html_text(str(m))}</li>" for m in messages)
     return f"<ul class='story-messages' style='padding-left:1.2em;margin:0'>{items}</ul>" if items else ""
 
 
@@ -157,11 +159,11 @@ class StoryEditor(pn.viewable.Viewer):
         self.check_button.on_click(self._check_clicked)
         self.stop_button.on_click(lambda _e: setattr(self, "_stop", True))
 
-        self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["story-alert-box"])
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.messages_pane = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.summary = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.preview = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["story-preview"])
+        self.alert = markup.html("", visible=False, sizing_mode="stretch_width", css_classes=["story-alert-box"])
+        self.status = markup.html("", sizing_mode="stretch_width")
+        self.messages_pane = markup.html("", sizing_mode="stretch_width")
+        self.summary = markup.html("", sizing_mode="stretch_width")
+        self.preview = markup.html("", sizing_mode="stretch_width", css_classes=["story-preview"])
         self.body = pn.widgets.TextAreaInput(label="Narrative (Markdown)", auto_grow=True, rows=8, max_rows=40,
                                              sizing_mode="stretch_width", css_classes=["story-body"])
         self.body.param.watch(self._body_edited, ["value", "value_input"])
@@ -384,7 +386,7 @@ class StoryEditor(pn.viewable.Viewer):
     def _update_status(self) -> None:
         errors = len(self.errors())
         warnings = len(self.messages) - errors
-        where = (f"<b>{safe_inline(self.story_name)}</b>, revision {self.opened_revision}" if self.story_name
+        where = (f"<b>{markup.html_text(self.story_name)}</b>, revision {self.opened_revision}" if self.story_name
                  else "<b>not saved yet</b>")
         unsaved = " &middot; <span class='story-unsaved'>unsaved changes</span>" if self.dirty else ""
         self.status.object = (f"<div class='story-state'>{where}{unsaved} &middot; {errors} error(s), "
@@ -452,20 +454,20 @@ class StoryEditor(pn.viewable.Viewer):
             ev = form.item
             r = results.get(ev.id)
             if not ev.simulated:
-                form.result.object = f"External source: {safe_inline(ev.finding or '')}."
+                form.result.object = f"External source: {markup.html_text(ev.finding or '')}."
             elif r is not None and ev.predicate is not None:
                 pred, word = ev.predicate, "holds" if r.holds else "fails"
                 right = r.other if r.other is not None else pred.value
                 form.result.object = (f"{badge('supported' if r.holds else 'refuted', word)} "
-                                      f"{safe_inline(pred.metric)} = <b>{safe_inline(repr(r.value))}</b> "
-                                      f"{safe_inline(pred.op)} {safe_inline(repr(right))}: {word}")
+                                      f"{markup.html_text(pred.metric)} = <b>{markup.html_text(repr(r.value))}</b> "
+                                      f"{markup.html_text(pred.op)} {markup.html_text(repr(right))}: {word}")
             elif ev.id in self._check_problems:
                 form.result.object = (f"{badge('refuted', 'could not run')} could not run: "
-                                      f"{safe_inline(self._check_problems[ev.id])}")
+                                      f"{markup.html_text(self._check_problems[ev.id])}")
             elif ev.recorded is not None:
                 status = evidence_status(self.story, ev)
                 word = {"supported": "holds", "refuted": "fails"}.get(status, "is stale")
-                form.result.object = (f"{badge(status)} recorded result: {safe_inline(repr(ev.recorded.value))}, "
+                form.result.object = (f"{badge(status)} recorded result: {markup.html_text(repr(ev.recorded.value))}, "
                                       f"{word}; press Check to run it now")
             else:
                 form.result.object = "<i>not checked yet</i>"
@@ -477,11 +479,10 @@ class StoryEditor(pn.viewable.Viewer):
     def show_alert(self, text: str, kind: str = "danger", css: str = "") -> None:
         """Show (or clear, with empty text) the message box; errors also pop up as a notification."""
         box = f"<div class='alert alert-{kind} story-alert {css}' role='alert' style='white-space:pre-wrap'>"
-        self.alert.object = f"{box}{safe_inline(text)}</div>" if text else ""
+        self.alert.object = f"{box}{markup.html_text(text)}</div>" if text else ""
         self.alert.visible = bool(text)
-        notifications = pn.state.notifications
-        if text and kind == "danger" and notifications is not None:
-            notifications.error(safe_inline(text[:300]), duration=8000)  # Notyf renders HTML: escaped
+        if kind == "danger":
+            markup.notify_error(text)
 
     # ---- layout ----------------------------------------------------------------------------------
 
@@ -493,18 +494,18 @@ class StoryEditor(pn.viewable.Viewer):
 
     def side(self) -> pn.Column:
         return pn.Column(
-            pn.pane.HTML("<h3>Check</h3>"), pn.Row(self.check_button, self.stop_button, self.progress), self.summary,
-            pn.pane.HTML("<h3>Problems</h3>"), self.messages_pane, width=380)
+            markup.html("<h3>Check</h3>"), pn.Row(self.check_button, self.stop_button, self.progress), self.summary,
+            markup.html("<h3>Problems</h3>"), self.messages_pane, width=380)
 
     def __panel__(self):
         cards = [
-            pn.Card(self._sections["header"], title="Story", sizing_mode="stretch_width"),
+            markup.card("Story", self._sections["header"], sizing_mode="stretch_width"),
             self._sections["components"],
-            pn.Card(self._sections["criteria"], title="Criteria", sizing_mode="stretch_width"),
-            pn.Card(self._sections["assumptions"], title="Assumptions", sizing_mode="stretch_width"),
-            pn.Card(self._sections["evidence"], title="Evidence", sizing_mode="stretch_width"),
-            pn.Card(self._sections["sweeps"], title="Sensitivity sweeps", sizing_mode="stretch_width", collapsed=True),
-            pn.Card(pn.Row(self.body, self.preview), title="Narrative", sizing_mode="stretch_width"),
+            markup.card("Criteria", self._sections["criteria"], sizing_mode="stretch_width"),
+            markup.card("Assumptions", self._sections["assumptions"], sizing_mode="stretch_width"),
+            markup.card("Evidence", self._sections["evidence"], sizing_mode="stretch_width"),
+            markup.card("Sensitivity sweeps", self._sections["sweeps"], sizing_mode="stretch_width", collapsed=True),
+            markup.card("Narrative", pn.Row(self.body, self.preview), sizing_mode="stretch_width"),
         ]
         main = pn.Column(self.toolbar(), self.alert, self.status, *cards, sizing_mode="stretch_width")
         return pn.Row(main, self.side(), sizing_mode="stretch_width")
@@ -515,7 +516,17 @@ def sync_url(editor: StoryEditor) -> None:
     location = pn.state.location
     if location is None:  # not served
         return
-    names = parse_qs((location.search or "").lstrip("?")).get("story")
+    query = (location.search or "").lstrip("?")
+    if len(query) > MAX_QUERY_CHARS:
+        editor.show_alert(f"The link is {len(query):,} characters long, more than the {MAX_QUERY_CHARS:,} read; "
+                          "it was not used.")
+        names = None
+    else:
+        try:
+            names = parse_qs(query, max_num_fields=MAX_FIELDS).get("story")
+        except ValueError:
+            editor.show_alert(f"The link has more than {MAX_FIELDS} settings; it was not used.")
+            names = None
     if names:
         editor.open(names[0])
 

@@ -26,10 +26,10 @@ from explorer.stories.evidence import metric_names
 from explorer.stories.model import (
     PREDICATE_OPERATORS, Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Story, Sweep,
 )
-from explorer.stories.render import safe_inline
 from explorer.stories.vocabulary import (
     CLAIM_PREFIX, COMPONENTS, CRITERIA, FAILURE_MODES, FINDINGS, GOAL_CLASSES, RATINGS, RATIONALE_CLASSES,
 )
+from explorer.ui import markup
 
 Changed = Callable[[bool], None]
 
@@ -51,14 +51,14 @@ TEXT = {"auto_grow": True, "rows": 2, "max_rows": 12, "sizing_mode": "stretch_wi
 def badge(status: str, title: str = "") -> str:
     """A coloured status badge as HTML (status from the fixed vocabulary; escaped all the same)."""
     colour = STATUS_COLOURS.get(status, "#6c757d")
-    return (f'<span class="story-status story-status-{safe_inline(status)}" title="{safe_inline(title)}" '
+    return (f'<span class="story-status story-status-{markup.html_text(status)}" title="{markup.html_text(title)}" '
             f'style="background:{colour};color:white;border-radius:4px;padding:1px 7px;font-size:0.85em">'
-            f'{safe_inline(status)}</span>')
+            f'{markup.html_text(status)}</span>')
 
 
 def id_options(ids: Iterable[str]) -> dict[str, str]:
     """MultiChoice options {escaped label: id}: Bokeh's MultiChoice renders labels as HTML."""
-    return {safe_inline(i): i for i in dict.fromkeys(ids)}
+    return {markup.html_text(i): i for i in dict.fromkeys(ids)}
 
 
 def format_value(value: Any) -> str:
@@ -274,7 +274,7 @@ class HeaderForm:
         self.rationale = pn.widgets.MultiChoice(
             label="Rationale classes", value=known,
             options={**{label.split(":")[0]: rid for rid, label in RATIONALE_CLASSES.items()},
-                     **{safe_inline(f"unknown: {k}"): k for k in known if k not in RATIONALE_CLASSES}},
+                     **{markup.html_text(f"unknown: {k}"): k for k in known if k not in RATIONALE_CLASSES}},
             sizing_mode="stretch_width", description="Why training should reach the goal.")
         self.rationale_custom = live(pn.widgets.TextAreaInput(
             label="Custom rationale classes (one per line)",
@@ -284,7 +284,7 @@ class HeaderForm:
         self.failure_modes = pn.widgets.MultiChoice(
             label="Failure modes it addresses", value=list(story.failure_modes),
             options={**{fid.replace("-", " "): fid for fid in FAILURE_MODES},
-                     **{safe_inline(f"unknown: {f}"): f for f in story.failure_modes if f not in FAILURE_MODES}},
+                     **{markup.html_text(f"unknown: {f}"): f for f in story.failure_modes if f not in FAILURE_MODES}},
             sizing_mode="stretch_width")
         _watch(self.failure_modes, lambda v: setattr(story, "failure_modes", list(v)), changed)
 
@@ -312,8 +312,8 @@ class HeaderForm:
 
     @staticmethod
     def goal_custom_help() -> pn.pane.HTML:
-        items = "".join(f"<li>{safe_inline(label)}</li>" for label in GOAL_CLASSES.values())
-        return pn.pane.HTML(f"<details><summary>The goal classes</summary><ul>{items}</ul></details>",
+        items = "".join(f"<li>{markup.html_text(label)}</li>" for label in GOAL_CLASSES.values())
+        return markup.html(f"<details><summary>The goal classes</summary><ul>{items}</ul></details>",
                             sizing_mode="stretch_width")
 
 
@@ -336,8 +336,8 @@ class ClaimForm:
                                lambda v: setattr(claim, "rests_on", list(v)), changed)
         self.undeveloped = _watch(pn.widgets.Checkbox(label="undeveloped", value=claim.undeveloped, align="end"),
                                   lambda v: setattr(claim, "undeveloped", bool(v)), changed)
-        self.status = pn.pane.HTML(badge("unchecked"), width=100, align="end")
-        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.status = markup.html(badge("unchecked"), width=100, align="end")
+        self.messages = markup.html("", sizing_mode="stretch_width", visible=False)
         self.widgets = [self.evidence, self.rests_on]
         self.layout = pn.Column(
             pn.Row(self.id, self.status, self.undeveloped, _remove_button("Remove this claim", lambda: remove(self))),
@@ -361,9 +361,9 @@ class ComponentForm:
         self.add_button = pn.widgets.Button(label="Add claim", color="light",
                                             description=f"A new claim in {COMPONENTS[name]}")
         self.add_button.on_click(lambda _event: self.add())
-        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
-        self.layout = pn.Card(self.undeveloped, self.note, self.messages, self.claim_column, self.add_button,
-                              title=COMPONENTS[name], sizing_mode="stretch_width", collapsed=False)
+        self.messages = markup.html("", sizing_mode="stretch_width", visible=False)
+        self.layout = markup.card(COMPONENTS[name], self.undeveloped, self.note, self.messages, self.claim_column,
+                                  self.add_button, sizing_mode="stretch_width", collapsed=False)
 
     def add(self, text: str = "") -> ClaimForm:
         taken = set(self.story.claims())
@@ -402,8 +402,8 @@ class CriterionForm:
                             lambda v: setattr(crit, "basis", list(v)), changed)
         self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=crit.note, **TEXT),
                                 lambda v: setattr(crit, "note", v), changed)
-        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
-        self.layout = pn.Column(pn.pane.HTML(f"<b>{safe_inline(CRITERIA[name])}</b>"), pn.Row(self.rating, self.basis),
+        self.messages = markup.html("", sizing_mode="stretch_width", visible=False)
+        self.layout = pn.Column(markup.html(f"<b>{markup.html_text(CRITERIA[name])}</b>"), pn.Row(self.rating, self.basis),
                                 self.note, self.messages, sizing_mode="stretch_width")
 
 
@@ -464,7 +464,7 @@ class AssumptionForm:
                            lambda v: self._range(1, v), changed)
         self.note = _watch_text(pn.widgets.TextInput(label="Note", value=item.note, sizing_mode="stretch_width"),
                                 lambda v: setattr(item, "note", v), changed)
-        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.messages = markup.html("", sizing_mode="stretch_width", visible=False)
         self.layout = pn.Column(pn.Row(self.name, self.parameter, self.nominal, self.low, self.high,
                                        _remove_button("Remove this assumption", lambda: remove(self))),
                                 self.note, self.messages, sizing_mode="stretch_width")
@@ -517,9 +517,9 @@ class EvidenceForm:
                                          width=120)
         self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=item.note, **TEXT),
                                 lambda v: setattr(item, "note", v), changed)
-        self.problems = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
-        self.result = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.problems = markup.html("", sizing_mode="stretch_width", visible=False)
+        self.result = markup.html("", sizing_mode="stretch_width")
+        self.messages = markup.html("", sizing_mode="stretch_width", visible=False)
         self.widgets = [self.assumptions]
         self._refresh_metrics()
         for w in (self.scenario, self.metric, self.op, self.against):
@@ -564,7 +564,7 @@ class EvidenceForm:
         other = None if self.against.value == "a value" else self.against.value
         value = None if other is not None else parse_literal(text_of(self.value))
         item.predicate = Predicate(metric=self.metric.value, op=self.op.value, value=value, other=other)
-        self.problems.object = "".join(f"<div class='story-problem'>{safe_inline(p)}</div>" for p in problems)
+        self.problems.object = "".join(f"<div class='story-problem'>{markup.html_text(p)}</div>" for p in problems)
         self.problems.visible = bool(problems)
         self.changed(False)
 
@@ -605,8 +605,8 @@ class SweepForm:
                                   lambda v: setattr(item, "output", v.strip() or None), changed, live=False)
         self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=item.note, **TEXT),
                                 lambda v: setattr(item, "note", v), changed)
-        self.problems = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
-        self.messages = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.problems = markup.html("", sizing_mode="stretch_width", visible=False)
+        self.messages = markup.html("", sizing_mode="stretch_width", visible=False)
         self.widgets = [self.assumptions]
         self.scenario.param.watch(lambda e: self._set(), "value")
         for w in (self.params, self.safely, self.catastrophically):
@@ -625,7 +625,7 @@ class SweepForm:
         item.fails_safely, p1 = parse_conditions(text_of(self.safely), metrics)
         item.fails_catastrophically, p2 = parse_conditions(text_of(self.catastrophically), metrics)
         problems += [f"fails safely, {p}" for p in p1] + [f"fails catastrophically, {p}" for p in p2]
-        self.problems.object = "".join(f"<div class='story-problem'>{safe_inline(p)}</div>" for p in problems)
+        self.problems.object = "".join(f"<div class='story-problem'>{markup.html_text(p)}</div>" for p in problems)
         self.problems.visible = bool(problems)
         self.changed(False)
 

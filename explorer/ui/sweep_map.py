@@ -39,8 +39,8 @@ import param
 
 from explorer.errors import ExplorerError
 from explorer.stories.model import Story
-from explorer.stories.render import safe_inline
 from explorer.stories.sensitivity import CLASSES, VERDICTS, Axis, Point, SweepResult, run_sweep
+from explorer.ui import markup
 from explorer.ui.page_thread import on_page, progress_reporter
 
 #: Okabe-Ito colours of the point classes.
@@ -394,13 +394,13 @@ class SweepRunner(pn.viewable.Viewer):
             if self.is_stale():
                 text += " The story's sweep has changed since then; run it again to bring this up to date."
         css = "color: #B00020;" if self.message and not self.message.startswith("Stopped") else ""
-        return pn.pane.HTML(f'<p style="{css}">{safe_inline(text)}</p>', sizing_mode="stretch_width")
+        return markup.html(f'<p style="{css}">{markup.html_text(text)}</p>', sizing_mode="stretch_width")
 
     @param.depends("result")
     def plot(self):
         """The map of the result on show, or a hint before the first run."""
         if self.result is None:
-            return pn.pane.HTML("<p>No sweep run yet.</p>", sizing_mode="stretch_width")
+            return markup.html("<p>No sweep run yet.</p>", sizing_mode="stretch_width")
         return pn.pane.HoloViews(sweep_plot(self.result), sizing_mode="stretch_width", min_height=HEIGHT)
 
     def __panel__(self):

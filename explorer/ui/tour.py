@@ -6,13 +6,11 @@ as the learner set them), so a setting from an earlier step or a slider the lear
 Reveal shows the answer, says whether the learner's chosen option matched, and lists the step's checks
 computed at the state's size and back end.
 
-Tour text is escaped before it reaches a Markdown pane: in panel 1.9 Markdown passes raw HTML through,
-and a tour is a file anyone can edit.
+A tour is a file anyone can edit: its text is Markdown shown in panes with raw HTML off (explorer.ui.markup),
+and messages that quote a setting are escaped with `markup.text`.
 """
 
 from __future__ import annotations
-
-import html
 
 import panel as pn
 import param
@@ -20,17 +18,12 @@ import param
 from explorer.errors import ExplorerError
 from explorer.scenarios import SCENARIOS, Outcome
 from explorer.tours import Tour, TourStep, describe_outcome
+from explorer.ui import markup
 from explorer.ui.state import SimulationState
 
 
-def safe_markdown(text: str) -> str:
-    """`text` with HTML escaped, so Markdown renders it as words (links to javascript: are refused by
-    markdown-it itself)."""
-    return html.escape(text, quote=False)
-
-
 def _markdown(text: str = "", **params) -> pn.pane.Markdown:
-    return pn.pane.Markdown(safe_markdown(text), disable_math=True, **params)
+    return markup.markdown(text, **params)
 
 
 class TourView(pn.viewable.Viewer):
@@ -53,10 +46,10 @@ class TourView(pn.viewable.Viewer):
         self._options = pn.widgets.RadioButtonGroup(options=["-"], orientation="vertical", color="default",
                                                     variant="outline", label="Your prediction")
         self._reveal_button = pn.widgets.Button(label="Reveal", color="primary", description="Show the answer")
-        self._verdict = pn.pane.Alert("", alert_type="info", visible=False, disable_math=True)
+        self._verdict = markup.alert("", alert_type="info", visible=False)
         self._answer = _markdown(visible=False)
         self._evidence = _markdown(visible=False)
-        self._problem = pn.pane.Alert("", alert_type="danger", visible=False, disable_math=True)
+        self._problem = markup.alert("", alert_type="danger", visible=False)
         self._previous = pn.widgets.Button(label="◀ Previous", description="Go to the previous step")
         self._next = pn.widgets.Button(label="Next ▶", description="Go to the next step")
 
@@ -93,16 +86,16 @@ class TourView(pn.viewable.Viewer):
     def _enter(self) -> None:
         s = self.current
         applied = self.state.apply(**s.complete_params())
-        self._problem.object = "" if applied else f"This step's settings were not applied: {self.state.message}"
+        self._problem.object = "" if applied else f"This step's settings were not applied: {markup.text(self.state.message)}"
         self._problem.visible = not applied
         with param.parameterized.batch_call_watchers(self):
             self.choice = None
             self.revealed = False
         n = len(self.tour.steps)
         title = f": {s.title}" if s.title else ""
-        self._heading.object = safe_markdown(f"**Step {self.step + 1} of {n}{title}**  \n"
-                                             f"Preset: {SCENARIOS[s.scenario].title}" + _overrides(s))
-        self._question.object = safe_markdown(s.question)
+        self._heading.object = (f"**Step {self.step + 1} of {n}{title}**  \n"
+                                f"Preset: {SCENARIOS[s.scenario].title}" + _overrides(s))
+        self._question.object = s.question
         self._options.visible = bool(s.options)
         if s.options:
             self._options.options = list(s.options)
@@ -124,17 +117,17 @@ class TourView(pn.viewable.Viewer):
         self._reveal_button.disabled = shown
         if not shown:
             return
-        self._answer.object = safe_markdown(s.reveal)
+        self._answer.object = s.reveal
         right = s.is_right(self.choice)
         if right is None:
             self._verdict.alert_type = "info"
-            self._verdict.object = safe_markdown(f"The answer: {s.answer}" if s.answer else "Compare with what you predicted.")
+            self._verdict.object = f"The answer: {s.answer}" if s.answer else "Compare with what you predicted."
         elif right:
             self._verdict.alert_type = "success"
-            self._verdict.object = safe_markdown(f"Right: you picked “{self.choice}”.")
+            self._verdict.object = f"Right: you picked “{self.choice}”."
         else:
             self._verdict.alert_type = "warning"
-            self._verdict.object = safe_markdown(f"Not quite: you picked “{self.choice}”; the answer is “{s.answer}”.")
+            self._verdict.object = f"Not quite: you picked “{self.choice}”; the answer is “{s.answer}”."
         self._evidence.object = self._evidence_text()
 
     def _evidence_text(self) -> str:
@@ -150,9 +143,9 @@ class TourView(pn.viewable.Viewer):
                 self._outcomes[key] = str(exc)
         outcomes = self._outcomes[key]
         if isinstance(outcomes, str):
-            return safe_markdown(f"The checks could not be computed: {outcomes}")
+            return f"The checks could not be computed: {markup.text(outcomes)}"
         lines = [f"- {describe_outcome(o)}" for o in outcomes]
-        return safe_markdown("**What to read, computed for this step's settings:**\n\n" + "\n".join(lines))
+        return "**What to read, computed for this step's settings:**\n\n" + "\n".join(lines)
 
     def __panel__(self):
         return pn.Column(
