@@ -372,10 +372,12 @@ def test_the_panel_follows_the_simulations_current_parameters(panel_lib):
     assert "./stories?story=scenarios/goof-off" in panel.view.object
     state.apply(w_avg=0.0)  # no average-compute penalty: goof-offs come back, as the essay predicts
     assert not panel.live["average-below-max"].holds and panel.live["honest-map"].value == "goof_off"
-    assert panel.statuses()["RN1"] == "refuted" and panel.statuses()["GS1"] == "refuted"
+    # ... at the page's settings; the statuses stay those story check computes with the story's own parameters
+    assert panel.statuses() == {"GS1": "supported", "RN1": "supported", "RN2": "refuted"}
+    assert panel.here_verdicts()["RN1"] == "fails" and "this claim would not hold" in panel.view.object
     report = panel.report()
-    assert report["name"] == "scenarios/goof-off" and report["evidence"]["average-below-max"]["holds"] is False
-    assert {c["id"]: c["status"] for c in report["claims"]}["RN1"] == "refuted"
+    assert report["name"] == "scenarios/goof-off" and report["evidence"]["average-below-max"]["at_this_page"]["holds"] is False
+    assert {c["id"]: c["status"] for c in report["claims"]}["RN1"] == "supported"
     state.apply(kind_mix={"honest": 1.0})  # no goof-offs at all: predicates about them say why they cannot be read
     assert panel.live["honest-map"].holds is True
     panel.scenario = "memory"  # no story of its own: the fallback, its text escaped

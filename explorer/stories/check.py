@@ -220,18 +220,10 @@ def check_file(path: str | Path, run: bool = True, record: bool = False, replace
 
 def _run(story: Story, report: FileReport) -> None:
     """Run the simulated evidence; one that cannot run gives a located error instead of a result."""
-    try:
-        report.results = evidence_mod.run_all(story)
-    except ExplorerError:  # find which evidence could not run, and keep the others' results
-        report.results = {}
-        for ev in story.evidence:
-            if not ev.simulated:
-                continue
-            try:
-                report.results[ev.id] = evidence_mod.run(story, ev)
-            except ExplorerError as exc:
-                report.messages.append(Message("TS-V11", f"evidence {ev.id} cannot run: {exc}", ev.line,
-                                               file=report.file))
+    report.results, problems = evidence_mod.run_each(story)
+    lines = {ev.id: ev.line for ev in story.evidence}
+    for eid, problem in problems.items():
+        report.messages.append(Message("TS-V11", f"evidence {eid} cannot run: {problem}", lines[eid], file=report.file))
     report.ran = True
     for ev in story.evidence:
         if ev.id not in report.results:

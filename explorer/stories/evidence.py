@@ -9,11 +9,18 @@ says is evaluated as code.
 Claim statuses: `supported` (all its evidence holds), `refuted` (some evidence fails, or an external
 source refutes it), `stale` (its evidence has a recorded result computed from other parameters or code),
 `undeveloped` (marked so), `unchecked` (evidence not run yet).
+
+`as_checked` gives the statuses exactly as `story check` computes them, for the apps' story panels; with
+`shared` its simulations come from SHARED, a bounded, thread-safe cache of one process keyed by scenario,
+parameters and code version, so every session showing one story pays for its simulations once. The
+command line (`run_all`, `run` without `shared`) does not use it.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -109,6 +116,80 @@ def simulate(scenario: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return flat_metrics(sim.select())
 
 
+def _frozen(value: Any) -> Any:
+    """A parameter value as a hashable key part, exactly (no rounding) and typed, so True is not 1.0."""
+    if isinstance(value, Mapping):
+        return ("map", tuple(sorted((str(k), _frozen(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(_frozen(v) for v in value))
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return (type(value).__name__, value)
+    if isinstance(value, (int, float)):
+        return ("num", float(value))
+    return ("repr", repr(value))
+
+
+class SharedSimulations:
+    """A process-wide, bounded, thread-safe cache of `simulate` results, keyed by (scenario, normalised
+    parameters, code version).
+
+    Every session of one server that shows the same story shares its simulations, and two sessions
+    asking for the same one at once compute it once: the second waits for the first. A run that raises
+    is not cached (the next asker tries again). Callers get a copy of the metrics.
+    """
+
+    def __init__(self, maxsize: int = 512):
+        self.maxsize = maxsize
+        self._lock = threading.Lock()
+        self._done: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._running: dict[tuple, threading.Event] = {}
+
+    @staticmethod
+    def key(scenario: str, params: Mapping[str, Any]) -> tuple:
+        return scenario, _frozen(dict(params)), code_version()
+
+    def has(self, scenario: str, params: Mapping[str, Any]) -> bool:
+        with self._lock:
+            return self.key(scenario, params) in self._done
+
+    def get(self, scenario: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`simulate(scenario, params)`, from the cache when it is there."""
+        key = self.key(scenario, params)
+        while True:
+            with self._lock:
+                if key in self._done:
+                    self._done.move_to_end(key)
+                    return dict(self._done[key])
+                event = self._running.get(key)
+                mine = event is None
+                if mine:
+                    event = self._running[key] = threading.Event()
+            if not mine:
+                event.wait()
+                continue  # done now, or it failed and this caller tries itself
+            try:
+                metrics = simulate(scenario, params)  # looked up at call time, so tests can replace it
+                with self._lock:
+                    self._done[key] = dict(metrics)
+                    while len(self._done) > self.maxsize:
+                        self._done.popitem(last=False)
+                return dict(metrics)
+            finally:
+                with self._lock:
+                    self._running.pop(key, None)
+                event.set()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._done.clear()
+
+
+#: The simulations story evidence shares across a process (the apps' story panels use it).
+SHARED = SharedSimulations()
+
+
 @dataclass(frozen=True)
 class Result:
     """One run of one piece of evidence."""
@@ -144,17 +225,20 @@ def _norm(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run(story: Story, evidence: Evidence, values: Mapping[str, float] | None = None,
-        overrides: Mapping[str, Any] | None = None) -> Result:
-    """Run one piece of simulated evidence. `values` sets assumptions by name; `overrides` sets parameters."""
+        overrides: Mapping[str, Any] | None = None, shared: bool = False) -> Result:
+    """Run one piece of simulated evidence. `values` sets assumptions by name; `overrides` sets parameters;
+    `shared` takes the simulation from the process-wide cache (SHARED) when it is there."""
     if not evidence.simulated or evidence.predicate is None or evidence.scenario is None:
         raise ExplorerError(f"evidence {evidence.id} cites a source; there is nothing to run")
     params = {**effective_params(story, evidence, values), **(overrides or {})}
-    holds, left, right = compare(evidence.predicate, simulate(evidence.scenario, params))
+    metrics = SHARED.get(evidence.scenario, params) if shared else simulate(evidence.scenario, params)
+    holds, left, right = compare(evidence.predicate, metrics)
     return Result(evidence.id, holds, left, right if evidence.predicate.other is not None else None, params, code_version())
 
 
-def run_all(story: Story, overrides: Mapping[str, Any] | None = None) -> dict[str, Result]:
-    """Run every piece of simulated evidence (same parameters share one simulation)."""
+def run_all(story: Story, overrides: Mapping[str, Any] | None = None, shared: bool = False) -> dict[str, Result]:
+    """Run every piece of simulated evidence (same parameters share one simulation; with `shared`, the
+    simulations come from, and go into, the process-wide cache SHARED)."""
     cache: dict[tuple, dict[str, Any]] = {}
     out = {}
     for ev in story.evidence:
@@ -163,7 +247,7 @@ def run_all(story: Story, overrides: Mapping[str, Any] | None = None) -> dict[st
         params = {**effective_params(story, ev), **(overrides or {})}
         key = (ev.scenario, repr(sorted(params.items())))
         if key not in cache:
-            cache[key] = simulate(ev.scenario, params)
+            cache[key] = SHARED.get(ev.scenario, params) if shared else simulate(ev.scenario, params)
         holds, left, right = compare(ev.predicate, cache[key])
         out[ev.id] = Result(ev.id, holds, left, right if ev.predicate.other is not None else None, params, code_version())
     return out
@@ -203,3 +287,56 @@ def claim_statuses(story: Story, results: Mapping[str, Result] | None = None) ->
         else:
             out[cid] = "supported"
     return out
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What `python -m explorer story check` finds for one story (without --record): `results` of the
+    evidence that ran (None: not run, since the story has validation errors, as check does), `problems`
+    of evidence that could not run, by id, and each claim's status."""
+
+    results: dict[str, Result] | None
+    problems: dict[str, str]
+    statuses: dict[str, str]
+    errors: tuple[str, ...] = ()
+
+
+def as_checked(story: Story, shared: bool = True) -> Checked:
+    """Claim statuses exactly as `story check` computes them: validate; with no errors run every piece of
+    simulated evidence with the story's own parameters (run_all, then one by one when one cannot run);
+    statuses from those results (evidence without a result falls back to its record)."""
+    from explorer.stories.messages import errors as errors_of
+    from explorer.stories.validate import validate
+
+    errors = tuple(str(m) for m in errors_of(validate(story)))
+    if errors:
+        return Checked(None, {}, claim_statuses(story, None), errors)
+    results, problems = run_each(story, shared=shared)
+    return Checked(results, problems, claim_statuses(story, results))
+
+
+def run_each(story: Story, shared: bool = False) -> tuple[dict[str, Result], dict[str, str]]:
+    """Every piece of simulated evidence's result, and why each that could not run did not: `run_all`, and
+    when one cannot run, one by one so the others still count (what `story check` reports)."""
+    try:
+        return run_all(story, shared=shared), {}
+    except ExplorerError:
+        results, problems = {}, {}
+        for ev in story.evidence:
+            if not ev.simulated:
+                continue
+            try:
+                results[ev.id] = run(story, ev, shared=shared)
+            except ExplorerError as exc:
+                problems[ev.id] = str(exc)
+        return results, problems
+
+
+def as_checked_is_cached(story: Story) -> bool:
+    """Whether every simulation `as_checked(story)` needs is in SHARED already (so it costs no simulation)."""
+    try:
+        todo = [(ev.scenario, effective_params(story, ev)) for ev in story.evidence
+                if ev.simulated and ev.predicate is not None and ev.scenario is not None]
+    except ExplorerError:
+        return False
+    return all(SHARED.has(scenario, params) for scenario, params in todo)

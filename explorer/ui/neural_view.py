@@ -176,7 +176,8 @@ class NeuralView(pn.viewable.Viewer):
         self.story_state = MeasuredSelection()
         self.story = StoryPanel(self.story_state, library=story_library, scenario=None,
                                 story_name=STORIES.get(self.setup.proposal, DEFAULT_STORY),
-                                evaluated_on="the networks trained here (their measured table, selected by each prior)")
+                                here_label="on the networks trained here",
+                                evaluated_on="their measured table, selected by each prior")
         self.setup.param.watch(self._proposal_changed, "proposal")
         self._proposal_changed()
 
@@ -291,7 +292,9 @@ class NeuralView(pn.viewable.Viewer):
                         f"{_num(first['heldout_accuracy'])} on held-out ones; mean {outcome.unit} {first['mean_steps']:.3g}.")
         self.status = " ".join([summary, *outcome.notes()])
         job = self.trainer.job
-        self.story_state.show(outcome.selection, {"world": "neural", "proposal": job.proposal, **self.setup.param.values()})
+        # the selection's looks-good filter (as the outcome made it), so the panel compares only evidence written for it
+        self.story_state.show(outcome.selection, {"world": "neural", "proposal": job.proposal, **self.setup.param.values(),
+                                                  "performance_threshold": THRESHOLD, "generalization_check": False})
         parts: list[Any] = [markup.markdown("### Accuracy and compute per difficulty"),
                             pn.pane.HoloViews(self.difficulty_plots(), sizing_mode="stretch_width"),
                             markup.card("The numbers per difficulty",

@@ -72,6 +72,7 @@ class ProgramsView(pn.viewable.Viewer):
                                                sizing_mode="stretch_width")
         self.trace_note = markup.markdown("", sizing_mode="stretch_width")
         self.story = StoryPanel(self.story_state, library=story_library, scenario=None, story_name=DEFAULT_STORY,
+                                here_label="on the programs measured here",
                                 evaluated_on="each prior's selection among the programs correct on every training input")
         self.listings: dict[str, str] = {}
         self.shown: dict[str, Any] | None = None  # the task, length and check of the selection on show

@@ -1,24 +1,38 @@
-"""A library story beside a simulation, its evidence following the simulation's current parameters.
+"""A library story beside a simulation: its claims with the statuses `story check` gives them, and beside
+every piece of evidence what the same test says here.
 
-The panel shows the claims of one story with a status each, and under every claim its evidence. A
-piece of simulated evidence is a predicate over the selection metrics; here it is evaluated on the
-metrics of the app's simulation as it stands now (whatever preset and slider values produced them), so
-moving a slider shows at once which claims still hold. Evidence of another scenario is evaluated all
-the same and says so: the question is what the current settings say about the claim.
+Two evaluations, always labelled:
 
-By default each preset shows `scenarios/<preset id>` from the library, else `speed-prior`. Story text
-is shown escaped (safe_inline); a story file that does not load shows its located messages instead.
+- **As written.** Each piece of simulated evidence run with its own scenario, parameters and assumptions
+  (at their nominal values), exactly as `python -m explorer story check` runs it (`evidence.as_checked`).
+  The claim statuses come from this alone, so the panel and `story check` never disagree. The
+  simulations are shared by every session of the process (`evidence.SHARED`, keyed by scenario,
+  parameters and code version): the first session to open a story pays for them, on a worker thread
+  when served (the page opens at once and says "checking"), and everyone after gets them from the cache.
+- **Here.** Beside the priors dashboard, evidence written for the page's own preset is also evaluated on
+  the page's current metrics, "at this page's settings", again after every slider move (the state's
+  `version`), with the parameters in which the page differs from the evidence as written. Evidence of
+  another scenario is not evaluated here. Beside a measured world (trained networks, enumerated
+  programs: `scenario` None, a MeasuredSelection as state) a piece of evidence is compared with the
+  measured selection only where that means something: its looks-good filter and prior weights must be
+  those the measured selection used (a test written for "no generalisation check" says nothing about a
+  selection made with one). A claim whose tests here fail is flagged, and its status stays.
+
+By default each preset shows `scenarios/<preset id>` from the library, else `speed-prior`. Every piece of
+story text is escaped (markup.html_text) and the pane is markup's sanitising HTML pane; a story file
+that does not load shows its located messages instead.
 
 The panel needs of its `state` only a `version` parameter bumped when results change, `results` (each
 prior's PriorResult) and `settings()` (what they were computed with): a SimulationState, or another
-world's results, such as the neural app's trained networks (MeasuredSelection). With no preset (scenario None) it shows
-`story_name`, and every piece of evidence says which scenario it was written for.
+world's results (MeasuredSelection).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -26,16 +40,22 @@ import panel as pn
 import param
 
 from explorer.errors import ExplorerError
-from explorer.priors import PriorResult
-from explorer.scenarios import SCENARIOS
-from explorer.stories.evidence import Result, claim_statuses, code_version, compare, flat_metrics
+from explorer.priors import PriorResult, PriorSettings
+from explorer.scenarios import SCENARIOS, preset_params
+from explorer.simulation import PRIOR_PARAMS
+from explorer.stories.evidence import (
+    Checked, as_checked, as_checked_is_cached, claim_statuses, compare, effective_params, evidence_status, flat_metrics,
+    plain,
+)
 from explorer.stories.library import StoryLibrary
 from explorer.stories.messages import StoryFormatError
-from explorer.stories.model import Story
-from explorer.stories.render import safe_inline
+from explorer.stories.model import Evidence, Story
 from explorer.stories.vocabulary import COMPONENTS
+from explorer.ui import markup
+from explorer.ui.page_thread import on_page
 from explorer.ui.state import SimulationState
 from explorer.ui.story_forms import badge
+from explorer.worlds.abstract import AbstractWorld
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +63,36 @@ log = logging.getLogger(__name__)
 FALLBACK = "speed-prior"
 NONE = "(no story)"
 
+#: Where the claim statuses come from, in words (shown on the panel and in the JSON export).
+STATUSES_FROM = ("python -m explorer story check: each piece of evidence run with the story's own parameters "
+                 "(its scenario, parameters and assumptions at their nominal values), as written")
+#: The label of the page-settings evaluation beside the priors dashboard.
+HERE_PRIORS = "at this page's settings"
+#: Parameters a measured selection must share with the evidence as written for a comparison to mean
+#: something: the looks-good filter and the prior weights (the measured worlds define their own
+#: performance threshold, so it is not compared).
+MEASURED_MATCH = tuple(n for n in PRIOR_PARAMS if n != "performance_threshold")
+#: At most this many differing parameters are named on one line.
+MAX_DIFFERENCES = 4
+
+GREEN, RED, GREY = "#009E73", "#D55E00", "#555"
+
 
 @dataclass(frozen=True)
 class LiveResult:
-    """One piece of evidence evaluated on the current metrics (or why it could not be)."""
+    """One piece of evidence evaluated here (at the page's settings, or on the measured selection), or why not.
+
+    `holds` None: not evaluated here (`problem` says why). `differs`: (parameter, as written, here) for
+    each parameter in which here differs from the evidence as written. `counts`: whether it speaks for
+    its claim here (its own parameters, or its filter and weights, are those used here)."""
 
     evidence: str
     holds: bool | None
     value: Any = None
     right: Any = None
     problem: str = ""
+    differs: tuple[tuple[str, Any, Any], ...] = ()
+    counts: bool = False
 
 
 def default_story(library: StoryLibrary, scenario: str) -> str | None:
@@ -64,14 +104,45 @@ def default_story(library: StoryLibrary, scenario: str) -> str | None:
 
 
 def _fmt(value: Any) -> str:
+    """A metric or parameter value in words: floats to 4 significant digits, booleans as true/false."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.4g}"
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in value.items())
     return str(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Parameter values equal as a story means them (numbers to SIGNIFICANT digits, mixes by kind)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not (isinstance(a, dict) and isinstance(b, dict)):
+            return False
+        keys = set(a) | set(b)
+        return all(_same(float(a.get(k, 0.0)), float(b.get(k, 0.0))) for k in keys)
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is b or a == b and type(a) is type(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return plain(float(a)) == plain(float(b))
+    return a == b
+
+
+def written_params(evidence: Evidence, own: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter the evidence ran with as written: defaults, its scenario's preset, its own on top."""
+    return {"n_programs": AbstractWorld.param["n_programs"].default, **preset_params(evidence.scenario), **own}
 
 
 class MeasuredSelection(param.Parameterized):
     """A state for StoryPanel beside a world without a SimulationState (trained networks, enumerated
-    programs): each prior's selection on the last measured table, and the settings that produced it."""
+    programs): each prior's selection on the last measured table, and the settings that produced it.
+
+    `settings` should name the looks-good filter it used (generalization_check, performance_threshold);
+    prior weights it does not name are taken as PriorSettings' defaults (what the measured pages use)."""
 
     version = param.Integer(0, doc="Bumped each time a new selection is shown (or cleared).")
 
@@ -89,12 +160,16 @@ class MeasuredSelection(param.Parameterized):
 
 
 class StoryPanel(pn.viewable.Viewer):
-    """A training story's claims, with statuses computed from the simulation beside it."""
+    """A training story's claims with `story check`'s statuses, and what each test says here."""
 
     scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), allow_None=True,
-                              doc="The app's preset; picks the default story (none: not a preset; story_name is shown).")
-    evaluated_on = param.String("the current settings", doc="What the evidence is evaluated on, in words.")
+                              doc="The app's preset; picks the default story (none: not a preset; story_name "
+                                  "is shown, and evidence is compared with the measured selection).")
+    evaluated_on = param.String("the current settings", doc="What the evidence is compared with here, in words.")
+    here_label = param.String(HERE_PRIORS, doc="The short label of the evaluation here ('at this page's settings', "
+                                               "'on the networks trained here').")
     story_name = param.String(default=None, allow_None=True, doc="The library story on show (none: no story).")
+    checking = param.Boolean(False, doc="True while the story's evidence runs with its own parameters.")
 
     def __init__(self, state: SimulationState, library: StoryLibrary | None = None, **params):
         """`state`: a SimulationState, or anything with a `version` parameter, `results` and `settings()`."""
@@ -103,13 +178,22 @@ class StoryPanel(pn.viewable.Viewer):
         self.library = library or StoryLibrary()
         self.story: Story | None = None
         self.problem = ""
-        self.live: dict[str, LiveResult] = {}
+        self.checked: Checked | None = None  # the evaluation as written (story check's)
+        self.here: dict[str, LiveResult] = {}
+        self._own: dict[str, dict[str, Any]] = {}  # each simulated evidence's own parameters
+        self._generation = 0
+        self._thread: threading.Thread | None = None
         self.picker = pn.widgets.Select(label="Training story", options=[NONE], value=NONE, sizing_mode="stretch_width")
-        self.view = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["story-panel"])
+        self.view = markup.html("", sizing_mode="stretch_width", css_classes=["story-panel"])
         self._picking = False
         self.picker.param.watch(self._picked, "value")
         self.state.param.watch(lambda _e: self.evaluate(), "version")
         self._scenario_changed()
+
+    @property
+    def live(self) -> dict[str, LiveResult]:
+        """The evaluations here (an older name of `here`)."""
+        return self.here
 
     # ---- which story --------------------------------------------------------------------------
 
@@ -142,98 +226,304 @@ class StoryPanel(pn.viewable.Viewer):
         finally:
             self._picking = False
         self.story_name = name
+        self._check()
         self.evaluate()
 
-    # ---- evidence on the current metrics ---------------------------------------------------------
+    # ---- as written: the story's own parameters (story check's statuses) ---------------------------
 
-    def evaluate(self) -> None:
-        """Evaluate every simulated predicate on the state's current metrics, and redraw."""
-        self.live = {}
-        if self.story is not None and self.state.results:
-            metrics = flat_metrics(self.state.results)
-            for ev in self.story.evidence:
-                if not ev.simulated or ev.predicate is None:
-                    continue
-                try:
-                    holds, left, right = compare(ev.predicate, metrics)
-                except ExplorerError as exc:
-                    self.live[ev.id] = LiveResult(ev.id, None, problem=str(exc).split(";")[0])
-                    continue
-                self.live[ev.id] = LiveResult(ev.id, holds, left, right)
-        self.view.object = self.html()
+    def _check(self) -> None:
+        """Evaluate the evidence as written: here if it costs nothing (cached) or there is no served
+        session, else on a worker thread whose result the page takes when it comes."""
+        self._generation += 1
+        generation, story = self._generation, self.story
+        self.checked, self._own = None, {}
+        if story is None:
+            self.checking = False
+            return
+        doc = _served_doc()
+        if doc is None or as_checked_is_cached(story):
+            self._take(generation, _as_checked(story))
+            return
+        self.checking = True
+        self._thread = threading.Thread(target=self._check_in_background, args=(generation, story, doc),
+                                        daemon=True, name="story-panel-check")
+        self._thread.start()
 
-    def results(self) -> dict[str, Result]:
-        """The live evaluations as evidence Results (for claim statuses)."""
-        params = self.state.settings()
-        return {eid: Result(eid, bool(r.holds), r.value, r.right, params, code_version())
-                for eid, r in self.live.items() if r.holds is not None}
+    def _check_in_background(self, generation: int, story: Story, doc) -> None:
+        checked = _as_checked(story)
+        on_page(doc, partial(self._checked, generation, checked))
+
+    def _checked(self, generation: int, checked: Checked) -> None:
+        """On the page: take a finished run as written (unless another story was shown meanwhile)."""
+        if generation == self._generation:
+            self._take(generation, checked)
+            self.evaluate()
+
+    def _take(self, generation: int, checked: Checked) -> None:
+        self.checked = checked
+        self._own = {eid: dict(r.params) for eid, r in (checked.results or {}).items()}
+        self.checking = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a run as written under way on a worker thread; True if none runs afterwards."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def as_written(self) -> dict[str, Any]:
+        """Each simulated evidence's Result as written (empty while checking or when it could not run)."""
+        return dict(self.checked.results or {}) if self.checked is not None else {}
 
     def statuses(self) -> dict[str, str]:
-        return claim_statuses(self.story, self.results()) if self.story is not None else {}
+        """Each claim's status, as `story check` gives it (empty while the evidence runs)."""
+        if self.story is None or self.checked is None:
+            return {}
+        return dict(self.checked.statuses)
+
+    # ---- here: the page's settings, or the measured selection ----------------------------------------
+
+    def evaluate(self) -> None:
+        """Evaluate the evidence here (on the state's current metrics), and redraw."""
+        self.here = {}
+        if self.story is not None and self.state.results:
+            metrics = flat_metrics(self.state.results)
+            settings = self.state.settings()
+            for ev in self.story.evidence:
+                if ev.simulated and ev.predicate is not None and ev.scenario in SCENARIOS:
+                    self.here[ev.id] = self._here_one(ev, metrics, settings)
+        self.view.object = self.html()
+
+    def _here_one(self, ev: Evidence, metrics: dict[str, Any], settings: dict[str, Any]) -> LiveResult:
+        own = self._own.get(ev.id)
+        if own is None:  # not run as written (yet): its own parameters from the story
+            try:
+                own = effective_params(self.story, ev)
+            except ExplorerError as exc:
+                return LiveResult(ev.id, None, problem=str(exc))
+        written = written_params(ev, own)
+        if self.scenario is not None:  # an abstract-world page: only its own preset's evidence
+            if ev.scenario != self.scenario:
+                return LiveResult(ev.id, None, problem=f"written for {ev.scenario}; this page shows {self.scenario}")
+            differs = tuple((k, v, settings[k]) for k, v in written.items()
+                            if k in settings and not _same(v, settings[k]))
+            counts = all(k in settings and _same(v, settings[k]) for k, v in own.items())
+        else:  # a measured world: only where its filter and weights are the evidence's
+            here = {k: settings.get(k, PriorSettings.param[k].default) for k in MEASURED_MATCH}
+            differs = tuple((k, written.get(k), here[k]) for k in MEASURED_MATCH if not _same(written.get(k), here[k]))
+            if differs:
+                k, a, b = differs[0]
+                return LiveResult(ev.id, None, problem=f"not compared: written for {k} = {_fmt(a)}, and the "
+                                                       f"selection here used {k} = {_fmt(b)}", differs=differs)
+            counts = True
+        try:
+            holds, left, right = compare(ev.predicate, metrics)
+        except ExplorerError as exc:
+            return LiveResult(ev.id, None, problem=str(exc).split(";")[0], differs=differs)
+        return LiveResult(ev.id, holds, left, right, differs=differs, counts=counts)
+
+    def here_verdicts(self) -> dict[str, str]:
+        """Per claim, `holds` or `fails` here, from the evidence that speaks for it here (`counts`);
+        claims with none are left out. This never changes a status."""
+        if self.story is None:
+            return {}
+        out = {}
+        for cid, claim in self.story.claims().items():
+            mine = [self.here[e] for e in claim.evidence if e in self.here
+                    and self.here[e].holds is not None and self.here[e].counts]
+            if mine:
+                out[cid] = "holds" if all(r.holds for r in mine) else "fails"
+        return out
 
     # ---- showing ----------------------------------------------------------------------------------
 
+    def _label(self) -> str:
+        return self.here_label[:1].upper() + self.here_label[1:]
+
+    def _predicate(self, ev: Evidence, value: Any, right: Any) -> str:
+        pred, t = ev.predicate, markup.html_text
+        rhs = t(_fmt(right))
+        if pred.other is not None:
+            rhs = f"{t(pred.other)} = {rhs}"
+        return f"{t(pred.metric)} = <b>{t(_fmt(value))}</b> {t(pred.op)} {rhs}"
+
+    @staticmethod
+    def _word(holds: bool) -> str:
+        return f"<b style='color:{GREEN if holds else RED}'>{'holds' if holds else 'fails'}</b>"
+
+    def _written_for(self, ev: Evidence) -> str:
+        own = self._own.get(ev.id)
+        if own is None:
+            try:
+                own = effective_params(self.story, ev)
+            except ExplorerError:
+                own = dict(ev.params)
+        params = ", ".join(f"{k} = {_fmt(v)}" for k, v in own.items())
+        return f"(written for {ev.scenario or '?'}{' with ' + params if params else ''})"
+
     def _evidence_line(self, eid: str) -> str:
+        t = markup.html_text
         ev = self.story.evidence_by_id().get(eid)
         if ev is None:
-            return f"<li>{safe_inline(eid)}: <i>not defined in the story</i></li>"
+            return f"<li>{t(eid)}: <i>not defined in the story</i></li>"
         if not ev.simulated:
-            return f"<li>{safe_inline(eid)}: {safe_inline(ev.source or '')} ({safe_inline(ev.finding or '')})</li>"
-        r = self.live.get(eid)
-        pred = ev.predicate
-        other = "" if ev.scenario == self.scenario else f" <i>(written for {safe_inline(ev.scenario or '')})</i>"
-        if r is None or r.holds is None:
-            why = r.problem if r is not None else ("nothing measured yet" if not self.state.results else "not a predicate")
-            return f"<li>{safe_inline(eid)}: <i>cannot be evaluated here: {safe_inline(why)}</i>{other}</li>"
-        word = "holds" if r.holds else "fails"
-        right = safe_inline(_fmt(r.right))
-        if pred.other is not None:
-            right = f"{safe_inline(pred.other)} = {right}"
-        return (f"<li class='story-evidence story-{word}'>{safe_inline(eid)}: {safe_inline(pred.metric)} = "
-                f"<b>{safe_inline(_fmt(r.value))}</b> {safe_inline(pred.op)} {right}: "
-                f"<b style='color:{'#009E73' if r.holds else '#D55E00'}'>{word}</b>{other}</li>")
+            return f"<li>{t(eid)}: {t(ev.source or '')} ({t(ev.finding or '')})</li>"
+        status = evidence_status(self.story, ev, self.checked.results if self.checked else None)
+        cls = {"supported": "story-holds", "refuted": "story-fails"}.get(status, "story-unknown")
+        lines = [f"<li class='story-evidence {cls}'><b>{t(eid)}</b> <small>{t(self._written_for(ev))}</small>"]
+        lines.append(f"<div class='story-as-written'>As written: {self._as_written_text(ev)}</div>")
+        here = self.here.get(eid)
+        if self.state.results and here is not None:
+            lines.append(f"<div class='story-here' style='color:{GREY};font-size:0.9em'>{t(self._label())}: "
+                         f"{self._here_text(ev, here)}</div>")
+        return "".join(lines) + "</li>"
+
+    def _as_written_text(self, ev: Evidence) -> str:
+        t = markup.html_text
+        if self.checked is None:
+            return "<i>checking…</i>"
+        r = (self.checked.results or {}).get(ev.id)
+        if r is not None:
+            right = r.other if ev.predicate.other is not None else ev.predicate.value
+            return f"{self._predicate(ev, r.value, right)}: {self._word(r.holds)}"
+        if self.checked.results is None:
+            why = "not run: the story has errors (see the story editor)"
+        else:
+            why = f"cannot run: {self.checked.problems.get(ev.id, 'no predicate')}"
+        rec = ev.recorded
+        recorded = "" if rec is None else f"; recorded result: {'holds' if rec.holds else 'fails'}"
+        return f"<i>{t(why + recorded)}</i>"
+
+    def _here_text(self, ev: Evidence, r: LiveResult) -> str:
+        t = markup.html_text
+        if r.holds is None:
+            return f"<i>{t(r.problem or 'not evaluated')}</i>"
+        out = f"{self._predicate(ev, r.value, r.right)}: {self._word(r.holds)}"
+        if r.differs:
+            named = [f"{k} = {_fmt(h)} (as written {_fmt(w)})" for k, w, h in r.differs[:MAX_DIFFERENCES]]
+            more = len(r.differs) - MAX_DIFFERENCES
+            where = "this page has" if self.scenario is not None else "here:"
+            out += f". <i>{t(where + ' ' + '; '.join(named) + (f'; and {more} more' if more > 0 else ''))}</i>"
+        return out
+
+    def _legend(self) -> str:
+        t = markup.html_text
+        head = ("Statuses are those of <code>python -m explorer story check</code>: each piece of evidence run "
+                "with the story's own parameters (<b>as written</b>).")
+        if self.scenario is not None:
+            rest = (f"Under it, in grey, the same test <b>{t(self.here_label)}</b>, for evidence written for this "
+                    f"preset ({t(self.scenario)}). It follows the sliders and never changes a status.")
+        else:
+            rest = (f"Under it, in grey, the same test <b>{t(self.here_label)}</b> ({t(self.evaluated_on)}), "
+                    "where it means something: a different world, so it never changes a status.")
+            if not self.state.results:
+                rest += f" {t(self._label())}: nothing measured yet."
+        checking = " <i>Running the evidence as written…</i>" if self.checking else ""
+        return f"<div class='story-legend' style='font-size:0.85em;color:{GREY}'>{head} {rest}{checking}</div>"
 
     def html(self) -> str:
-        """The panel's content as sanitised HTML (also used by the dashboard's HTML export)."""
+        """The panel's content as HTML built from escaped parts (also used by the dashboard's HTML export)."""
+        t = markup.html_text
         if self.problem:
             return (f"<div class='alert alert-danger story-panel-error' style='white-space:pre-wrap'>"
-                    f"{safe_inline(self.problem)}</div>")
+                    f"{t(self.problem, limit=20_000)}</div>")
         if self.story is None:
             return "<i>No training story for this preset.</i>"
         story = self.story
         statuses = self.statuses()
+        verdicts = self.here_verdicts()
         link = f"./stories?story={quote(self.story_name or '', safe='/')}"
-        parts = [f"<h3 class='story-title'>{safe_inline(story.title)}</h3>",
-                 f"<div><a href='{safe_inline(link)}' target='_blank' rel='noopener'>"
-                 "Open in the story editor</a></div>",
-                 f"<div style='font-size:0.85em;color:#555'>Evidence is evaluated on {safe_inline(self.evaluated_on)}.</div>"]
+        parts = [f"<h3 class='story-title'>{t(story.title)}</h3>",
+                 f"<div><a href='{t(link)}' target='_blank'>Open in the story editor</a></div>",
+                 self._legend()]
+        if self.checked is not None and self.checked.errors:
+            parts.append(f"<div class='story-panel-errors' style='color:{RED};font-size:0.85em'>The story has errors, "
+                         "so its evidence is not run (as story check does not); statuses come from its recorded "
+                         "results.</div>")
         for name, label in COMPONENTS.items():
             comp = story.components.get(name)
-            parts.append(f"<h4>{safe_inline(label)}</h4>")
+            parts.append(f"<h4>{t(label)}</h4>")
             if comp is None or not comp.claims:
                 undeveloped = comp is not None and comp.undeveloped
                 parts.append(f"<div><i>{'undeveloped' if undeveloped else 'no claims'}</i></div>")
                 continue
             for claim in comp.claims:
-                status = statuses.get(claim.id, "unchecked")
+                status = statuses.get(claim.id, "checking" if self.checking else "unchecked")
                 evidence = "".join(self._evidence_line(e) for e in claim.evidence)
-                parts.append(f"<div class='story-claim'>{badge(status)} <b>{safe_inline(claim.id)}</b> "
-                             f"{safe_inline(claim.text)}<ul style='margin:2px 0 8px 0'>{evidence}</ul></div>")
+                verdict = verdicts.get(claim.id)
+                tested = [e for e in claim.evidence if e in self.here and self.here[e].counts
+                          and self.here[e].holds is not None]
+                flag = ""
+                if verdict == "fails":
+                    failing = ", ".join(e for e in tested if self.here[e].holds is False)
+                    flag = (f"<div class='story-here-claim story-here-fails' style='color:{RED};font-size:0.9em'>"
+                            f"{t(self._label())}: this claim would not hold ({t(failing)} fails). Its status "
+                            f"({t(status)}) stays the one story check gives with the story's own parameters.</div>")
+                elif verdict == "holds":
+                    flag = (f"<div class='story-here-claim story-here-holds' style='color:{GREY};font-size:0.9em'>"
+                            f"{t(self._label())}: holds ({t(', '.join(tested))}).</div>")
+                parts.append(f"<div class='story-claim'>{badge(status, 'as story check gives it')} "
+                             f"<b class='story-claim-id'>{t(claim.id)}</b> {t(claim.text)}{flag}"
+                             f"<ul style='margin:2px 0 8px 0'>{evidence}</ul></div>")
         return "".join(parts)
 
     def report(self) -> dict[str, Any]:
-        """The story on show, its claims with their live statuses and evidence results (JSON-ready)."""
+        """The story on show: claims with story check's statuses and the verdict here, and each piece of
+        evidence as written and here, labelled (JSON-ready)."""
         if self.story is None:
             return {"name": self.story_name, "problem": self.problem or None}
-        statuses = self.statuses()
+        statuses, verdicts = self.statuses(), self.here_verdicts()
         claim_component = self.story.claim_component()
+        results = self.checked.results if self.checked is not None else None
+        evidence: dict[str, Any] = {}
+        for ev in self.story.evidence:
+            item: dict[str, Any] = {"scenario": ev.scenario,
+                                    "status": evidence_status(self.story, ev, results) if self.checked else None}
+            if not ev.simulated:
+                item.update(source=ev.source, finding=ev.finding, problem=None)
+                evidence[ev.id] = item
+                continue
+            r = (results or {}).get(ev.id)
+            problem = None if r is not None else (
+                "checking" if self.checked is None else
+                "not run: the story has errors" if results is None else self.checked.problems.get(ev.id, "not run"))
+            item["problem"] = problem
+            item["as_written"] = None if r is None else {"holds": r.holds, "value": r.value, "other": r.other,
+                                                         "params": r.params, "code_version": r.code_version}
+            h = self.here.get(ev.id)
+            item["at_this_page"] = None if h is None else {
+                "label": self.here_label, "holds": h.holds, "value": h.value, "right": h.right,
+                "problem": h.problem or None, "counts_for_claim": h.counts,
+                "differs": {k: {"as_written": w, "here": v} for k, w, v in h.differs}}
+            evidence[ev.id] = item
         return {
             "name": self.story_name, "title": self.story.title, "revision": self.story.revision,
-            "claims": [{"id": cid, "component": claim_component[cid], "text": c.text, "status": statuses.get(cid)}
+            "statuses_from": STATUSES_FROM, "checking": self.checking,
+            "at_this_page": {"label": self.here_label, "evaluated_on": self.evaluated_on, "scenario": self.scenario,
+                             "settings": self.state.settings() if self.state.results else None,
+                             "note": "what each test gives here; it never changes a status"},
+            "claims": [{"id": cid, "component": claim_component[cid], "text": c.text, "status": statuses.get(cid),
+                        "at_this_page": verdicts.get(cid)}
                        for cid, c in self.story.claims().items()],
-            "evidence": {eid: {"holds": r.holds, "value": r.value, "right": r.right, "problem": r.problem or None}
-                         for eid, r in self.live.items()},
+            "evidence": evidence,
         }
 
     def __panel__(self):
         return pn.Column(self.picker, self.view, sizing_mode="stretch_width")
+
+
+def _served_doc():
+    """The served session's document, or None (a test, a notebook run as a script): then work is done here."""
+    doc = pn.state.curdoc
+    return doc if doc is not None and doc.session_context is not None else None
+
+
+def _as_checked(story: Story) -> Checked:
+    """`as_checked`, with an unexpected failure turned into problems (the page goes on)."""
+    try:
+        return as_checked(story)
+    except Exception as exc:  # a bug or a back end that fails: say so on the panel, keep the traceback
+        log.exception("story panel: running the evidence as written failed")
+        problems = {ev.id: f"{type(exc).__name__}: {exc}" for ev in story.evidence if ev.simulated}
+        return Checked({}, problems, claim_statuses(story, {}))
