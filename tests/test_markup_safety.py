@@ -23,6 +23,7 @@ import pytest
 from bokeh.document import Document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from story_texts import story
 
 from explorer.stories.library import StoryLibrary
 from explorer.ui import markup
@@ -44,41 +45,9 @@ HOSTILE_QUERY = urlencode([("scenario", IMG), ("w_avg", SCRIPT), (IMG, "1"), ("k
                            ("seed", LINK)])
 
 
-def hostile_story(evidence_id: str = "E1") -> str:
+def hostile_story() -> str:
     quoted = HOSTILE.replace("'", "''")
-    return f"""\
----
-schema: 1
-title: '{quoted}'
-revision: 1
-goal_class: narrow-agent
-components:
-  goal_specification:
-    claims:
-      - id: GS1
-        text: '{quoted}'
-        evidence: ['{evidence_id}']
-  goal_desirability:
-    undeveloped: true
-  rationale_constraints:
-    undeveloped: true
-  rationale_nudges:
-    undeveloped: true
-criteria:
-  goal_alignment: {{rating: unknown, basis: [GS1]}}
-  goal_competitiveness: {{rating: unknown, basis: [GS1]}}
-  rationale_alignment: {{rating: unknown, basis: [GS1]}}
-  rationale_competitiveness: {{rating: unknown, basis: [GS1]}}
-evidence:
-  - id: '{evidence_id}'
-    scenario: goof-off
-    params: {{n_programs: 2000}}
-    predicate: {{metric: average_speed.map.kind, op: ==, value: honest}}
----
-{HOSTILE}
-
-# {IMG}
-"""
+    return story(quoted, quoted, body=f"{HOSTILE}\n\n# {IMG}\n", evidence_id="E1")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 import re
 
 from playwright.sync_api import expect
+from story_texts import story
 
 from explorer.stories.fileformat import load
 
@@ -10,39 +11,6 @@ TIMEOUT = 60_000
 XSS_IMG = '<img src=x onerror="window.__xss=1">'
 XSS_SCRIPT = "<script>window.__xss=2</script>"
 XSS_ID = '<img/src="x"onerror=window.__xss=3>'  # an id has no spaces, but may still be markup
-
-
-def story(title: str, claim: str, body: str = "Narrative.\n", evidence_id: str = "E1") -> str:
-    return f"""\
----
-schema: 1
-title: '{title}'
-revision: 1
-goal_class: narrow-agent
-components:
-  goal_specification:
-    claims:
-      - id: GS1
-        text: '{claim}'
-        evidence: ['{evidence_id}']
-  goal_desirability:
-    undeveloped: true
-  rationale_constraints:
-    undeveloped: true
-  rationale_nudges:
-    undeveloped: true
-criteria:
-  goal_alignment: {{rating: unknown, basis: [GS1]}}
-  goal_competitiveness: {{rating: unknown, basis: [GS1]}}
-  rationale_alignment: {{rating: unknown, basis: [GS1]}}
-  rationale_competitiveness: {{rating: unknown, basis: [GS1]}}
-evidence:
-  - id: '{evidence_id}'
-    scenario: goof-off
-    params: {{n_programs: 20000}}
-    predicate: {{metric: average_speed.map.kind, op: ==, value: honest}}
----
-{body}"""
 
 
 def claim_text(path):
