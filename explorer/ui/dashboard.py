@@ -110,7 +110,7 @@ class PriorsDashboard(pn.viewable.Viewer):
         scripts and stylesheets inlined)."""
         from explorer.ui.offline import standalone_html
 
-        return io.StringIO(standalone_html(self.snapshot(), title=f"Speed Prior Explorer: {self.scenario}"))
+        return io.StringIO(standalone_html(self.snapshot, title=f"Speed Prior Explorer: {self.scenario}"))
 
     def snapshot(self) -> pn.Column:
         """What the HTML export shows: the preset, its parameters, static views, and the story beside them."""

@@ -1,4 +1,5 @@
-"""Set-up shared by every served app: allocator, Panel extensions, the WebGL switch and a size limit.
+"""Set-up shared by every served app: allocator, Panel extensions, the WebGL switch, a size limit, and
+pages that load nothing from any host but the server (explorer/ui/offline.py: no web fonts, no CDN).
 
 HoloViews draws with WebGL by default, which headless Chromium renders very slowly; setting the
 environment variable EXPLORER_WEBGL=0 (the browser tests and the latency benchmark do) draws on a plain
@@ -14,6 +15,7 @@ import holoviews.plotting.bokeh  # noqa: F401
 import panel as pn
 
 from explorer.memory import keep_freed_memory
+from explorer.ui.offline import use_offline_design
 
 
 def max_programs() -> int:
@@ -28,3 +30,4 @@ def configure_app() -> None:
     if os.environ.get("EXPLORER_WEBGL", "1") == "0":
         hv.renderer("bokeh").webgl = False
     pn.extension("tabulator", notifications=True, sizing_mode="stretch_width")
+    use_offline_design()  # the Fast templates without Google's web font
