@@ -49,6 +49,9 @@ def _text(value: Any) -> str:
 MAX_QUERY_CHARS = 8192
 #: Most name=value pairs read from one link.
 MAX_FIELDS = 100
+#: Panel's own settings of a page (its template's dark-mode toggle reloads with `?theme=dark`): not the
+#: simulation's, so they are neither applied nor reported, and stay in the link as they came.
+PAGE_PARAMS = ("theme",)
 
 
 def apply_query(dashboard, query: str) -> list[str]:
@@ -74,7 +77,7 @@ def apply_query(dashboard, query: str) -> list[str]:
             problems.append(f"scenario: {quoted(scenario)} is not a scenario; scenarios: {', '.join(SCENARIOS)}")
     values = {}
     for name, text in pairs:
-        if name == "scenario":
+        if name == "scenario" or name in PAGE_PARAMS:
             continue
         if name not in WORLD_PARAMS and name not in PRIOR_PARAMS:
             problems.append(f"unknown parameter {quoted(name)} in the link")
@@ -106,10 +109,13 @@ def sync_url(dashboard) -> None:
     location = pn.state.location
     if location is None:  # not served (a notebook, a test): nothing to sync
         return
-    dashboard.show_message(link_message(apply_query(dashboard, location.search or "")))
+    query = location.search or ""
+    dashboard.show_message(link_message(apply_query(dashboard, query)))
+    page = [(k, v) for k, v in parse_qsl(query.lstrip("?")[:MAX_QUERY_CHARS], max_num_fields=None)
+            if k in PAGE_PARAMS and len(v) < 20][:len(PAGE_PARAMS)]
 
     def write(*_):
-        location.search = link_query(dashboard)
+        location.search = link_query(dashboard) + "".join(f"&{urlencode([pair])}" for pair in page)
 
     dashboard.state.param.watch(write, "version")
     dashboard.param.watch(write, "scenario")

@@ -79,3 +79,12 @@ def test_reset_returns_to_the_preset(page, server):
     page.get_by_role("button", name="Reset to preset").click()
     expect(slider_title(page, "Average-compute weight")).to_contain_text(": 1", timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(r"scenario=goof-off$"))
+
+
+def test_panels_own_dark_theme_setting_is_kept_not_reported(page, server):
+    # The template's dark-mode toggle reloads the page with ?theme=dark: not a setting of the simulation.
+    page.goto(server + "/priors?theme=dark&w_avg=2")
+    selection_rows(page)
+    expect(slider_title(page, "Average-compute weight")).to_contain_text("2", timeout=TIMEOUT)
+    expect(page).to_have_url(re.compile(r"scenario=goof-off&w_avg=2&theme=dark$"), timeout=TIMEOUT)
+    assert page.get_by_text("unknown parameter").count() == 0
