@@ -368,10 +368,10 @@ def test_the_panel_follows_the_simulations_current_parameters(panel_lib):
     panel = StoryPanel(state=state, library=panel_lib, scenario="goof-off")
     assert panel.story_name == "scenarios/goof-off" and panel.picker.value == "scenarios/goof-off"
     assert panel.statuses() == {"GS1": "supported", "RN1": "supported", "RN2": "refuted"}
-    assert panel.live["average-below-max"].holds and "story-holds" in panel.view.object
+    assert panel.here["average-below-max"].holds and "story-holds" in panel.view.object
     assert "./stories?story=scenarios/goof-off" in panel.view.object
     state.apply(w_avg=0.0)  # no average-compute penalty: goof-offs come back, as the essay predicts
-    assert not panel.live["average-below-max"].holds and panel.live["honest-map"].value == "goof_off"
+    assert not panel.here["average-below-max"].holds and panel.here["honest-map"].value == "goof_off"
     # ... at the page's settings; the statuses stay those story check computes with the story's own parameters
     assert panel.statuses() == {"GS1": "supported", "RN1": "supported", "RN2": "refuted"}
     assert panel.here_verdicts()["RN1"] == "fails" and "this claim would not hold" in panel.view.object
@@ -379,7 +379,7 @@ def test_the_panel_follows_the_simulations_current_parameters(panel_lib):
     assert report["name"] == "scenarios/goof-off" and report["evidence"]["average-below-max"]["at_this_page"]["holds"] is False
     assert {c["id"]: c["status"] for c in report["claims"]}["RN1"] == "supported"
     state.apply(kind_mix={"honest": 1.0})  # no goof-offs at all: predicates about them say why they cannot be read
-    assert panel.live["honest-map"].holds is True
+    assert panel.here["honest-map"].holds is True
     panel.scenario = "memory"  # no story of its own: the fallback, its text escaped
     assert panel.story_name == "speed-prior"
     html = panel.view.object

@@ -21,7 +21,6 @@ is one of these and what reaches the document is inert.
 
 from __future__ import annotations
 
-import html as _html
 import re
 
 import nh3
@@ -119,4 +118,4 @@ def notify_error(message: str, duration: int = 8000) -> None:
     """An error notification (when the page has notifications); Notyf renders HTML, so it is escaped."""
     notifications = pn.state.notifications
     if message and notifications is not None:
-        notifications.error(_html.escape(message[:300], quote=True), duration=duration)
+        notifications.error(html_text(message, limit=300), duration=duration)

@@ -21,7 +21,7 @@ import functools
 import io
 import logging
 from typing import Any, Callable, Mapping
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import panel as pn
 import param
@@ -43,7 +43,7 @@ from explorer.ui.story_forms import (
     badge, new_assumption, new_evidence, new_sweep,
 )
 from explorer.ui.sweep_map import SweepRunner
-from explorer.ui.url import MAX_FIELDS, MAX_QUERY_CHARS
+from explorer.ui.url import read_link
 
 log = logging.getLogger(__name__)
 
@@ -516,17 +516,10 @@ def sync_url(editor: StoryEditor) -> None:
     location = pn.state.location
     if location is None:  # not served
         return
-    query = (location.search or "").lstrip("?")
-    if len(query) > MAX_QUERY_CHARS:
-        editor.show_alert(f"The link is {len(query):,} characters long, more than the {MAX_QUERY_CHARS:,} read; "
-                          "it was not used.")
-        names = None
-    else:
-        try:
-            names = parse_qs(query, max_num_fields=MAX_FIELDS).get("story")
-        except ValueError:
-            editor.show_alert(f"The link has more than {MAX_FIELDS} settings; it was not used.")
-            names = None
+    pairs, unread = read_link(location.search or "")
+    if unread:
+        editor.show_alert(f"This link could not be used: {unread}.")
+    names = [v for k, v in pairs if k == "story"]
     if names:
         editor.open(names[0])
 

@@ -190,11 +190,6 @@ class StoryPanel(pn.viewable.Viewer):
         self.state.param.watch(lambda _e: self.evaluate(), "version")
         self._scenario_changed()
 
-    @property
-    def live(self) -> dict[str, LiveResult]:
-        """The evaluations here (an older name of `here`)."""
-        return self.here
-
     # ---- which story --------------------------------------------------------------------------
 
     @param.depends("scenario", watch=True)

@@ -54,20 +54,28 @@ MAX_FIELDS = 100
 PAGE_PARAMS = ("theme",)
 
 
+def read_link(query: str) -> tuple[list[tuple[str, str]], str]:
+    """The name=value pairs of a query string, or none and why: a link longer than MAX_QUERY_CHARS or with
+    more than MAX_FIELDS settings is not read at all (every app that reads its link uses this)."""
+    query = query.lstrip("?")
+    if len(query) > MAX_QUERY_CHARS:
+        return [], (f"the link's settings are {len(query):,} characters long, more than the {MAX_QUERY_CHARS:,} "
+                    "read; none of them was used")
+    try:
+        return parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FIELDS), ""
+    except ValueError:
+        return [], f"the link has more than {MAX_FIELDS} settings; none of them was used"
+
+
 def apply_query(dashboard, query: str) -> list[str]:
     """Apply a query string to the dashboard; returns one message per part that could not be applied.
 
     Everything in a link is untrusted: names and values are looked up and parsed, never evaluated, and
     the messages quote them cut short (the page escapes them before showing them).
     """
-    query = query.lstrip("?")
-    if len(query) > MAX_QUERY_CHARS:
-        return [(f"the link's settings are {len(query):,} characters long, more than the {MAX_QUERY_CHARS:,} "
-                 "read; none of them was used")]
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except ValueError:
-        return [f"the link has more than {MAX_FIELDS} settings; none of them was used"]
+    pairs, unread = read_link(query)
+    if unread:
+        return [unread]
     problems = []
     scenario = dict(pairs).get("scenario")
     if scenario is not None:
@@ -111,8 +119,7 @@ def sync_url(dashboard) -> None:
         return
     query = location.search or ""
     dashboard.show_message(link_message(apply_query(dashboard, query)))
-    page = [(k, v) for k, v in parse_qsl(query.lstrip("?")[:MAX_QUERY_CHARS], max_num_fields=None)
-            if k in PAGE_PARAMS and len(v) < 20][:len(PAGE_PARAMS)]
+    page = [(k, v) for k, v in read_link(query)[0] if k in PAGE_PARAMS and len(v) < 20][:len(PAGE_PARAMS)]
 
     def write(*_):
         location.search = link_query(dashboard) + "".join(f"&{urlencode([pair])}" for pair in page)

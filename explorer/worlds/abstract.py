@@ -22,7 +22,6 @@ compute is S[k] / e + k * o + (T - k) * c. That makes a build O(N log T) instead
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import numpy as np

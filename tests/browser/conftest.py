@@ -2,13 +2,11 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
+from local_servers import free_port, wait_until_up
 
 from explorer.bench_browser import CHROMIUM_ARGS
 
@@ -31,31 +29,16 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(log, **extra_env):
     """Serve the apps the way the README does, log to a file (a pipe nobody reads could block a chatty
     server), yield the base URL, and stop the server and its panel child afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "EXPLORER_WEBGL": "0", **extra_env}
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "explorer", "serve", "--port", str(port), "--address", "127.0.0.1"],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(base + "/", timeout=30).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)
-                raise RuntimeError("the apps did not start: " + log.read_text(errors="replace"))
-            time.sleep(0.5)
+    wait_until_up(base + "/", proc, log, "the apps")
     yield base
     proc.terminate()  # the wrapper passes it on to panel
     try:

@@ -12,15 +12,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from local_servers import free_port, wait_until_up
 from playwright.sync_api import expect
 
 from explorer.priors import PRIORS
@@ -31,12 +30,6 @@ TIMEOUT = 60_000
 RUN_TIMEOUT = 240_000  # every cell of the notebook; about 15 s on a quiet machine
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def jupyterlab(tmp_path):
            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
            "IPYTHONDIR": str(home / "ipython")}
     env.pop("JUPYTER_CONFIG_PATH", None)
-    port, token = _free_port(), "explorer-test-token"
+    port, token = free_port(), "explorer-test-token"
     log = tmp_path / "jupyterlab.log"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
@@ -68,16 +61,7 @@ def jupyterlab(tmp_path):
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=10).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)
-                raise RuntimeError("JupyterLab did not start: " + log.read_text(errors="replace"))
-            time.sleep(0.5)
+    wait_until_up(f"{base}/api/status?token={token}", proc, log, "JupyterLab")
     yield base, token, root
     try:  # JupyterLab's own shutdown: its kernels first, then the server
         urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"), timeout=10)
