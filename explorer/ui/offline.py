@@ -23,6 +23,7 @@ import base64
 import io
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import panel as pn
@@ -69,9 +70,15 @@ def standalone_html(make_view: Callable[[], Any], title: str) -> str:
     """The view `make_view()` returns, as one HTML file that needs no network and no server: BokehJS,
     Panel's JavaScript and every stylesheet inlined, the models' state as it is now.
 
-    The view is made here, with Panel's plain design: in a served session the Fast template has made its
-    own design the session's default, and that one loads its components as JavaScript modules, which a
-    saved file can only link (on Panel's CDN)."""
+    The view is made on a worker thread, where no served session is current, with Panel's plain design.
+    Inside a session (a download button's callback) Panel resolves design and resources from the session's
+    config and template: the Fast design, whose components load as JavaScript modules and stylesheets a
+    saved file can only link, and which a served export sometimes picked up."""
+    with ThreadPoolExecutor(1, thread_name_prefix="standalone-html") as pool:
+        return pool.submit(_standalone_html, make_view, title).result()
+
+
+def _standalone_html(make_view: Callable[[], Any], title: str) -> str:
     from bokeh.document import Document
     from bokeh.models import UIElement
     from panel.io.model import add_to_doc

@@ -109,10 +109,10 @@ def test_every_preset_by_link_reload_and_slider_shows_what_select_computes(page,
     assert "w_max=10" in page.url
 
 
-def claim_status(page, claim_id: str) -> str:
+def expect_status(page, claim_id: str, status: str) -> None:
+    """Wait until the claim's badge says `status` (the panel redraws whole; a served page checks on a thread)."""
     claim = page.locator(".story-claim", has=page.locator(".story-claim-id", has_text=claim_id)).first
-    expect(claim.locator(".story-status")).not_to_have_text("checking", timeout=TIMEOUT)  # served: a worker thread
-    return claim.locator(".story-status").inner_text().strip()
+    expect(claim.locator(".story-status")).to_have_text(status, timeout=TIMEOUT)
 
 
 def test_the_story_panels_show_the_statuses_story_check_gives(page, server):
@@ -120,8 +120,8 @@ def test_the_story_panels_show_the_statuses_story_check_gives(page, server):
     # evaluated at the page's 3); /programs opened with GD1 and RC1 refuted. story check says supported.
     page.goto(f"{server}/priors?scenario=goof-off")
     table(page)
-    assert claim_status(page, "RN1") == "supported"
+    expect_status(page, "RN1", "supported")
     expect(page.get_by_text("At this page's settings").first).to_be_visible(timeout=TIMEOUT)
     page.goto(f"{server}/programs")
     for claim in ("GD1", "RC1"):
-        assert claim_status(page, claim) == "supported"
+        expect_status(page, claim, "supported")
