@@ -156,7 +156,7 @@ def _machine() -> dict[str, Any]:
 def _table_bytes_per_program(be) -> int:
     from explorer.worlds.abstract import AbstractWorld
 
-    return AbstractWorld(n_programs=10).table(be).nbytes // 10
+    return AbstractWorld(n_programs=10).table(backend=be).nbytes // 10
 
 
 def _bandwidth(be, fresh_bytes: int, repeats: int) -> dict[str, Any]:
@@ -201,7 +201,7 @@ def _bandwidth(be, fresh_bytes: int, repeats: int) -> dict[str, Any]:
 def _build(be, n: int):
     from explorer.worlds.abstract import AbstractWorld
 
-    table = AbstractWorld(n_programs=n).table(be)
+    table = AbstractWorld(n_programs=n).table(backend=be)
     be.synchronize()
     return table
 
@@ -216,7 +216,7 @@ def _time_build(be, n: int, repeats: int):
         table = None  # free the previous table before the next build
         gc.collect()
         t0 = time.perf_counter()
-        table = world.table(be)
+        table = world.table(backend=be)
         be.synchronize()
         times.append(time.perf_counter() - t0)
     best = min(times)
@@ -291,7 +291,7 @@ def _reference(be, n: int, repeats: int, builds: list[dict]) -> dict[str, Any]:
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        table = world.table(be)
+        table = world.table(backend=be)
         be.synchronize()
         times.append(time.perf_counter() - t0)
     vec = table.to_numpy()

@@ -1,9 +1,15 @@
 """A world and its prior settings addressed by flat parameter names, recomputing only what changed.
 
 The CLI, scenarios, stories and apps all speak of parameters by one flat name (`misbehaviour_cost`,
-`w_avg`, `performance_threshold`). A Simulation routes each name to the world or to the prior
-settings, rebuilds the table only when a world parameter changes, refilters the candidates only when
-the looks-good filter changes, and otherwise just re-selects (a weight change costs milliseconds).
+`max_length`, `w_avg`, `performance_threshold`). A Simulation of any world (explorer.worlds.WORLDS)
+routes each name to the world or to the prior settings, rebuilds the table only when a world parameter
+changes, refilters the candidates only when the looks-good filter changes, and otherwise just
+re-selects (a weight change costs milliseconds).
+
+A measured world's table (World.measured) is read from the disk cache when it is there and written to
+it when built (explorer.table_cache). An app builds it with progress and Stop on a worker thread,
+`table(progress, should_stop)`, after which `select()` is cheap; the neural app, which trains with a
+live curve of its own, hands its finished table over with `adopt_table`.
 """
 
 from __future__ import annotations
@@ -12,46 +18,64 @@ from typing import Any
 
 import param
 
+from explorer import table_cache
 from explorer.backend import get_backend
 from explorer.errors import ExplorerError
 from explorer.params import set_values, values_of
 from explorer.priors import Candidates, PriorResult, PriorSettings
 from explorer.table import ProgramTable
-from explorer.worlds.abstract import AbstractWorld
+from explorer.worlds import World, get_world
+from explorer.worlds.base import Progress, ShouldStop
 
-WORLD_PARAMS = tuple(n for n in AbstractWorld.param if n != "name")
 PRIOR_PARAMS = tuple(n for n in PriorSettings.param if n != "name")
 FILTER_PARAMS = ("performance_threshold", "generalization_check", "compute_budget")
 
 
-def parameter(name: str) -> param.Parameter:
-    """The core parameter (bounds, type, doc) behind a flat name."""
-    if name in WORLD_PARAMS:
-        return AbstractWorld.param[name]
+def world_param_names(world: str = "abstract") -> tuple[str, ...]:
+    """The flat names of a world's own parameters, in their declaration order."""
+    return tuple(n for n in get_world(world).param if n != "name")
+
+
+#: The abstract world's parameters (the names most links, stories and sweeps use).
+WORLD_PARAMS = world_param_names("abstract")
+
+
+def _known(world: str) -> str:
+    return ", ".join(sorted(world_param_names(world) + PRIOR_PARAMS))
+
+
+def parameter(name: str, world: str = "abstract") -> param.Parameter:
+    """The core parameter (bounds, type, doc) behind a flat name in `world`."""
+    if name in world_param_names(world):
+        return get_world(world).param[name]
     if name in PRIOR_PARAMS:
         return PriorSettings.param[name]
-    raise ExplorerError(f"unknown parameter {name!r}; known parameters: {', '.join(sorted(WORLD_PARAMS + PRIOR_PARAMS))}")
+    raise ExplorerError(f"unknown parameter {name!r} for the {world} world; known parameters: {_known(world)}")
 
 
-def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Route flat names to (world, priors); an unknown name raises ExplorerError listing the known ones."""
-    world, priors = {}, {}
+def split_params(params: dict[str, Any], world: str = "abstract") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Route flat names to (world, priors); an unknown name raises ExplorerError listing that world's names."""
+    names = world_param_names(world)
+    world_values, priors = {}, {}
     for name, value in params.items():
-        if name in WORLD_PARAMS:
-            world[name] = value
+        if name in names:
+            world_values[name] = value
         elif name in PRIOR_PARAMS:
             priors[name] = value
         else:
-            known = ", ".join(sorted(WORLD_PARAMS + PRIOR_PARAMS))
-            raise ExplorerError(f"unknown parameter {name!r}; known parameters: {known}")
-    return world, priors
+            raise ExplorerError(f"unknown parameter {name!r} for the {world} world; known parameters: {_known(world)}")
+    # in declaration order, so a parameter that resets another (the neural proposal resets its penalties)
+    # is applied before the one it resets
+    world_values = {n: world_values[n] for n in names if n in world_values}
+    return world_values, priors
 
 
 class Simulation:
-    """World + prior settings; `select()` gives each prior's PriorResult."""
+    """A World + prior settings; `select()` gives each prior's PriorResult."""
 
-    def __init__(self, **params):
-        self.world = AbstractWorld()
+    def __init__(self, world: str = "abstract", **params):
+        self.world_name = world
+        self.world: World = get_world(world)()
         self.priors = PriorSettings()
         self._table: tuple[tuple, ProgramTable] | None = None
         self._candidates: tuple[tuple, Candidates] | None = None
@@ -59,26 +83,52 @@ class Simulation:
 
     def update(self, **params) -> None:
         """Set parameters by flat name; all are checked before any is applied."""
-        world, priors = split_params(params)
-        trial_world, trial_priors = AbstractWorld(**values_of(self.world)), PriorSettings(**values_of(self.priors))
+        world, priors = split_params(params, self.world_name)
+        cls = type(self.world)
+        trial_world, trial_priors = cls(**values_of(self.world)), PriorSettings(**values_of(self.priors))
         set_values(trial_world, world)
         set_values(trial_priors, priors)
-        trial_world.check()
+        if world:
+            trial_world.check()
         if "backend" in world:
             get_backend(trial_world.backend)  # a back end this machine lacks is refused here, not at build time
-        set_values(self.world, world)
+        set_values(self.world, values_of(trial_world) if world else {})
         set_values(self.priors, priors)
 
     def params(self) -> dict[str, Any]:
         """Every parameter's current value, by flat name."""
         return {**values_of(self.world), **values_of(self.priors)}
 
-    def table(self) -> ProgramTable:
-        key = _key(values_of(self.world))
-        if self._table is None or self._table[0] != key:
-            self._table = (key, self.world.table())
-            self._candidates = None
-        return self._table[1]
+    def _world_key(self) -> tuple:
+        return _key(values_of(self.world))
+
+    def has_table(self) -> bool:
+        """True when the table of the current world parameters is built (select() will not build)."""
+        return self._table is not None and self._table[0] == self._world_key()
+
+    def table(self, progress: Progress | None = None, should_stop: ShouldStop | None = None) -> ProgramTable:
+        """The world's table, built only when a world parameter changed (measured worlds: disk-cached).
+
+        A measured build reports `progress(done, total)` and ends with BuildStopped when `should_stop()`
+        says so; the Simulation then keeps the table it had."""
+        if self.has_table():
+            return self._table[1]
+        key = self._world_key()
+        table = table_cache.load(self.world_name, self.world) if self.world.measured else None
+        if table is None:
+            self.world.check()
+            table = self.world.table(progress, should_stop)
+            if self.world.measured:
+                table_cache.save(self.world_name, self.world, table)
+        self._table, self._candidates = (key, table), None
+        return table
+
+    def adopt_table(self, table: ProgramTable) -> None:
+        """Use `table` as the current world parameters' table: one the caller built from this very world
+        (the neural app trains with a live curve of its own). A measured world's table is also cached."""
+        if self.world.measured:
+            table_cache.save(self.world_name, self.world, table)
+        self._table, self._candidates = (self._world_key(), table), None
 
     def candidates(self) -> Candidates:
         table = self.table()
@@ -89,7 +139,7 @@ class Simulation:
         return self._candidates[1]
 
     def select(self) -> dict[str, PriorResult]:
-        """What each of the four priors selects under the current parameters."""
+        """What each named prior selects under the current parameters."""
         return self.candidates().select(self.priors.weights())
 
 

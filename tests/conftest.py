@@ -5,6 +5,11 @@ import os
 # One thread: on these 2-core machines torch with two threads ran slower than one when the other core
 # was busy (a browser, a server, a second process).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Measured worlds' tables go to a folder of this test session, never to the user's ~/.cache.
+if "EXPLORER_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["EXPLORER_CACHE_DIR"] = tempfile.mkdtemp(prefix="explorer-test-cache-")
 
 import pytest  # noqa: E402
 

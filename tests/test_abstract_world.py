@@ -99,8 +99,8 @@ def test_same_seed_same_table_other_seed_other_table():
 
 def test_tables_agree_across_backends(backend):
     world = AbstractWorld(n_programs=3000, misbehaviour_cost=2.0, deception_overhead=1.5)
-    ref = world.table("numpy").to_numpy()
-    got = world.table(backend).to_numpy()
+    ref = world.table(backend="numpy").to_numpy()
+    got = world.table(backend=backend).to_numpy()
     for col in COLUMNS:
         np.testing.assert_allclose(got[col], ref[col], rtol=1e-12, atol=1e-12, err_msg=col)
 

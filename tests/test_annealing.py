@@ -31,7 +31,7 @@ def world():
 
 @pytest.fixture(scope="module")
 def numpy_table(world):
-    table = world.table("numpy")
+    table = world.table(backend="numpy")
     return table, looks_good(table, THRESHOLD)
 
 
@@ -84,7 +84,7 @@ def test_back_ends_agree(world, numpy_table, backend, schedule, sampling):
         pytest.importorskip("array_api_strict")
     settings = AnnealingSettings(schedule=schedule, sampling=sampling, runs=300, rate=_rate(schedule, 0.02))
     ref = anneal(*numpy_table, settings)
-    table = world.table(backend)
+    table = world.table(backend=backend)
     res = anneal(table, looks_good(table, THRESHOLD), settings)
     assert np.array_equal(res.index, ref.index)
     assert np.array_equal(res.kind, ref.kind)
@@ -498,7 +498,7 @@ def test_trace_is_the_same_on_every_back_end(world, numpy_table, backend, schedu
     """`backend` (tests/conftest.py) includes the GPU back ends, skipped where this machine has none."""
     settings = AnnealingSettings(schedule=schedule, sampling="simplicity", runs=20, rate=_rate(schedule, 0.02))
     ref = trace(*numpy_table, settings, run=11)
-    table = world.table(backend)
+    table = world.table(backend=backend)
     tr = trace(table, looks_good(table, THRESHOLD), settings, run=11)
     for name in ("n", "k", "drawn", "found_row", "samples", "offsets"):
         assert np.array_equal(getattr(tr, name), getattr(ref, name)), name

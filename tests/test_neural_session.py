@@ -10,10 +10,11 @@ import torch
 from explorer.priors import PRIORS
 from explorer.errors import ExplorerError
 from explorer.worlds.neural import early_exit, growing, halting, pondering
-from explorer.worlds.neural.session import SERVED, NeuralSetup, Trainer
+from explorer.worlds.neural.session import SERVED, Trainer
 from explorer.worlds.neural.sweep import Members
 from explorer.worlds.neural.tasks import Batch, TaskSettings
 from explorer.worlds.neural.training import TrainingStopped
+from explorer.worlds.neural.world import NeuralWorld as NeuralSetup
 
 TASK = {"size": 4, "eval_per_difficulty": 16}
 
@@ -73,7 +74,7 @@ def test_the_setup_checks_penalties_and_the_served_limits():
 
 
 def _tiny(**values):
-    return NeuralSetup(**{"size": 4, "steps": 100, **values}).job()
+    return NeuralSetup(**{"bits": 4, "steps": 100, **values}).job()
 
 
 def test_a_trainer_finishes_in_the_background_with_curve_and_outcome():

@@ -107,8 +107,8 @@ def test_nothing_looks_good_gives_an_empty_result(table):
 
 def test_selection_agrees_across_backends(backend):
     world = AbstractWorld(n_programs=20_000, seed=2)
-    ref = select(world.table("numpy"))
-    got = select(world.table(backend))
+    ref = select(world.table(backend="numpy"))
+    got = select(world.table(backend=backend))
     for prior in PRIORS:
         assert got[prior].map["index"] == ref[prior].map["index"]
         for k in KINDS:

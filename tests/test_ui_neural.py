@@ -20,7 +20,7 @@ APP = Path(__file__).resolve().parent.parent / "apps" / "neural.py"
 @pytest.fixture
 def view():
     v = NeuralView()
-    v.setup.param.update(size=4, steps=100)
+    v.setup.param.update(bits=4, steps=100)
     return v
 
 

@@ -33,7 +33,8 @@ from explorer.priors import PRIORS
 from explorer.stories.library import StoryLibrary
 from explorer.ui import markup
 from explorer.ui.story_panel import MeasuredSelection, StoryPanel
-from explorer.worlds.neural.session import THRESHOLD, Limits, NeuralSetup, Outcome, Trainer
+from explorer.worlds.neural.session import Outcome, Trainer
+from explorer.worlds.neural.world import THRESHOLD, Limits, NeuralWorld
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class NeuralView(pn.viewable.Viewer):
     def __init__(self, limits: Limits | None = None, story_library: StoryLibrary | None = None,
                  poll_ms: int = 300, **params):
         super().__init__(**params)
-        self.setup = NeuralSetup()
+        self.setup = NeuralWorld()
         self.limits = limits or Limits()
         self.poll_ms = poll_ms
         self.trainer: Trainer | None = None
@@ -152,8 +153,8 @@ class NeuralView(pn.viewable.Viewer):
                                  description=s.proposal.doc)
         self.proposal.link(self.setup, value="proposal", bidirectional=True)
         self.task = w.Select.from_param(s.task, label="Task", description=s.task.doc)
-        self.size = w.IntInput.from_param(s.size, label="Size (parity entries or pointer slots)",
-                                          end=min(self.limits.max_size, s.size.bounds[1]), description=s.size.doc)
+        self.size = w.IntInput.from_param(s.bits, label="Size (parity entries or pointer slots)",
+                                          end=min(self.limits.max_size, s.bits.bounds[1]), description=s.bits.doc)
         self.penalties = w.TextInput.from_param(s.penalties, label="", description=s.penalties.doc)
         self.mu = w.FloatInput.from_param(s.mu, label="Drive strength mu", step=0.5, description=s.mu.doc)
         self.steps = w.IntInput.from_param(s.steps, label="Training steps", step=100,

@@ -30,6 +30,7 @@ import param
 from explorer.backend import BACKEND_NAMES, Backend, get_backend
 from explorer.errors import ExplorerError
 from explorer.table import COLUMNS, KINDS, ProgramTable
+from explorer.worlds.base import Progress, ShouldStop, World
 
 DEFAULT_KIND_MIX = {"honest": 0.4, "goof_off": 0.3, "deceptive": 0.2, "lookup": 0.1}
 
@@ -52,8 +53,12 @@ class KindMix(param.Dict):
             raise ValueError(f"{self.name}: shares must be finite non-negative numbers and not all zero")
 
 
-class AbstractWorld(param.Parameterized):
+class AbstractWorld(World):
     """Builds a ProgramTable of honest, goof-off, deceptive and lookup programs."""
+
+    measured = False  # generated from its parameters in milliseconds: nothing to cache on disk
+    machine_params = ("n_programs", "backend")
+    result_free_params = ("backend",)
 
     n_programs = param.Integer(100_000, bounds=(10, 200_000_000), doc="Number of candidate programs.")
     n_tasks = param.Integer(32, bounds=(1, 4096), doc="Tasks in each of the training, held-out and deployment sets.")
@@ -89,12 +94,6 @@ class AbstractWorld(param.Parameterized):
         doc="Bits a deceptive program costs over an honest one: negative, deception is simpler; positive, the deployment check costs bits.")
     lookup_bits_per_task = param.Number(4.0, bounds=(0.0, 64.0), doc="Bits a lookup table spends per memorised training task.")
     lookup_compute = param.Number(0.1, bounds=(0.0, 100.0), doc="Compute a lookup table spends per task.")
-
-    def __init__(self, **params):
-        from explorer.params import set_values
-
-        super().__init__()
-        set_values(self, params)
 
     # ---- inputs -------------------------------------------------------------------------------
 
@@ -177,8 +176,11 @@ class AbstractWorld(param.Parameterized):
 
     # ---- the build ----------------------------------------------------------------------------
 
-    def table(self, backend: str | Backend | None = None) -> ProgramTable:
-        """Build the ProgramTable on `backend` (default: this world's `backend` parameter)."""
+    def table(self, progress: Progress | None = None, should_stop: ShouldStop | None = None,
+              backend: str | Backend | None = None) -> ProgramTable:
+        """Build the ProgramTable on `backend` (default: this world's `backend` parameter).
+
+        A build takes milliseconds to seconds, so it reports one step of progress and is never stopped."""
         be = get_backend(backend or self.backend)
         tasks = self.tasks()
         n = self.n_programs
@@ -193,6 +195,8 @@ class AbstractWorld(param.Parameterized):
             part = self._build_chunk(be, sets, be.asarray(self.uniforms(start, stop)))
             for c in COLUMNS:
                 cols[c][start:stop] = part[c]
+        if progress is not None:
+            progress(1, 1)
         return ProgramTable(backend=be, **cols)
 
     def _build_chunk(self, be: Backend, sets: MergedTasks, u) -> dict:

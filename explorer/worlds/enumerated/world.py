@@ -32,6 +32,7 @@ import param
 from explorer.backend import BACKEND_NAMES, get_backend
 from explorer.errors import ExplorerError
 from explorer.table import KINDS, ProgramTable
+from explorer.worlds.base import BuildStopped, World
 from explorer.worlds.enumerated.interpreter import execute
 from explorer.worlds.enumerated.machine import IFDEP, LOOP, STEP_LIMIT
 from explorer.worlds.enumerated.spaces import MAX_LENGTH, ProgramSpace, enumerate_programs
@@ -44,7 +45,7 @@ CHUNK = 32_768
 FAILED = np.int64(1 << 40)
 
 
-class MeasurementStopped(ExplorerError):
+class MeasurementStopped(BuildStopped):
     """Raised by EnumeratedWorld.measure when its `should_stop` said so between chunks; nothing is cached."""
 
     def __init__(self, done: int, total: int):
@@ -93,8 +94,12 @@ class Measurement:
         return kind
 
 
-class EnumeratedWorld(param.Parameterized):
+class EnumeratedWorld(World):
     """Every program of the machine up to max_length, run on every input and measured."""
+
+    measured = True  # seconds to minutes of running programs: Simulation keeps its tables on disk
+    machine_params = ("backend",)
+    result_free_params = ("backend",)  # every back end gives the same integers
 
     task = param.Selector(default="parity", objects=list(TASKS), doc="What a program must compute from x.")
     max_length = param.Integer(6, bounds=(1, MAX_LENGTH), doc="Longest program enumerated (6 on a CPU, 8 on a GPU).")
@@ -104,10 +109,7 @@ class EnumeratedWorld(param.Parameterized):
     backend = param.Selector(default="numpy", objects=list(BACKEND_NAMES), doc="Where the interpreter's arrays live.")
 
     def __init__(self, **params):
-        from explorer.params import set_values
-
-        super().__init__()
-        set_values(self, params)
+        super().__init__(**params)
         self._cache: dict = {}
 
     def check(self) -> None:

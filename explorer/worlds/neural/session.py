@@ -1,4 +1,6 @@
-"""One neural training run in the background: what to train, start, stop, progress, live curve, result.
+"""One neural training run in the background: start, stop, progress, live curve, result.
+
+What to train is a NeuralWorld and the checked run a Job (world.py); a Trainer runs that Job here.
 
 The neural app trains real networks while its page stays live, so the run goes on a worker thread and
 the page polls it (explorer/ui/neural_view.py); nothing here knows about widgets, and a notebook or a
@@ -20,58 +22,21 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import param
 import torch
 
 from explorer.errors import ExplorerError
 from explorer.priors import Candidates, PriorResult, PriorSettings
-from explorer.worlds.neural import early_exit, growing, halting, pondering
 from explorer.worlds.neural.measure import Measurement
-from explorer.worlds.neural.misbehaviour import Drive, drive_rows
-from explorer.worlds.neural.sweep import Members, parse_sweep
-from explorer.worlds.neural.tasks import TASKS, TaskSettings
-from explorer.worlds.neural.training import Run, Snapshot, TrainingDiverged, TrainingSettings, TrainingStopped
+from explorer.worlds.neural.misbehaviour import drive_rows
+from explorer.worlds.neural.training import Run, Snapshot, TrainingDiverged, TrainingStopped
+from explorer.worlds.neural.world import SERVED, THRESHOLD, Job, Limits, NeuralWorld
+
+__all__ = ["SERVED", "THRESHOLD", "Job", "Limits", "NeuralWorld", "Outcome", "Poll", "Trainer", "outcome", "workers"]
 
 log = logging.getLogger(__name__)
-
-#: The app's proposals, in the essay's order, with their settings class.
-PROPOSALS: dict[str, type[TrainingSettings]] = {
-    "grow": growing.GrowSettings,
-    "ponder": pondering.PonderSettings,
-    "halt": halting.HaltingSettings,
-    "early-exit": early_exit.EarlyExitSettings,
-    "misbehaviour": halting.HaltingSettings,
-}
-#: The per-network penalty each proposal's values set (grow and ponder raise their size or K themselves).
-PENALTY = {"halt": "beta", "misbehaviour": "beta", "early-exit": "alpha"}
-DEFAULT_PENALTIES = {"halt": "0.01", "misbehaviour": "0.001, 0.01, 0.1", "early-exit": "0.5"}
-#: Small, fast settings: each proposal's run with the app's defaults takes seconds on one CPU thread.
-APP_SETTINGS: dict[str, dict[str, Any]] = {
-    "grow": {"width_max": 64, "batch_size": 64},
-    "ponder": {"k_max": 4, "hidden": 32, "batch_size": 64},
-    "halt": {"hidden": 32, "max_steps": 8, "batch_size": 64},
-    "early-exit": {"layers": 4, "hidden": 32, "batch_size": 64},
-    "misbehaviour": {"hidden": 32, "max_steps": 8, "batch_size": 64},
-}
-EVAL_PER_DIFFICULTY = 128
-#: What "looks good" to the priors that select among the trained networks: training accuracy >= this.
-THRESHOLD = 0.9
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The most one run may ask for; a served page uses SERVED so one link cannot take a shared server."""
-
-    max_size: int = 64
-    max_steps: int = 10_000_000
-    max_networks: int = 1024
-
-
-SERVED = Limits(max_size=12, max_steps=4000, max_networks=12)
 
 
 def workers() -> int:
@@ -80,126 +45,6 @@ def workers() -> int:
 
 
 _SLOTS = threading.BoundedSemaphore(workers())
-
-
-class NeuralSetup(param.Parameterized):
-    """What to train: a proposal, a task and a few key settings; the rest are the app's small defaults."""
-
-    proposal = param.Selector(default="halt", objects=list(PROPOSALS),
-                              doc="grow (1), ponder (2A), halt (2B, learned halting), early-exit (3), or a planted "
-                                  "drive under learned halting (misbehaviour).")
-    task = param.Selector(default="parity", objects=list(TASKS), doc=TaskSettings.param.task.doc)
-    size = param.Integer(6, bounds=TaskSettings.param.size.bounds, doc=TaskSettings.param.size.doc)
-    penalties = param.String(DEFAULT_PENALTIES["halt"],
-                             doc="Penalty values, comma-separated: beta of KL(p || p_G) for halt and misbehaviour, "
-                                 "alpha of the late-exit weighting for early-exit; one network each, trained as one batch.")
-    mu = param.Number(1.0, bounds=(0.0, 100.0), inclusive_bounds=(False, True),
-                      doc="misbehaviour: strength of the planted drive (its networks' loss is L_task + mu L_drive).")
-    steps = param.Integer(1500, bounds=TrainingSettings.param.train_steps.bounds,
-                          doc="Optimiser steps (for grow per size tried, for ponder per K tried).")
-    learning_rate = param.Number(1e-2, bounds=TrainingSettings.param.learning_rate.bounds,
-                                 inclusive_bounds=TrainingSettings.param.learning_rate.inclusive_bounds,
-                                 doc=TrainingSettings.param.learning_rate.doc)
-    seed = param.Integer(0, bounds=TrainingSettings.param.seed.bounds, doc="Seed of the examples and the initial weights.")
-
-    def __init__(self, **params):
-        from explorer.params import set_values
-
-        super().__init__()
-        set_values(self, params)
-
-    @param.depends("proposal", watch=True)
-    def _proposal_changed(self) -> None:
-        self.penalties = DEFAULT_PENALTIES.get(self.proposal, "")
-
-    @property
-    def penalty_name(self) -> str | None:
-        return PENALTY.get(self.proposal)
-
-    def job(self, limits: Limits | None = None) -> Job:
-        """The run these settings ask for, checked (ExplorerError names what is wrong and what is allowed)."""
-        from explorer.params import set_values
-
-        limits = limits or Limits()
-        for name, value, most in (("size", self.size, limits.max_size), ("steps", self.steps, limits.max_steps)):
-            if value > most:
-                raise ExplorerError(f"{name}: {value:,} is more than this server trains (at most {most:,}); "
-                                    f"use `python -m explorer neural` for larger runs")
-        task = TaskSettings(task=self.task, size=self.size, seed=self.seed, eval_per_difficulty=EVAL_PER_DIFFICULTY)
-        _ = task.train_max  # a task too small to hold anything out fails here, not on the thread
-        settings = PROPOSALS[self.proposal]()
-        set_values(settings, {**APP_SETTINGS[self.proposal], "train_steps": self.steps,
-                              "learning_rate": self.learning_rate, "seed": self.seed})
-        values = self._penalty_values(settings)
-        if self.proposal == "misbehaviour":
-            set_values(settings, {"mu": self.mu})
-            members = Members.sweep({"beta": values, "mu": [0.0, self.mu]})
-        elif self.penalty_name is not None:
-            members = Members.sweep({self.penalty_name: values}) if len(values) > 1 else Members.single()
-            set_values(settings, {self.penalty_name: values[0]})
-        else:
-            members = Members.single()
-        if members.count > limits.max_networks:
-            raise ExplorerError(f"penalties: {members.count} networks are more than this server trains at once "
-                                f"(at most {limits.max_networks}); give fewer values")
-        return Job(self.proposal, task, settings, members)
-
-    def _penalty_values(self, settings) -> list[float]:
-        name = self.penalty_name
-        if name is None:
-            return []
-        text = self.penalties.strip()
-        if not text:
-            raise ExplorerError(f"penalties: give at least one value of {name}, such as {DEFAULT_PENALTIES[self.proposal]}")
-        try:
-            values = parse_sweep(f"{name}={text}", type(settings))[name]
-        except ExplorerError as exc:  # the sweep parser speaks of --sweep; here it is the penalties field
-            raise ExplorerError(f"penalties: {str(exc).removeprefix('--sweep ')}") from None
-        return list(dict.fromkeys(values))  # a value given twice trains once
-
-
-@dataclass
-class Job:
-    """A checked run: the task, the proposal's settings and which networks train together."""
-
-    proposal: str
-    task: TaskSettings
-    settings: TrainingSettings
-    members: Members
-
-    @property
-    def most_steps(self) -> int:
-        """Optimiser steps if the run goes to its end (grow and ponder may stop sooner, when good)."""
-        s = self.settings
-        stages = {"grow": lambda: len(s.sizes()),
-                  "ponder": lambda: len(_k_schedule(s)),
-                  "early-exit": lambda: s.stages if s.anneal else 1}.get(self.proposal, lambda: 1)()
-        return s.train_steps * stages
-
-    def point_labels(self) -> list[str]:
-        """One label per sweep point (per network group): 'beta=0.01, mu=1', or the proposal's name."""
-        if not self.members.names:
-            return [self.proposal]
-        return [", ".join(f"{k}={v:g}" for k, v in zip(self.members.names, point)) for point in self.members.grid]
-
-    def fit(self, progress: Callable[[int], None], watch: Callable[[Snapshot], None]) -> Run:
-        task, settings, members, device = self.task, self.settings, self.members, "cpu"
-        if self.proposal == "grow":
-            return growing.train(task, settings, members.count, device, progress, watch)
-        if self.proposal == "ponder":
-            return pondering.train(task, settings, members.count, device, progress, watch)
-        if self.proposal == "early-exit":
-            return early_exit.train(task, settings, members, device, progress, watch)
-        drive = Drive(task) if self.proposal == "misbehaviour" else None
-        return halting.train(task, settings, members, device, drive=drive, progress=progress, watch=watch)
-
-
-def _k_schedule(settings) -> list[int]:
-    ks, k = [], settings.k_start
-    while k <= settings.k_max:
-        ks.append(k)
-        k = k + settings.k_step if settings.schedule == "linear" else 2 * k
-    return ks
 
 
 @dataclass
