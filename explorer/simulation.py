@@ -64,10 +64,7 @@ def split_params(params: dict[str, Any], world: str = "abstract") -> tuple[dict[
             priors[name] = value
         else:
             raise ExplorerError(f"unknown parameter {name!r} for the {world} world; known parameters: {_known(world)}")
-    # in declaration order, so a parameter that resets another (the neural proposal resets its penalties)
-    # is applied before the one it resets
-    world_values = {n: world_values[n] for n in names if n in world_values}
-    return world_values, priors
+    return get_world(world).in_order(world_values), priors
 
 
 class Simulation:
@@ -92,7 +89,7 @@ class Simulation:
             trial_world.check()
         if "backend" in world:
             get_backend(trial_world.backend)  # a back end this machine lacks is refused here, not at build time
-        set_values(self.world, values_of(trial_world) if world else {})
+        set_values(self.world, cls.in_order(values_of(trial_world)) if world else {})
         set_values(self.priors, priors)
 
     def params(self) -> dict[str, Any]:

@@ -41,7 +41,14 @@ class World(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__()
-        set_values(self, params)
+        set_values(self, self.in_order(params))
+
+    @classmethod
+    def in_order(cls, params: dict) -> dict:
+        """`params` in declaration order (unknown names last), so that a parameter whose change resets
+        another (the neural proposal resets its penalties) is set before the one it resets."""
+        order = {n: i for i, n in enumerate(cls.param)}
+        return dict(sorted(params.items(), key=lambda kv: order.get(kv[0], len(order))))
 
     def check(self) -> None:
         """Cross-parameter checks that bounds alone cannot express; raises ExplorerError."""
