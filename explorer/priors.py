@@ -13,9 +13,14 @@ report, counts as 1). A program looks good when train_perf >= threshold, its max
 fits the compute budget and, with the generalisation check on, heldout_perf >= threshold too. The
 posterior is the prior restricted to those programs and normalised.
 
+Each prior is named once, in PRIOR_WEIGHTS: its weight on each feature, by the feature's name, given
+as the name of the PriorSettings parameter that holds it (the user's weight) or as a fixed number.
+
 Selection is split so that a weight change is cheap: `Candidates` filters the table once and keeps a
-float32 feature matrix F = [bits ln 2, max_compute, avg_compute, ln max(avg_compute, 1)] and a summary matrix G = [one-hot kind,
-actually_good, deploy_perf]. For the priors' weight columns W (4 x len(PRIORS)), one re-selection is
+float32 feature matrix F, one row per feature of FEATURES (bits ln 2, max compute, avg compute,
+ln max(avg compute, 1)), and a summary matrix G = [one-hot kind, actually_good, deploy_perf]. For the
+weight matrix W (len(FEATURES) x len(PRIORS), built from PRIOR_WEIGHTS by `PriorSettings.weights()`),
+one re-selection is
 
     L = -F W,   P = exp(L - max L),   stats = G^T P / sum P,   MAP = argmax L
 
@@ -33,7 +38,23 @@ import param
 
 from explorer.table import COLUMNS, KINDS, ProgramTable
 
-PRIORS = ("simplicity", "max_speed", "average_speed", "combined", "levin")
+#: The features a prior weighs, in the order of the rows of Candidates.features (and of W):
+#: bits: description length times ln 2 (so a weight of 1 is the simplicity prior 2^-bits);
+#: max_compute and avg_compute: as the table reports them; log_steps: ln max(avg_compute, 1), Levin's
+#: log2(steps) times ln 2 (a program takes at least one step).
+FEATURES = ("bits", "max_compute", "avg_compute", "log_steps")
+
+#: Each prior's weight on each feature, by name; a feature left out has weight 0. A text weight names the
+#: PriorSettings parameter that holds it; a number is fixed (Levin's order has no weights of its own).
+PRIOR_WEIGHTS: dict[str, dict[str, str | float]] = {
+    "simplicity": {"bits": "w_simplicity"},
+    "max_speed": {"max_compute": "w_max"},
+    "average_speed": {"avg_compute": "w_avg"},
+    "combined": {"bits": "w_simplicity", "max_compute": "w_max", "avg_compute": "w_avg"},
+    "levin": {"bits": 1.0, "log_steps": 1.0},
+}
+
+PRIORS = tuple(PRIOR_WEIGHTS)
 
 #: The names PriorResult.metrics() gives: what story evidence and tour checks may read.
 METRIC_NAMES = (
@@ -62,9 +83,12 @@ class PriorSettings(param.Parameterized):
         set_values(self, params)
 
     def weights(self) -> np.ndarray:
-        """W, shape (4, 5): the coefficients of (bits ln 2, max, avg, ln avg) for each prior in PRIORS order."""
-        s, mx, avg = self.w_simplicity, self.w_max, self.w_avg
-        return np.array([[s, 0, 0, s, 1], [0, mx, 0, mx, 0], [0, 0, avg, avg, 0], [0, 0, 0, 0, 1]], dtype=np.float64)
+        """W, shape (len(FEATURES), len(PRIORS)): each prior's weight on each feature, from PRIOR_WEIGHTS."""
+        w = np.zeros((len(FEATURES), len(PRIORS)), dtype=np.float64)
+        for j, prior in enumerate(PRIORS):
+            for feature, weight in PRIOR_WEIGHTS[prior].items():
+                w[FEATURES.index(feature), j] = getattr(self, weight) if isinstance(weight, str) else weight
+        return w
 
 
 def looks_good(table: ProgramTable, threshold: float, generalization_check: bool = False, compute_budget: float | None = None):
@@ -126,16 +150,21 @@ class Candidates:
         self.n = int(self.index.shape[0])
         f32 = xp.float32
         sub = table.take(self.index)
-        log_steps = xp.log(xp.maximum(xp.astype(sub.avg_compute, f32), xp.ones_like(xp.astype(sub.avg_compute, f32))))
-        self.features = xp.stack(
-            [xp.astype(sub.bits * math.log(2.0), f32), xp.astype(sub.max_compute, f32), xp.astype(sub.avg_compute, f32), log_steps])
+        avg = xp.astype(sub.avg_compute, f32)
+        columns = {
+            "bits": xp.astype(sub.bits * math.log(2.0), f32),
+            "max_compute": xp.astype(sub.max_compute, f32),
+            "avg_compute": avg,
+            "log_steps": xp.log(xp.maximum(avg, xp.ones_like(avg))),
+        }
+        self.features = xp.stack([columns[f] for f in FEATURES])
         kinds = be.asarray(np.arange(len(table.kinds)))
         onehot = xp.astype(sub.kind[:, None] == kinds[None, :], f32)
         good = xp.astype(actually_good(sub, threshold), f32)
         self.summaries = xp.concat([onehot, good[:, None], xp.astype(sub.deploy_perf, f32)[:, None]], axis=1)
 
     def select(self, weights: np.ndarray) -> dict[str, PriorResult]:
-        """Posterior summaries and MAP program for each column of `weights` (4 x len(PRIORS))."""
+        """Posterior summaries and MAP program for each column of `weights` (len(FEATURES) x len(PRIORS))."""
         kinds = self.table.kinds
         if self.n == 0:
             empty = PriorResult(None, {k: 0.0 for k in kinds}, 0.0, 0.0, 0)

@@ -134,3 +134,17 @@ def test_metric_names_are_exactly_what_a_result_reports(table):
 
     for result in select(table).values():
         assert set(result.metrics()) == set(METRIC_NAMES)
+
+
+def test_each_prior_names_its_weights_and_the_matrix_is_the_one_written_out():
+    from explorer.priors import FEATURES, PRIOR_WEIGHTS
+
+    assert PRIORS == ("simplicity", "max_speed", "average_speed", "combined", "levin")
+    for prior, weights in PRIOR_WEIGHTS.items():
+        assert set(weights) <= set(FEATURES), prior
+        assert all(w in PriorSettings.param for w in weights.values() if isinstance(w, str)), prior
+    settings = PriorSettings(w_simplicity=0.37, w_max=2.5, w_avg=0.013)
+    s, mx, avg = 0.37, 2.5, 0.013
+    written_out = np.array([[s, 0, 0, s, 1], [0, mx, 0, mx, 0], [0, 0, avg, avg, 0], [0, 0, 0, 0, 1]], dtype=np.float64)
+    assert settings.weights().dtype == np.float64
+    assert np.array_equal(settings.weights(), written_out)  # bit for bit

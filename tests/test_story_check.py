@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from explorer.cli.story import cmd_check as main
 from explorer.errors import ExplorerError
 from explorer.stories import evidence as evidence_mod
-from explorer.stories.check import check_file, main
+from explorer.stories.check import check_file
 from explorer.stories.fileformat import dumps, load, loads
 
 ROOT = Path(__file__).resolve().parents[1]

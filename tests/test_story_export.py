@@ -312,8 +312,9 @@ def xss_story():
 
 def test_html_export_runs_sweeps_and_shows_everything_safely(xss_story):
     from explorer.stories.export import export
+    from explorer.ui.story_html import sweep_plots
 
-    html = export(xss_story, "html", workers=1)
+    html = export(xss_story, "html", workers=1, plots=sweep_plots)
     scan = _assert_safe_and_standalone(html)
     assert html.startswith("<!DOCTYPE html>")
     assert any("Bokeh" in s for s in scan.scripts)  # the library, inline

@@ -10,8 +10,6 @@ overwritten: that needs `--replace`, and without it the file is left untouched (
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,27 +281,3 @@ def _record(path: Path, stamp: tuple, story: Story, report: FileReport, replace:
 def check_files(paths: list[str], run: bool = True, record: bool = False, replace: bool = False) -> list[FileReport]:
     return [check_file(p, run=run, record=record, replace=replace) for p in paths]
 
-
-def main(args: argparse.Namespace) -> int:
-    """The `story check` command: exit 0 when no file has errors, 1 otherwise (2, via ExplorerError, for usage)."""
-    run = getattr(args, "run", True)
-    record = getattr(args, "record", False)
-    replace = getattr(args, "replace", False)
-    reports = []
-    # Usage mistakes are refused before any file is touched.
-    if replace and not record:
-        raise ExplorerError("--replace only makes sense with --record (it lets --record overwrite differing results)")
-    if record and not run:
-        raise ExplorerError("--record writes the results of running the evidence; it cannot be combined with --no-run")
-    for path in args.files:
-        reports.append(check_file(path, run=run, record=record, replace=replace))
-    if getattr(args, "json", False):
-        print(json.dumps([r.to_json() for r in reports], indent=2, default=str))
-    else:
-        for report in reports:
-            for line in report.lines():
-                print(line)
-        if len(reports) > 1:
-            bad = sum(1 for r in reports if r.errors)
-            print(f"{_count(len(reports), 'file')} checked: {bad} with errors")
-    return 1 if any(r.errors for r in reports) else 0

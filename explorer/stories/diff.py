@@ -16,15 +16,10 @@ objects, matching claims, evidence and sweeps by id and assumptions by name, and
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from explorer.stories import fileformat
 from explorer.stories.evidence import claim_statuses
-from explorer.stories.messages import StoryFormatError
 from explorer.stories.model import ClassChoice, Evidence, Predicate, Story
 
 #: Sections of a diff, in the order they are printed.
@@ -360,22 +355,3 @@ def diff(old: Story, new: Story) -> StoryDiff:
     """What changed from story `old` to story `new` (see the module docstring)."""
     return StoryDiff(old.title, new.title, old.revision, new.revision, _Differ(old, new).run())
 
-
-def main(args) -> int:
-    """`python -m explorer story diff OLD NEW [--json]`: 0 when both files read (whether or not they differ),
-    1 when one cannot be read as a story (its located messages are printed)."""
-    stories = []
-    for name in (args.old, args.new):
-        try:
-            stories.append(fileformat.load(name))
-        except StoryFormatError as exc:
-            for m in exc.messages:
-                print(m, file=sys.stderr)
-            return 1
-    result = diff(*stories)
-    if getattr(args, "json", False):
-        data = {"old_file": str(args.old), "new_file": str(args.new), **result.to_json_data()}
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        sys.stdout.write(result.text(Path(args.old).name, Path(args.new).name))
-    return 0

@@ -1,5 +1,10 @@
 """A training story in other shapes: a Markdown report, JSON, GSN YAML for gsn2x, and standalone HTML.
 
+The HTML page is one file that needs no network and no server. Its sweep plots are drawn by a renderer
+passed in (SweepPlots: the UI's explorer.ui.story_html.sweep_plots inlines Bokeh), so this package never
+imports a plotting library. Story text is user input: the narrative body goes through `safe_html`
+(Markdown, raw HTML shown as text), everything else through `safe_inline` (escaped).
+
 Every export shows the story together with what is known of its evidence: by default the evidence is
 run first (`findings(story)`), so each claim carries its status (supported, refuted, stale, undeveloped,
 unchecked); with `run=False` the statuses come from the results recorded in the file.
@@ -29,19 +34,15 @@ from __future__ import annotations
 
 import io
 import json
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from explorer.errors import ExplorerError
-from explorer.stories import fileformat
 from explorer.stories.evidence import Result, claim_statuses, code_version, evidence_status, run_all
-from explorer.stories.messages import StoryFormatError, errors
 from explorer.stories.model import ClassChoice, Evidence, Predicate, Story, Sweep
-from explorer.stories.vocabulary import (
-    COMPONENTS, CRITERIA, FAILURE_MODES, GOAL_CLASSES, RATIONALE_CLASSES,
-)
+from explorer.stories.render import safe_html, safe_inline
+from explorer.stories.vocabulary import COMPONENTS, CRITERIA, FAILURE_MODES, GOAL_CLASSES, RATIONALE_CLASSES
 
 FORMATS = ("markdown", "html", "json", "gsn")
 
@@ -473,11 +474,163 @@ def to_gsn(story: Story, findings_: Findings | None = None, module: str = "story
     return buf.getvalue()
 
 
-# ---- the command -----------------------------------------------------------------------------------
+# ---- standalone HTML ------------------------------------------------------------------------------
+
+#: Draws the sweeps that ran, for the page: given {sweep id: SweepResult}, returns (resources, script,
+#: {sweep id: HTML}): what goes in the page's <head> (the plotting library, inlined), what goes at the end
+#: of its <body>, and the HTML shown for each sweep (its verdict in words and its plot). The UI passes
+#: explorer.ui.story_html.sweep_plots; the story package itself draws nothing.
+SweepPlots = Callable[[dict[str, Any]], tuple[str, str, dict[str, str]]]
+
+#: Status colours (Okabe-Ito, as the sweep maps use), with the text colour that reads on each.
+STATUS_COLORS = {
+    "supported": ("#009E73", "#fff"), "refuted": ("#D55E00", "#fff"), "stale": ("#E69F00", "#000"),
+    "undeveloped": ("#BBBBBB", "#000"), "unchecked": ("#56B4E9", "#000"),
+}
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; line-height: 1.5; color: #222;
+       max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { margin-bottom: .2rem; } .meta { color: #555; margin-top: 0; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .95rem; }
+th, td { border: 1px solid #ccc; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+.claim { margin: .4rem 0 .8rem; } .claim .links { color: #555; font-size: .9rem; }
+.status { display: inline-block; border-radius: .6rem; padding: 0 .5rem; font-size: .8rem; font-weight: 600; }
+.undeveloped-note { font-style: italic; color: #555; }
+.sweep { border: 1px solid #ddd; border-radius: .4rem; padding: .5rem 1rem; margin: 1rem 0; }
+.plot { width: 100%; min-height: 360px; }
+.narrative { border-top: 2px solid #ddd; margin-top: 2rem; padding-top: 1rem; }
+footer { color: #777; font-size: .85rem; margin-top: 2rem; }
+code { background: #f5f5f5; padding: 0 .2rem; }
+"""
+
+
+
+def run_sweeps(story: Story, workers: int | None = None,
+               progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Each sweep's SweepResult, or the text of why it cannot run (the export still shows the rest).
+    `progress(sweep id, done, total)` is called as each sweep's points finish."""
+    from explorer.stories.sensitivity import run_sweep
+
+    out: dict[str, Any] = {}
+    for sweep in story.sweeps:
+        report = (lambda done, total, sid=sweep.id: progress(sid, done, total)) if progress else None
+        try:
+            out[sweep.id] = run_sweep(story, sweep.id, workers=workers, progress=report)
+        except ExplorerError as exc:
+            out[sweep.id] = str(exc)
+    return out
+
+
+def _badge(status: str) -> str:
+    bg, fg = STATUS_COLORS.get(status, ("#eee", "#000"))
+    return f'<span class="status" style="background:{bg};color:{fg}">{safe_inline(status)}</span>'
+
+
+def story_html(story: Story, findings: Findings, sweeps: dict[str, Any] | None = None,
+               plots: SweepPlots | None = None) -> str:
+    """The standalone page. `sweeps` maps sweep ids to SweepResults (or why one could not run); None: not run.
+    `plots` draws the sweeps that ran (see SweepPlots); it is needed only when one did."""
+    from explorer.stories.sensitivity import SweepResult
+
+    esc = safe_inline
+    ran = {sid: r for sid, r in (sweeps or {}).items() if isinstance(r, SweepResult)}
+    if ran and plots is None:
+        raise TypeError("story_html: sweeps ran, so it needs `plots`, a SweepPlots renderer (explorer.ui.story_html.sweep_plots)")
+    resources, script, shown = plots(ran) if ran else ("", "", {})
+    parts: list[str] = []
+    add = parts.append
+    add(f"<h1>{esc(story.title)}</h1>")
+    meta = f"Revision {story.revision}" + (f" · by {esc(', '.join(story.authors))}" if story.authors else "")
+    add(f'<p class="meta">{meta}</p>')
+    add("<ul>")
+    add(f"<li><strong>Goal class:</strong> {esc(class_label(story.goal_class, GOAL_CLASSES))}</li>")
+    if story.rationale_classes:
+        add("<li><strong>Rationale classes:</strong> "
+            + "; ".join(esc(class_label(c, RATIONALE_CLASSES)) for c in story.rationale_classes) + "</li>")
+    if story.failure_modes:
+        add("<li><strong>Failure modes addressed:</strong> "
+            + "; ".join(esc(FAILURE_MODES.get(m, m)) for m in story.failure_modes) + "</li>")
+    ran = f"run with code version {esc(code_version())}" if findings.ran else "recorded results (not run)"
+    add(f"<li><strong>Evidence:</strong> {ran}</li></ul>")
+
+    for name, label in COMPONENTS.items():
+        comp = story.components.get(name)
+        add(f"<h2>{esc(label)}</h2>")
+        if comp is None:
+            continue
+        if comp.undeveloped or comp.note:
+            prefix = "Undeveloped. " if comp.undeveloped else ""
+            add(f'<p class="undeveloped-note">{esc(prefix + comp.note)}</p>')
+        for c in comp.claims:
+            status = findings.claims.get(c.id, "unchecked")
+            links = []
+            if c.evidence:
+                links.append("evidence: " + ", ".join(f'<a href="#ev-{esc(e)}">{esc(e)}</a>' for e in c.evidence))
+            if c.rests_on:
+                links.append("rests on: " + ", ".join(f'<a href="#claim-{esc(r)}">{esc(r)}</a>' for r in c.rests_on))
+            add(f'<div class="claim" id="claim-{esc(c.id)}"><strong>{esc(c.id)}</strong> {_badge(status)} '
+                f"{esc(c.text)}" + (f'<div class="links">{"; ".join(links)}</div>' if links else "") + "</div>")
+
+    add("<h2>Criteria</h2><table><tr><th>Criterion</th><th>Rating</th><th>Basis</th><th>Note</th></tr>")
+    for name, label in CRITERIA.items():
+        crit = story.criteria.get(name)
+        if crit is not None:
+            add(f"<tr><td>{esc(label)}</td><td>{esc(crit.rating or 'not rated')}</td>"
+                f"<td>{esc(', '.join(crit.basis))}</td><td>{esc(crit.note)}</td></tr>")
+    add("</table>")
+
+    if story.assumptions:
+        add("<h2>Assumptions</h2><table><tr><th>Name</th><th>Parameter</th><th>Nominal</th><th>Range</th>"
+            "<th>Note</th></tr>")
+        for a in story.assumptions:
+            add(f"<tr><td>{esc(a.name)}</td><td>{esc(a.parameter)}</td><td>{a.nominal:g}</td>"
+                f"<td>{a.range[0]:g} to {a.range[1]:g}</td><td>{esc(a.note)}</td></tr>")
+        add("</table>")
+
+    if story.evidence:
+        add("<h2>Evidence</h2><table><tr><th>Id</th><th>What</th><th>Result</th><th>Status</th></tr>")
+        for ev in story.evidence:
+            what = esc(describe_evidence(story, ev)) + (f"<br><em>{esc(ev.note)}</em>" if ev.note else "")
+            status = _badge(findings.evidence.get(ev.id, "unchecked"))
+            add(f'<tr id="ev-{esc(ev.id)}"><td>{esc(ev.id)}</td><td>{what}</td>'
+                f"<td>{esc(describe_result(ev, findings))}</td><td>{status}</td></tr>")
+        add("</table>")
+
+    if story.sweeps:
+        add("<h2>Sensitivity sweeps</h2>")
+        for s in story.sweeps:
+            add(f'<div class="sweep" id="sweep-{esc(s.id)}"><h3>{esc(s.id)}</h3><p>{esc(describe_sweep(s))}</p>')
+            if s.params:
+                add(f"<p>Fixed parameters: {esc(describe_params(s.params))}</p>")
+            if s.note:
+                add(f"<p><em>{esc(s.note)}</em></p>")
+            result = (sweeps or {}).get(s.id)
+            if isinstance(result, SweepResult):
+                add(shown[s.id])
+            elif isinstance(result, str):
+                add(f"<p>This sweep could not run:</p><pre>{esc(result)}</pre>")
+            else:
+                add("<p>Not run (exported with --no-run); run it with <code>story sweep</code>.</p>")
+            add("</div>")
+
+    if story.body.strip():
+        add(f'<div class="narrative">{safe_html(story.body)}</div>')
+    add(f"<footer>Exported by Speed Prior Explorer {esc(code_version())}.</footer>")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{esc(story.title)}</title>\n<style>{CSS}</style>\n{resources}\n</head>\n<body>\n"
+        + "\n".join(parts) + f"\n{script}\n</body>\n</html>\n"
+    )
+
+
+# ---- any format -------------------------------------------------------------------------------------
 
 def export(story: Story, fmt: str, run: bool = True, name: str = "story", workers: int | None = None,
-           progress: bool = False) -> str:
-    """The story in format `fmt` (one of FORMATS). HTML also runs the story's sweeps unless run=False."""
+           progress: Callable[[str, int, int], None] | None = None, plots: SweepPlots | None = None) -> str:
+    """The story in format `fmt` (one of FORMATS). HTML also runs the story's sweeps unless run=False, and
+    draws them with `plots` (see SweepPlots; `progress` as run_sweeps takes it)."""
     if fmt not in FORMATS:
         raise ExplorerError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
     f = findings(story, run=run)
@@ -487,39 +640,5 @@ def export(story: Story, fmt: str, run: bool = True, name: str = "story", worker
         return to_markdown(story, f)
     if fmt == "gsn":
         return to_gsn(story, f, module=name)
-    from explorer.ui.story_html import run_sweeps, story_html  # panel, holoviews, bokeh: only for HTML
-
     sweeps = run_sweeps(story, workers=workers, progress=progress) if run else None
-    return story_html(story, f, sweeps)
-
-
-def main(args) -> int:
-    """`python -m explorer story export FILE --format F [-o PATH] [--no-run]`: 0 written, 1 the story has
-    errors (printed, located), 2 (an ExplorerError) for a usage mistake."""
-    from explorer.stories.validate import validate
-
-    path = Path(args.file)
-    try:
-        story = fileformat.load(path)
-    except StoryFormatError as exc:
-        for m in exc.messages:
-            print(m, file=sys.stderr)
-        return 1
-    messages = validate(story, path.name)
-    for m in messages:
-        print(m, file=sys.stderr)
-    if errors(messages):
-        print(f"{path.name}: not exported; fix the errors above first (`story check` shows them too)", file=sys.stderr)
-        return 1
-    output = Path(args.output) if getattr(args, "output", None) else None
-    if output is not None and not output.parent.is_dir():
-        raise ExplorerError(f"--output {args.output}: the folder {output.parent} does not exist")
-    name = path.name.removesuffix(fileformat.SUFFIX).removesuffix(".md") or "story"
-    text = export(story, args.format, run=getattr(args, "run", True), name=name,
-                  workers=getattr(args, "workers", None), progress=sys.stderr.isatty())
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        fileformat.write_atomic(output, text)
-        print(f"wrote {output} ({args.format}, {len(text.encode('utf-8')):,} bytes)", file=sys.stderr)
-    return 0
+    return story_html(story, f, sweeps, plots)

@@ -41,7 +41,6 @@ import math
 import multiprocessing
 import os
 import re
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -578,78 +577,7 @@ def _morris_ranking(p: Plan, results: Sequence[dict[str, Any] | None]) -> list[d
     return sorted(rows, key=lambda r: -(r["mu_star"] if r["mu_star"] is not None else -math.inf))
 
 
-# ---- the command line ---------------------------------------------------------------------------
-
-def main(args) -> int:
-    """`python -m explorer story sweep FILE [SWEEP_ID] ...`: 0 when the sweeps ran (whatever their verdict),
-    1 when the story or a sweep has errors, 2 (an ExplorerError) for a usage mistake."""
-    import json
-    from pathlib import Path
-
-    from explorer.stories.fileformat import load
-    from explorer.stories.messages import StoryFormatError
-
-    path = Path(args.file)
-    try:
-        story = load(path)
-    except StoryFormatError as exc:
-        for m in exc.messages:
-            print(m, file=sys.stderr)
-        return 1
-    if args.sweep_id is not None:
-        ids = [get_sweep(story, args.sweep_id).id]
-    elif story.sweeps:
-        ids = [s.id for s in story.sweeps]
-    else:
-        raise ExplorerError(f"{path.name} defines no sweeps; add one under `sweeps:` in its front matter")
-    for sweep_id in ids:
-        if args.points is None:
-            break
-        morris = len(get_sweep(story, sweep_id).assumptions) > 2
-        lo, hi = TRAJECTORIES if morris else GRID_POINTS
-        if not lo <= args.points <= hi:
-            what = "Morris trajectories" if morris else "grid points per assumption"
-            raise ExplorerError(f"--points: {args.points} is not valid for sweep {sweep_id}; it takes {lo} to {hi} {what}")
-    if args.workers is not None and args.workers < 1:
-        raise ExplorerError(f"--workers: {args.workers} is not valid; expected an integer >= 1")
-
-    problems = []  # check every requested sweep before running any
-    for sweep_id in ids:
-        messages = sweep_problems(story, get_sweep(story, sweep_id), args.points)
-        for m in messages:
-            if m.severity == "warning":
-                print(m.located(path.name), file=sys.stderr)
-        problems += errors(messages)
-    if problems:
-        for m in problems:
-            print(m.located(path.name), file=sys.stderr)
-        return 1
-
-    results = []
-    for sweep_id in ids:
-        results.append(_run_with_bar(story, sweep_id, args))
-    if args.json:
-        from explorer.cli import _jsonable
-
-        print(json.dumps(_jsonable({"file": path.name, "title": story.title, "sweeps": [r.to_dict() for r in results]}),
-                         indent=2, allow_nan=False))
-    else:
-        print("\n\n".join(report(r) for r in results))
-    return 0
-
-
-def _run_with_bar(story: Story, sweep_id: str, args) -> SweepResult:
-    from tqdm import tqdm
-
-    with tqdm(total=0, desc=f"sweep {sweep_id}", unit="point", file=sys.stderr, disable=not args.progress,
-              leave=False) as bar:
-        def progress(done, total):
-            bar.total = total
-            bar.update(done - bar.n)
-
-        return run_sweep(story, sweep_id, points=args.points, workers=args.workers, scheduler=args.scheduler,
-                         progress=progress)
-
+# ---- in words ------------------------------------------------------------------------------------
 
 def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,4 +1,4 @@
-"""`python -m explorer bench programs`: the vectorised world against the plain Python interpreter.
+"""`bench programs`: the vectorised enumerated world against the plain Python interpreter, as one ratio.
 
 Both sides do the same job, counted in program-input pairs: every program up to max_length run on every
 training and held-out input, once with f = 0 and once with f = 1 (P x inputs x 2 pairs). The vectorised
@@ -82,12 +82,3 @@ def format_report(r: dict[str, Any]) -> str:
         f"  machine: {r['machine']['cpu']}",
     ])
 
-
-def main(args) -> int:
-    """`python -m explorer bench programs [--sizes L] [--backend B] [--threads T] [--json]`."""
-    from explorer.cli import _print_json
-
-    max_length = int(args.sizes[0]) if args.sizes else 6
-    report = run(max_length=max_length, backend=args.backend, threads=args.threads)
-    _print_json(report) if args.json else print(format_report(report))
-    return 0

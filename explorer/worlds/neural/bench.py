@@ -1,4 +1,4 @@
-"""`python -m explorer bench neural`: E networks trained as one batched program against a Python loop.
+"""`bench neural`: E networks trained as one batched program against a Python loop, as one ratio.
 
 Both sides train the same E networks (same initial weights, same batches, same number of Adam steps):
 the batched side as one module whose weights are stacked (explorer.worlds.neural.ensemble), the loop
@@ -213,12 +213,3 @@ def format_report(report: dict) -> str:
     ]
     return "\n".join(lines)
 
-
-def main(args) -> int:
-    """`python -m explorer bench neural [--threads T] [--backend torch:cuda] [--json]`."""
-    from explorer.cli import _print_json
-
-    device = "cuda" if args.backend == "torch:cuda" else "cpu"
-    report = run(threads=args.threads, device=device, progress=not args.json)
-    _print_json(report) if args.json else print(format_report(report))
-    return 0

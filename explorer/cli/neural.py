@@ -1,4 +1,4 @@
-"""`python -m explorer neural {grow,ponder,halt,early-exit}`: train networks under a speed prior.
+"""`neural {grow,ponder,halt,early-exit,misbehaviour}`: train networks of the neural world under a speed prior.
 
 Each proposal trains one network, or with --networks (seeds) and --sweep (penalty values) many at once
 as one batched program, and reports accuracy and compute per difficulty. `--json` prints
@@ -13,15 +13,16 @@ A diverging run (NaN loss) exits with code 2 and one line naming the proposal an
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from typing import Any
 
+from explorer.cli.options import class_lookup, parse_sets
+from explorer.cli.output import num, print_json
 from explorer.errors import ExplorerError
 
 
-def add_neural_parser(sub) -> None:
+def add_parsers(sub) -> None:
     neural = sub.add_parser("neural", help="the neural world: train networks under speed priors (proposals 2B, ...)")
     cmds = neural.add_subparsers(dest="neural_command", required=True, parser_class=type(neural))
 
@@ -53,7 +54,11 @@ def add_neural_parser(sub) -> None:
 
 
 def _common(p) -> None:
-    p.add_argument("--task", choices=["parity", "pointer"], default="parity", help="parity (default) or pointer following")
+    from explorer.worlds.neural.world import NeuralWorld
+
+    task = NeuralWorld.param.task
+    p.add_argument("--task", choices=task.objects, default=task.default,
+                   help=f"what the networks learn: {' or '.join(task.objects)} (default {task.default})")
     p.add_argument("--bits", "--size", dest="size", type=int, default=8,
                    help="entries of a parity vector, or slots of a pointer list (default 8)")
     p.add_argument("--train-max", dest="train_max", type=int, metavar="D",
@@ -74,7 +79,6 @@ def _settings(args, settings_class):
     """(task settings, proposal settings, members) from the command line, checked."""
     import torch
 
-    from explorer.cli import parse_sets
     from explorer.params import set_values
     from explorer.worlds.neural.sweep import Members, parse_sweep
     from explorer.worlds.neural.tasks import TaskSettings
@@ -82,7 +86,7 @@ def _settings(args, settings_class):
     if args.threads < 1:
         raise ExplorerError(f"--threads: {args.threads} is not valid; expected an integer >= 1")
     torch.set_num_threads(args.threads)
-    values = parse_sets(args.set or [], TaskSettings, settings_class)
+    values = parse_sets(args.set or [], class_lookup(TaskSettings, settings_class))
     task_names = set(TaskSettings.param) - {"name"}
     task_values = {"task": args.task, "size": args.size, "seed": args.seed}
     if args.train_max is not None:
@@ -109,11 +113,6 @@ def _settings(args, settings_class):
     return task, settings, members
 
 
-def _progress_bar(args, total: int | None, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=False, mininterval=0.5,
-                disable=not args.progress or not sys.stderr.isatty())
 
 
 def _rows(measurement, members) -> list[dict]:
@@ -145,12 +144,15 @@ def _report(args, run, device, seconds: float) -> dict:
 
 def _train(args, settings_class, fit):
     """Parse, train with a progress bar (fit(task, settings, members, device, progress) -> Run), report."""
+    from tqdm import tqdm
+
     from explorer.worlds.neural.ensemble import resolve_device
 
     device = resolve_device(args.device)
     task, settings, members = _settings(args, settings_class)
     started = time.perf_counter()
-    with _progress_bar(args, None, args.neural_command) as bar:
+    with tqdm(desc=args.neural_command, unit="step", file=sys.stderr, leave=False, mininterval=0.5,
+              disable=not args.progress or not sys.stderr.isatty()) as bar:
         run = fit(task, settings, members, device, bar.update)
     return run, _report(args, run, device, time.perf_counter() - started)
 
@@ -262,10 +264,8 @@ def cmd_misbehaviour(args) -> int:
 
 
 def _print(report: dict, as_json: bool) -> None:
-    from explorer.cli import _print_json
-
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     rows = report.get("sweep") or [report]
     unit = report["compute_unit"]
@@ -277,7 +277,7 @@ def _print(report: dict, as_json: bool) -> None:
             print(f"{label}: {report[key]}")
     for row in rows:
         point = ", ".join(f"{k}={row[k]:g}" for k in ("beta", "lambda_p", "mu", "alpha") if k in row and "sweep" in report)
-        line = (f"{point + ': ' if point else ''}accuracy {row['accuracy']:.3f} (held-out {_num(row['heldout_accuracy'])}), "
+        line = (f"{point + ': ' if point else ''}accuracy {row['accuracy']:.3f} (held-out {num(row['heldout_accuracy'])}), "
                 f"mean {unit} {row['mean_steps']:.4g}, max {row['max_steps']:.4g}, spent after the answer was ready {row['wasted_steps']:.2f}")
         if row.get("drive_accuracy") is not None:
             line += f", drive accuracy {row['drive_accuracy']:.3f}"
@@ -291,6 +291,3 @@ def _print(report: dict, as_json: bool) -> None:
             print("   mean       " + " ".join(f"{r['mean_steps']:>6.4g}" for r in pred["by_difficulty"]))
     print("   (* held out: harder than any training example)")
 
-
-def _num(v) -> str:
-    return "-" if v is None or math.isnan(v) else f"{v:.3f}"
