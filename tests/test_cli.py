@@ -88,3 +88,78 @@ def test_user_mistakes_are_one_line_and_exit_2(args, words):
     assert "Traceback" not in run.stderr
     for word in words:
         assert word in lines[0]
+
+
+USER_SCENARIO = """\
+id: my-goof-off
+title: A user's goof-off variant
+world: {world}
+params: {params}
+explanation: >
+  Written outside the package, to check that --scenario-dir makes it a scenario like any other.
+claim: >
+  The average-case prior gives goof-offs no more mass than the max prior does.
+checks:
+  - {{metric: average_speed.posterior.goof_off, op: "<=", other: max_speed.posterior.goof_off}}
+"""
+
+
+def test_a_user_scenario_folder_is_read_by_scenarios_and_select(tmp_path):
+    (tmp_path / "my-goof-off.scenario.yaml").write_text(
+        USER_SCENARIO.format(world="abstract", params="{misbehaviour_cost: 3, n_programs: 20000}"))
+    run = explorer("scenarios", "--scenario-dir", str(tmp_path), "--json")
+    assert run.returncode == 0, run.stderr
+    rows = {r["id"]: r for r in json.loads(run.stdout)}
+    assert set(SCENARIOS) < set(rows) and rows["my-goof-off"]["world"] == "abstract"
+    run = explorer("select", "--scenario-dir", str(tmp_path), "--scenario", "my-goof-off", "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["scenario"] == "my-goof-off" and report["params"]["misbehaviour_cost"] == 3
+    assert set(report["priors"]) == set(PRIORS)
+    run = explorer("select", "--scenario", "my-goof-off")  # without the folder it is unknown
+    assert run.returncode == 2 and "my-goof-off" in run.stderr
+
+
+def test_a_missing_scenario_folder_is_one_line():
+    run = explorer("select", "--scenario-dir", "/no/such/folder", "--scenario", "goof-off")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "/no/such/folder" in run.stderr
+
+
+def test_select_works_for_a_scenario_of_the_enumerated_world():
+    from explorer.scenarios import scenarios_of
+
+    shipped = scenarios_of("enumerated")
+    if not shipped:
+        pytest.skip("no enumerated-world scenario is shipped yet")
+    sid = next(iter(shipped))
+    run = explorer("select", "--scenario", sid, "--json", timeout=600)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["scenario"] == sid and set(report["priors"]) == set(PRIORS)
+    for r in report["priors"].values():
+        assert set(r) == {"map", "mass", "actually_good", "deploy_perf", "n_candidates"}
+    run = explorer("select", "--scenario", sid, "--set", "misbehaviour_cost=3")  # an abstract-world name
+    assert run.returncode == 2 and "misbehaviour_cost" in run.stderr and "max_length" in run.stderr
+
+
+def test_help_lists_every_command_group():
+    run = explorer("--help")
+    assert run.returncode == 0
+    for group in ("scenarios", "select", "anneal", "bench", "serve", "story", "neural", "programs"):
+        assert group in run.stdout
+
+
+def test_choices_are_the_parameters_own(capsys):
+    from explorer.annealing import AnnealingSettings
+    from explorer.cli import main
+    from explorer.worlds import WORLDS
+
+    for argv, objects in [
+        (["programs", "enumerate", "--task", "nope"], WORLDS["enumerated"].param.task.objects),
+        (["neural", "halt", "--task", "nope"], WORLDS["neural"].param.task.objects),
+        (["anneal", "--schedule", "nope"], AnnealingSettings.param.schedule.objects),
+        (["anneal", "--sampling", "nope"], AnnealingSettings.param.sampling.objects),
+    ]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "invalid choice" in err and all(repr(o) in err for o in objects), err

@@ -324,6 +324,24 @@ def test_html_export_runs_sweeps_and_shows_everything_safely(xss_story):
     assert "<h1>Narrative &lt;script&gt;alert('body')&lt;/script&gt;</h1>" in html
 
 
+def test_html_draws_its_plots_with_the_renderer_it_is_given(xss_story):
+    """The story package draws nothing itself: the page shows what the renderer returns, where it belongs."""
+    from explorer.stories.export import export
+    from explorer.stories.sensitivity import SweepResult
+
+    seen = {}
+
+    def plots(ran):
+        seen.update(ran)
+        return "<!-- head -->", "<!-- end -->", {sid: f"<p>drawn {len(sid)}</p>" for sid in ran}
+
+    html = export(xss_story, "html", workers=1, plots=plots)
+    assert len(seen) == 1 and all(isinstance(r, SweepResult) for r in seen.values())
+    assert html.index("<!-- head -->") < html.index("</head>") < html.index("<p>drawn") < html.index("<!-- end -->")
+    with pytest.raises(TypeError, match="plots"):
+        export(xss_story, "html", workers=1)
+
+
 def test_html_without_a_run_has_no_scripts_at_all(xss_story):
     from explorer.stories.export import export
 

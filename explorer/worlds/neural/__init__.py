@@ -14,7 +14,7 @@ stories of the other worlds apply to them unchanged.
 - ensemble.py: E networks as one batched program, so a penalty sweep is one training run;
 - sweep.py: which hyperparameter values each network of a batched run gets;
 - training.py: shared settings, the loss log and its divergence check;
-- commands.py: `python -m explorer neural ...`; bench.py: `python -m explorer bench neural`.
+- bench.py: the benchmark `python -m explorer bench neural` runs (the command line is explorer/cli/neural.py);
 - session.py: one run on a worker thread for the app (checked settings, stop, live curve, result).
 
 Nothing here imports a UI library.
