@@ -163,3 +163,51 @@ def test_choices_are_the_parameters_own(capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "invalid choice" in err and all(repr(o) in err for o in objects), err
+
+
+USER_STORY = """\
+---
+schema: 1
+title: A story citing a user's scenario
+revision: 1
+goal_class: narrow-agent
+components:
+  goal_specification:
+    claims:
+      - id: GS1
+        text: The average-case prior leaves goof-offs no more mass than the max prior does.
+        evidence: [E1]
+  goal_desirability:
+    undeveloped: true
+  rationale_constraints:
+    undeveloped: true
+  rationale_nudges:
+    undeveloped: true
+criteria:
+  goal_alignment: {rating: weak, basis: [GS1]}
+  goal_competitiveness: {rating: unknown, basis: [GS1]}
+  rationale_alignment: {rating: unknown, basis: [GS1]}
+  rationale_competitiveness: {rating: unknown, basis: [GS1]}
+evidence:
+  - id: E1
+    scenario: my-goof-off
+    predicate: {metric: average_speed.posterior.goof_off, op: "<=", other: max_speed.posterior.goof_off}
+---
+A story written outside the package about a scenario written outside the package.
+"""
+
+
+def test_story_check_reads_a_user_scenario_folder(tmp_path):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "my-goof-off.scenario.yaml").write_text(
+        USER_SCENARIO.format(world="abstract", params="{misbehaviour_cost: 3, n_programs: 20000}"))
+    story = tmp_path / "mine.story.md"
+    story.write_text(USER_STORY)
+    run = explorer("story", "check", "--scenario-dir", str(folder), "--json", str(story))
+    assert run.returncode == 0, run.stdout + run.stderr
+    [report] = json.loads(run.stdout)
+    assert report["errors"] == 0 and report["claims"] == {"GS1": "supported"}
+    assert report["evidence"][0]["scenario"] == "my-goof-off" and report["evidence"][0]["holds"]
+    run = explorer("story", "check", str(story))  # without the folder the scenario is unknown
+    assert run.returncode == 1 and "my-goof-off" in run.stdout + run.stderr

@@ -12,6 +12,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from explorer.cli.options import add_scenario_dir_option, use_scenario_dirs
 from explorer.cli.output import jsonable, progress_bar
 from explorer.errors import ExplorerError
 
@@ -27,6 +28,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--record", action="store_true", help="write each evidence result into its file")
     p.add_argument("--replace", action="store_true", help="with --record: replace recorded results that differ")
     p.add_argument("--no-run", dest="run", action="store_false", help="validate only; do not run the evidence")
+    add_scenario_dir_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_check)
 
@@ -37,6 +39,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--workers", type=int, help="local worker processes (default: the number of CPUs)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the points on a Dask distributed scheduler (tcp://host:8786)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    add_scenario_dir_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_sweep)
 
@@ -45,6 +48,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     p.add_argument("--output", "-o", metavar="PATH", help="where to write (default: standard output)")
     p.add_argument("--no-run", dest="run", action="store_false", help="HTML: use recorded results; run neither evidence nor sweeps")
+    add_scenario_dir_option(p)
     p.set_defaults(func=cmd_export)
 
     p = cmds.add_parser("diff", help="semantic diff of two revisions: claims, assumption values, verdicts")
@@ -79,6 +83,7 @@ def cmd_check(args) -> int:
         raise ExplorerError("--replace only makes sense with --record (it lets --record overwrite differing results)")
     if record and not run:
         raise ExplorerError("--record writes the results of running the evidence; it cannot be combined with --no-run")
+    use_scenario_dirs(args)
     reports = [check_file(path, run=run, record=record, replace=replace) for path in args.files]
     if getattr(args, "json", False):
         print(json.dumps([r.to_json() for r in reports], indent=2, default=str))
@@ -98,6 +103,7 @@ def cmd_sweep(args) -> int:
     from explorer.stories.messages import errors
     from explorer.stories.sensitivity import GRID_POINTS, TRAJECTORIES, get_sweep, report, run_sweep, sweep_problems
 
+    use_scenario_dirs(args)
     path = Path(args.file)
     story = _load(path)
     if story is None:
@@ -153,6 +159,7 @@ def cmd_export(args) -> int:
     from explorer.stories.validate import validate
     from explorer.ui.story_html import sweep_plots
 
+    use_scenario_dirs(args)
     path = Path(args.file)
     story = _load(path)
     if story is None:
