@@ -211,3 +211,12 @@ def test_story_check_reads_a_user_scenario_folder(tmp_path):
     assert report["evidence"][0]["scenario"] == "my-goof-off" and report["evidence"][0]["holds"]
     run = explorer("story", "check", str(story))  # without the folder the scenario is unknown
     assert run.returncode == 1 and "my-goof-off" in run.stdout + run.stderr
+
+
+def test_the_parser_loads_neither_torch_nor_a_ui_library():
+    """Every command's parser is built on each call, so it must stay light: `select` never waits for torch."""
+    code = ("import sys; from explorer.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'panel', 'holoviews', 'bokeh') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
