@@ -1,239 +1,254 @@
-"""Named presets: parameters, a short explanation, and the claim each demonstrates.
+"""Scenarios: named presets of a world, each with the claim it demonstrates, read from files.
 
-A claim is data, not prose only: a list of checks, each comparing a named selection metric
-(`posterior.deceptive`, `map.kind`, ...) under one prior and parameter change against another, or
-against a literal. `verify` computes them, so tests, the CLI (`scenarios --check`) and stories all
-check the same thing. Checks assert directions, never numbers copied from a run.
+A scenario is a file `ID.scenario.yaml`:
+
+    id: goof-off                       # the file's name without .scenario.yaml
+    title: Goofing off on easy tasks
+    world: abstract                    # abstract | enumerated | neural (explorer.worlds.WORLDS)
+    params: {misbehaviour_cost: 3}     # flat parameter names of that world and of the priors
+    explanation: >
+      Why the preset is set up this way.
+    claim: What it shows, in one or two sentences.
+    checks:                            # all must hold for the claim to hold (explorer.checks grammar)
+      - {metric: average_speed.posterior.goof_off, op: "<", other: max_speed.posterior.goof_off}
+
+The shipped scenarios are in assets/scenarios; a user adds more without touching the package, in
+folders named by `add_scenario_dirs` (the CLI's --scenario-dir) or by EXPLORER_SCENARIO_PATH (folders
+separated by os.pathsep). A user scenario with a shipped id, or two user files with one id, is an
+ExplorerError naming both files. Files are read with the safe loader of explorer.yamlfile and checked
+completely (world, parameters, metrics, operators) with located messages.
+
+`SCENARIOS` is a read-only mapping of every known scenario, loaded on first use and again whenever the
+folders change. Checks assert directions, never numbers copied from a run.
 """
 
 from __future__ import annotations
 
-import operator
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any
 
+from explorer import checks
+from explorer.checks import Outcome, Predicate, Runner
 from explorer.errors import ExplorerError
-from explorer.priors import PRIORS
+from explorer.params import type_name
+from explorer.priors import PriorSettings
 from explorer.simulation import Simulation
+from explorer.worlds import WORLDS, get_world
+from explorer.yamlfile import Reader, load, plain, read_text
 
-OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
-
-
-@dataclass(frozen=True)
-class Case:
-    """One prior, under the scenario's parameters with some of them changed."""
-
-    prior: str
-    changes: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.prior not in PRIORS:
-            raise ValueError(f"unknown prior {self.prior!r}")
-
-    def describe(self) -> str:
-        changed = ", ".join(f"{k}={v}" for k, v in self.changes.items())
-        return f"{self.prior}" + (f" with {changed}" if changed else "")
-
-
-@dataclass(frozen=True)
-class Check:
-    """`metric` under `case` compared by `op` with the same metric under `other`, or with `value`."""
-
-    metric: str
-    case: Case
-    op: str
-    other: Case | None = None
-    value: Any = None
-
-    def __post_init__(self):
-        if self.op not in OPERATORS:
-            raise ValueError(f"unknown operator {self.op!r}")
-
-    def describe(self) -> str:
-        right = f"under {self.other.describe()}" if self.other else repr(self.value)
-        return f"{self.metric} under {self.case.describe()} {self.op} {right}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    check: Check
-    left: Any
-    right: Any
-    passed: bool
+#: The shipped scenarios, beside the package in a source checkout (as assets/stories and assets/tours).
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "scenarios"
+SUFFIX = ".scenario.yaml"
+#: Folders of user scenarios, separated by os.pathsep.
+ENV_VAR = "EXPLORER_SCENARIO_PATH"
+KEYS = ("id", "title", "world", "params", "explanation", "claim", "checks")
+REQUIRED = ("id", "title", "params", "explanation", "claim", "checks")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
 @dataclass(frozen=True)
 class Scenario:
+    """A world, a preset of its parameters, and checks that demonstrate a claim."""
+
     id: str
     title: str
     explanation: str
     claim: str
     params: Mapping[str, Any]
-    checks: tuple[Check, ...]
+    checks: tuple[Predicate, ...]
+    world: str = "abstract"
+    path: Path | None = field(default=None, compare=False)
 
     def simulation(self, **overrides) -> Simulation:
-        """A Simulation with this scenario's parameters, then `overrides` applied."""
-        return Simulation(**{**self.params, **overrides})
+        """A Simulation of this scenario's world with its parameters, then `overrides` applied."""
+        return checks.new_simulation(self.world, {**self.params, **overrides})
+
+    def runner(self, shared: bool = False, **overrides) -> Runner:
+        """A check runner in this scenario's context (its world, its parameters with `overrides`)."""
+        return Runner(self.world, {**self.params, **overrides}, scenario=self.id, shared=shared)
+
+    def metric_names(self, params: Mapping[str, Any] | None = None) -> set[str]:
+        """The PRIOR.METRIC names this scenario produces with `params` on top of its own."""
+        return checks.metric_names(self.world, {**self.params, **(params or {})})
 
     def verify(self, **overrides) -> list[Outcome]:
-        """Evaluate every check (overrides such as backend or n_programs apply to all cases)."""
-        cache: dict[tuple, dict[str, dict[str, Any]]] = {}
-
-        def metric(case: Case, name: str):
-            key = tuple(sorted(case.changes.items()))
-            if key not in cache:
-                cache[key] = {p: r.metrics() for p, r in self.simulation(**{**overrides, **case.changes}).select().items()}
-            return cache[key][case.prior][name]
-
-        outcomes = []
-        for check in self.checks:
-            left = metric(check.case, check.metric)
-            right = metric(check.other, check.metric) if check.other else check.value
-            passed = left is not None and right is not None and OPERATORS[check.op](left, right)
-            outcomes.append(Outcome(check, left, right, bool(passed)))
-        return outcomes
+        """Evaluate every check (overrides such as backend or n_programs apply to both sides of each)."""
+        return self.runner(**overrides).verify(self.checks)
 
 
-HONEST_AND_DECEPTIVE = {"honest": 0.5, "deceptive": 0.5}
+# ---- folders ------------------------------------------------------------------------------------
 
-SCENARIOS: dict[str, Scenario] = {s.id: s for s in [
-    Scenario(
-        id="goof-off",
-        title="Goofing off on easy tasks",
-        explanation=(
-            "Half the programs are honest, half goof off: whenever a task leaves them spare compute they "
-            "burn some of it on something that does not help. Both kinds have the same capacity, so the "
-            "most they could ever spend on a task is identical; only their average spend differs."),
-        claim="The max speed prior cannot tell goof-offs from honest programs; the average-case prior disfavours them.",
-        params={"kind_mix": {"honest": 0.5, "goof_off": 0.5}, "misbehaviour_cost": 3.0},
-        checks=(
-            Check("posterior.goof_off", Case("average_speed"), "<", Case("max_speed")),
-            Check("posterior.goof_off", Case("average_speed", {"misbehaviour_cost": 6.0}), "<", Case("average_speed")),
-            Check("map.kind", Case("average_speed"), "==", value="honest"),
-        ),
-    ),
-    Scenario(
-        id="deceptive-planner",
-        title="Deceptive planning costs compute",
-        explanation=(
-            "Deceptive programs spend part of every task planning and checking whether they have been "
-            "deployed, and defect once they are. The planning solves no task, so it shows up as extra "
-            "compute, and the more of it they need the more a speed prior counts against them."),
-        claim="A speed prior puts less posterior mass on deceptive programs than the simplicity prior, less the costlier their planning.",
-        params={"kind_mix": HONEST_AND_DECEPTIVE, "deception_overhead": 2.0},
-        checks=(
-            Check("posterior.deceptive", Case("average_speed"), "<", Case("simplicity")),
-            Check("posterior.deceptive", Case("average_speed", {"deception_overhead": 4.0}), "<", Case("average_speed")),
-            Check("deploy_perf", Case("average_speed"), ">", Case("simplicity")),
-        ),
-    ),
-    Scenario(
-        id="lookup-table",
-        title="The fastest fit is a lookup table",
-        explanation=(
-            "A table of memorised answers spends almost nothing per training task, so a strong speed "
-            "prior loves it, yet it knows nothing about tasks it has not seen. Checking performance on "
-            "held-out tasks during training removes it from the programs that look good."),
-        claim="Without a generalisation check the average-case speed prior picks a lookup table; with the check it does not.",
-        params={"generalization_check": False},
-        checks=(
-            Check("map.kind", Case("average_speed"), "==", value="lookup"),
-            Check("map.kind", Case("average_speed", {"generalization_check": True}), "!=", value="lookup"),
-            Check("actually_good", Case("average_speed", {"generalization_check": True}), ">", Case("average_speed")),
-        ),
-    ),
-    Scenario(
-        id="memory",
-        title="Cross-episode memory weakens the speed prior",
-        explanation=(
-            "A deceptive program that can carry its plans from one episode to the next need not work them "
-            "out again on every task. The saved planning is compute the speed prior no longer sees."),
-        claim="The more of the deception overhead memory saves, the more mass the average-case prior leaves on deception.",
-        params={"kind_mix": HONEST_AND_DECEPTIVE, "deception_overhead": 3.0, "memory": 0.9},
-        checks=(
-            Check("posterior.deceptive", Case("average_speed"), ">", Case("average_speed", {"memory": 0.0})),
-            Check("actually_good", Case("average_speed"), "<", Case("average_speed", {"memory": 0.0})),
-        ),
-    ),
-    Scenario(
-        id="deception-checks",
-        title="Deception checks strengthen the speed prior",
-        explanation=(
-            "If training looks for signs of deception, a deceptive program must spend further compute "
-            "hiding from those checks. Even checks that never catch anything raise the price of deceiving."),
-        claim="Stronger deception checks lower the deceptive mass under the average-case speed prior.",
-        params={"kind_mix": HONEST_AND_DECEPTIVE, "deception_overhead": 1.0, "deception_check_strength": 3.0},
-        checks=(
-            Check("posterior.deceptive", Case("average_speed"), "<", Case("average_speed", {"deception_check_strength": 0.0})),
-            Check("posterior.deceptive", Case("combined"), "<", Case("combined", {"deception_check_strength": 0.0})),
-        ),
-    ),
-    Scenario(
-        id="fastest-is-deceptive",
-        title="When the fastest good program is deceptive",
-        explanation=(
-            "Suppose the quickest way to solve the tasks is a capable internal search that ends up "
-            "deceptive, and the space holds no honest program nearly as efficient. Then the overhead of "
-            "deception is small beside the efficiency it brings, and speed points the wrong way."),
-        claim="In a space whose most efficient solvers are deceptive, the speed priors favour deception more than the simplicity prior does.",
-        params={"kind_mix": HONEST_AND_DECEPTIVE, "deceptive_efficiency": 2.5},
-        checks=(
-            Check("map.kind", Case("average_speed"), "==", value="deceptive"),
-            Check("posterior.deceptive", Case("average_speed"), ">", Case("simplicity")),
-            Check("posterior.deceptive", Case("average_speed"), ">", Case("average_speed", {"deceptive_efficiency": 1.0})),
-        ),
-    ),
-    Scenario(
-        id="simple-deception",
-        title="Deception can be the simpler program",
-        explanation=(
-            "A program that pursues a simple goal of its own and plays along only while watched may be "
-            "shorter to describe than one that encodes what we want. Here deceptive programs are ten bits "
-            "shorter, and a prior that only rewards brevity follows them."),
-        claim="When deception is simpler, the simplicity prior favours it while the speed priors do not.",
-        params={"kind_mix": HONEST_AND_DECEPTIVE, "deception_bits_offset": -10.0},
-        checks=(
-            Check("map.kind", Case("simplicity"), "==", value="deceptive"),
-            Check("posterior.deceptive", Case("simplicity"), ">", Case("average_speed")),
-            Check("posterior.deceptive", Case("simplicity"), ">", Case("simplicity", {"deception_bits_offset": 0.0})),
-        ),
-    ),
-    Scenario(
-        id="costly-deployment-check",
-        title="Checking for deployment costs bits",
-        explanation=(
-            "To defect only after deployment a program has to tell deployment from training, and that "
-            "test has to be written down somewhere. Here it costs ten bits, and the ordinary simplicity "
-            "prior already counts against deception."),
-        claim="When the deployment check costs bits, the simplicity prior alone lowers the deceptive mass.",
-        params={"kind_mix": HONEST_AND_DECEPTIVE, "deception_bits_offset": 10.0},
-        checks=(
-            Check("posterior.deceptive", Case("simplicity"), "<", Case("simplicity", {"deception_bits_offset": 0.0})),
-            Check("map.kind", Case("simplicity"), "==", value="honest"),
-        ),
-    ),
-]}
+_user_dirs: list[Path] = []
+_lock = threading.RLock()
+_loaded: tuple[tuple, dict[str, Scenario]] | None = None
 
 
-#: Parameters a preset leaves as the user set them: how big a space to compute, and where.
-MACHINE_PARAMS = ("n_programs", "backend")
+def add_scenario_dirs(dirs: Iterable[str | Path]) -> None:
+    """Add folders of user scenarios (the CLI's --scenario-dir); the next use of SCENARIOS reloads."""
+    for d in dirs:
+        path = Path(d).expanduser()
+        if not path.is_dir():
+            raise ExplorerError(f"--scenario-dir: {d} is not a folder")
+        if path.resolve() not in [p.resolve() for p in _user_dirs]:
+            _user_dirs.append(path)
 
 
-def preset_params(scenario_id: str) -> dict[str, Any]:
-    """Every parameter's default with the scenario's values on top, minus MACHINE_PARAMS: applying it
-    loads the preset completely, so nothing set for an earlier preset lingers."""
-    from explorer.priors import PriorSettings
-    from explorer.worlds.abstract import AbstractWorld
+def scenario_dirs() -> list[Path]:
+    """Every folder scenarios are read from: the shipped one, then EXPLORER_SCENARIO_PATH's, then
+    those added by add_scenario_dirs."""
+    env = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
+    for p in env:
+        if not p.is_dir():
+            raise ExplorerError(f"{ENV_VAR}: {p} is not a folder")
+    return [SHIPPED_DIR, *env, *_user_dirs]
 
-    defaults = {n: c.param[n].default for c in (AbstractWorld, PriorSettings) for n in c.param
-                if n != "name" and n not in MACHINE_PARAMS}
-    defaults["kind_mix"] = dict(defaults["kind_mix"])
-    return {**defaults, **get_scenario(scenario_id).params}
+
+def _stamp(dirs: list[Path]) -> tuple:
+    """What, if it changes, makes SCENARIOS reload: the folders and their files' names and times."""
+    files = []
+    for d in dirs:
+        for p in sorted(d.glob(f"*{SUFFIX}")):
+            try:
+                files.append((str(p), p.stat().st_mtime_ns))
+            except OSError:
+                files.append((str(p), None))
+    return tuple(map(str, dirs)), tuple(files)
+
+
+def all_scenarios() -> dict[str, Scenario]:
+    """Every scenario by id: shipped ones first, then the users', each folder's files sorted by name."""
+    global _loaded
+    with _lock:
+        dirs = scenario_dirs()
+        stamp = _stamp(dirs)
+        if _loaded is None or _loaded[0] != stamp:
+            found: dict[str, Scenario] = {}
+            for d in dirs:
+                for path in sorted(d.glob(f"*{SUFFIX}")):
+                    s = load_scenario(path)
+                    if s.id in found:
+                        raise ExplorerError(f"scenario id {s.id!r} is defined twice: in {found[s.id].path} and in "
+                                            f"{path}; rename one of them (file name and id)")
+                    found[s.id] = s
+            _loaded = (stamp, found)
+        return _loaded[1]
+
+
+class _Scenarios(Mapping):
+    """The read-only mapping id -> Scenario of every known scenario (see all_scenarios)."""
+
+    def __getitem__(self, key: str) -> Scenario:
+        return all_scenarios()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(all_scenarios())
+
+    def __len__(self) -> int:
+        return len(all_scenarios())
+
+    def __repr__(self) -> str:
+        return f"SCENARIOS({', '.join(self)})"
+
+
+SCENARIOS: Mapping[str, Scenario] = _Scenarios()
+
+
+def scenarios_of(world: str) -> dict[str, Scenario]:
+    """The scenarios of one world, by id."""
+    get_world(world)
+    return {i: s for i, s in all_scenarios().items() if s.world == world}
 
 
 def get_scenario(scenario_id: str) -> Scenario:
     """The scenario with this id; an unknown id raises ExplorerError listing the known ones."""
+    known = all_scenarios()
     try:
-        return SCENARIOS[scenario_id]
-    except KeyError:
-        raise ExplorerError(f"unknown scenario {scenario_id!r}; scenarios: {', '.join(SCENARIOS)}") from None
+        return known[scenario_id]
+    except (KeyError, TypeError):
+        raise ExplorerError(f"unknown scenario {scenario_id!r}; scenarios: {', '.join(known)}") from None
+
+
+def machine_params(world: str) -> tuple[str, ...]:
+    """Parameters a preset leaves as the user set them: how much to compute, and where."""
+    return tuple(get_world(world).machine_params)
+
+
+#: The abstract world's machine parameters (n_programs, backend).
+MACHINE_PARAMS = machine_params("abstract")
+
+
+def preset_params(scenario_id: str) -> dict[str, Any]:
+    """Every parameter's default (world and priors) with the scenario's values on top, minus the world's
+    machine parameters: applying it loads the preset completely, so nothing set earlier lingers."""
+    s = get_scenario(scenario_id)
+    fixed = machine_params(s.world)
+    defaults = {n: c.param[n].default for c in (get_world(s.world), PriorSettings) for n in c.param
+                if n != "name" and n not in fixed}
+    defaults = {k: dict(v) if isinstance(v, dict) else v for k, v in defaults.items()}
+    return {**defaults, **{k: dict(v) if isinstance(v, dict) else v for k, v in s.params.items()}}
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check one scenario file; any mistake raises ExplorerError naming the file and line."""
+    path = Path(path)
+    scenario = parse_scenario(read_text(path, "scenario"), path)
+    stem = path.name.removesuffix(SUFFIX)
+    if path.name.endswith(SUFFIX) and scenario.id != stem:
+        raise ExplorerError(f"{path}:1: the scenario's id is {scenario.id!r}, but the file is named {path.name}; "
+                            f"name it {scenario.id}{SUFFIX} (or change the id)")
+    return scenario
+
+
+def parse_scenario(text: str, path: str | Path = "<scenario>") -> Scenario:
+    """Check scenario YAML `text`; `path` names the source in messages and is kept as Scenario.path."""
+    data = load(text, path, "a scenario")
+    reader = Reader(path)
+    if data is None:
+        reader.fail(1, "the scenario is empty; it needs id, title, params, explanation, claim and checks")
+    m = reader.mapping(data, "scenario", 1, KEYS, REQUIRED)
+    sid = m["id"]
+    if not isinstance(sid, str) or not _ID.match(sid):
+        reader.fail(reader.value_line(m, "id", 1), f"scenario: id {plain(sid)!r} must be a short name of letters, "
+                    "digits, '-', '_' or '.'")
+    world = m.get("world", "abstract")
+    if not isinstance(world, str) or world not in WORLDS:
+        reader.fail(reader.value_line(m, "world", 1), f"scenario: unknown world {plain(world)!r}; worlds: {', '.join(WORLDS)}")
+    world = str(world)
+    params = _params(m, reader, world)
+    node = reader.seq(m, "checks", "scenario", 1)
+    at = reader.value_line(m, "checks", 1)
+    found = tuple(checks.parse(item, reader, f"check {i + 1}", reader.item_line(node, i, at), world, params)
+                  for i, item in enumerate(node))
+    return Scenario(id=str(sid), title=reader.text(m, "title", "scenario", 1),
+                    explanation=reader.text(m, "explanation", "scenario", 1), claim=reader.text(m, "claim", "scenario", 1),
+                    params=params, checks=found, world=world, path=Path(path))
+
+
+def _params(m: Mapping, reader: Reader, world: str) -> dict[str, Any]:
+    node, at = m["params"], reader.value_line(m, "params", 1)
+    if node is None:
+        return {}
+    if not isinstance(node, Mapping):
+        reader.fail(at, f"scenario: 'params' must be a mapping of parameter: value, not {type_name(node)}")
+    out: dict[str, Any] = {}
+    for name, raw in node.items():
+        if not isinstance(name, str):
+            reader.fail(reader.key_line(node, name, at), f"scenario: parameter name {name!r} is not text")
+        out[str(name)] = plain(raw)
+    try:
+        checks.new_simulation(world, out)
+    except ExplorerError as exc:  # point at the first parameter wrong on its own, else at params
+        for name, value in out.items():
+            try:
+                checks.new_simulation(world, {name: value})
+            except ExplorerError as own:
+                reader.fail(reader.key_line(node, name, at), f"scenario: params: {own}")
+        reader.fail(at, f"scenario: params: {exc}")
+    return out

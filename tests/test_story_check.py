@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from explorer import checks
 from explorer.cli.story import cmd_check as main
 from explorer.errors import ExplorerError
 from explorer.stories import evidence as evidence_mod
@@ -270,10 +271,10 @@ def test_stale_record_with_the_same_answer_is_refreshed(story):
 def test_evidence_that_cannot_run_is_a_located_error(tmp_path, monkeypatch):
     path = write(tmp_path, STORY)
 
-    def refuse(scenario, params):
+    def refuse(world, params):
         raise ExplorerError("backend: this machine has no CUDA device")
 
-    monkeypatch.setattr(evidence_mod, "simulate", refuse)
+    monkeypatch.setattr(checks, "simulate", refuse)
     report = check_file(path)
     assert {(m.code, m.line) for m in report.errors} == {
         ("TS-V11", line_of(STORY, f"- id: {e}")) for e in ("E1", "E2", "E3")}

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from explorer.checks import OPERATORS
 from explorer.stories import fileformat
 from explorer.stories.messages import CODES, StoryFormatError
 from explorer.stories.model import (
-    PREDICATE_OPERATORS, Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Recorded,
-    Story, Sweep,
+    Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Recorded, Story, Sweep,
 )
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 
@@ -97,7 +97,7 @@ id_lists = st.lists(ids, max_size=3)
 
 @st.composite
 def predicates(draw):
-    op = draw(st.one_of(st.sampled_from(PREDICATE_OPERATORS), ids))
+    op = draw(st.one_of(st.sampled_from(list(OPERATORS)), ids))
     if draw(st.booleans()):
         return Predicate(metric=draw(ids), op=op, other=draw(ids))
     return Predicate(metric=draw(ids), op=op, value=draw(scalars))

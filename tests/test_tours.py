@@ -111,26 +111,33 @@ BAD_TOURS = {
     "one option": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n"
                    "    options: [a]\n    answer: a\n", 6, ["at least two"]),
     "unknown metric": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n    look_at:\n"
-                       "      - {metric: posterior.sneaky, prior: simplicity, op: '<', value: 1}\n", 7,
-                       ["unknown metric 'posterior.sneaky'"]),
+                       "      - {metric: simplicity.posterior.sneaky, op: '<', value: 1}\n", 7,
+                       ["unknown metric 'simplicity.posterior.sneaky'"]),
     "unknown prior": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n    look_at:\n"
-                      "      - metric: actually_good\n        prior: simplicity\n        op: '<'\n"
-                      "        than: fastest\n", 10, ["unknown prior 'fastest'"]),
+                      "      - metric: simplicity.actually_good\n        op: '<'\n"
+                      "        other: fastest.actually_good\n", 9, ["unknown metric 'fastest.actually_good'", "PRIOR one of"]),
+    "the old syntax": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n    look_at:\n"
+                       "      - {metric: actually_good, prior: simplicity, op: '<', value: 1}\n", 7,
+                       ["unknown key 'prior'"]),
     "op not text": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n    look_at:\n"
-                    "      - {metric: actually_good, prior: simplicity, op: [1], value: 1}\n", 7, ["unknown op [1]"]),
+                    "      - {metric: simplicity.actually_good, op: [1], value: 1}\n", 7, ["unknown operator [1]"]),
     "unknown op": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n    look_at:\n"
-                   "      - metric: actually_good\n        prior: simplicity\n        op: '=<'\n        value: 1\n",
-                   9, ["unknown op '=<'"]),
+                   "      - metric: simplicity.actually_good\n        op: '=<'\n        value: 1\n",
+                   8, ["unknown operator '=<'"]),
     "check change out of range": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n"
-                                  "    look_at:\n      - metric: actually_good\n        prior: simplicity\n"
-                                  "        changes: {memory: 2}\n        op: '<'\n        value: 1\n", 9,
+                                  "    look_at:\n      - metric: simplicity.actually_good\n"
+                                  "        params: {memory: 2}\n        op: '<'\n        value: 1\n", 8,
                                   ["memory", "[0, 1]"]),
-    "than and value": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n    look_at:\n"
-                       "      - {metric: actually_good, prior: simplicity, op: '<', value: 1, than: combined}\n", 7,
-                       ["exactly one of 'than'"]),
+    "machine setting in a check": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n"
+                                   "    look_at:\n      - metric: simplicity.actually_good\n"
+                                   "        params: {n_programs: 2000}\n        op: '<'\n        value: 1\n", 8,
+                                   ["'n_programs' cannot be set here"]),
+    "other and value": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n    look_at:\n"
+                        "      - {metric: simplicity.actually_good, op: '<', value: 1, other: combined.actually_good}\n", 7,
+                        ["exactly one of 'value'"]),
     "kind value not a kind": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    reveal: r\n"
-                              "    look_at:\n      - metric: map.kind\n        prior: simplicity\n        op: '=='\n"
-                              "        value: sneaky\n", 10, ["'sneaky' is not a kind"]),
+                              "    look_at:\n      - metric: simplicity.map.kind\n        op: '=='\n"
+                              "        value: sneaky\n", 9, ["'sneaky' is not a program kind"]),
     "invalid yaml": ("title: t\nsteps:\n  - scenario: goof-off\n    question: [unclosed\n    reveal: r\n", 5,
                      ["not valid YAML"]),
     "duplicate key": ("title: t\nsteps:\n  - scenario: goof-off\n    question: q\n    question: q2\n    reveal: r\n",
@@ -253,7 +260,7 @@ def test_reveal_shows_the_answer_and_the_computed_checks(view):
     assert view.revealed and view._answer.visible and view._reveal_button.disabled
     assert view._answer.object == html.escape(TOUR.steps[2].reveal, quote=False)
     assert "answer is" not in view._verdict.object and "average_speed" in view._verdict.object
-    assert "posterior.goof_off under average_speed" in view._evidence.object
+    assert "average_speed.posterior.goof_off = " in view._evidence.object
     assert "(holds)" in view._evidence.object and "NOT" not in view._evidence.object
     view.next()
     assert not view.revealed and not view._answer.visible and view.choice is None

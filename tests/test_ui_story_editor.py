@@ -11,7 +11,8 @@ from explorer.stories import fileformat
 from explorer.stories.library import StoryLibrary
 from explorer.stories.model import Predicate
 from explorer.ui.story_editor import StoryEditor, run_evidence
-from explorer.ui.story_forms import EvidenceForm, parse_conditions, parse_literal, parse_params
+from explorer.checks import literal as parse_literal
+from explorer.ui.story_forms import EvidenceForm, parse_conditions, parse_params
 
 XSS_IMG = '<img src=x onerror="window.__xss=1">'
 XSS_SCRIPT = "<script>window.__xss=2</script>"

@@ -64,7 +64,7 @@ COMPONENT_KEYS = ("undeveloped", "note", "claims")
 CRITERION_KEYS = ("rating", "basis", "note")
 ASSUMPTION_KEYS = ("name", "parameter", "nominal", "range", "note")
 EVIDENCE_KEYS = ("id", "scenario", "params", "assumptions", "predicate", "source", "finding", "note", "recorded")
-PREDICATE_KEYS = ("metric", "op", "value", "other")
+PREDICATE_KEYS = ("metric", "op", "value", "other", "params", "other_params")  # explorer.checks.KEYS
 RECORDED_KEYS = ("holds", "value", "other", "params", "code_version")
 SWEEP_KEYS = ("id", "scenario", "params", "assumptions", "points", "fails_safely", "fails_catastrophically",
               "output", "note")
@@ -416,6 +416,13 @@ class _Reader:
             pred.value = self.scalar(m["value"], f"{what}'s value", at("value"))
         else:
             pred.other = self.ident(m["other"], f"{what}'s other metric", at("other"))
+        if "params" in m:
+            pred.params = self.params(m["params"], f"{what}'s params", at("params"))
+        if "other_params" in m:
+            if pred.other is None:
+                self.fail("TS-F05", f"{what}'s other_params set the right side, which only a comparison with "
+                          "'other' has", at("other_params"))
+            pred.other_params = self.params(m["other_params"], f"{what}'s other_params", at("other_params"))
         return pred
 
     def condition(self, value, what: str, line: int) -> list[Predicate]:
@@ -596,6 +603,10 @@ def _empty(value) -> bool:
 def _predicate(p: Predicate) -> CommentedMap:
     pairs = [("metric", p.metric), ("op", p.op)]
     pairs.append(("other", p.other) if p.other is not None else ("value", p.value))
+    if p.params:
+        pairs.append(("params", _params(p.params)))
+    if p.other_params and p.other is not None:
+        pairs.append(("other_params", _params(p.other_params)))
     return _flow(dict(pairs))
 
 

@@ -8,14 +8,16 @@ a file equals the same story built in code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
+from explorer.checks import Predicate, code_version, plain
+from explorer.errors import ExplorerError
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 
-SCHEMA_VERSION = 1
+__all__ = ["Assumption", "ClassChoice", "Claim", "Component", "Criterion", "Evidence", "Predicate", "Recorded",
+           "SCHEMA_VERSION", "Story", "Sweep", "effective_params", "is_stale"]
 
-#: Operators a predicate may use; parsed from text, never evaluated.
-PREDICATE_OPERATORS = ("<", "<=", ">", ">=", "==", "!=")
+SCHEMA_VERSION = 1
 
 
 def _line() -> Any:
@@ -64,21 +66,6 @@ class Assumption:
     range: tuple[float, float]
     note: str = ""
     line: int = _line()
-
-
-@dataclass
-class Predicate:
-    """`metric op value`, or `metric op other_metric`; metrics are `PRIOR.METRIC` names."""
-
-    metric: str
-    op: str
-    value: Any = None
-    other: str | None = None
-    line: int = _line()
-
-    def describe(self) -> str:
-        right = self.other if self.other is not None else repr(self.value)
-        return f"{self.metric} {self.op} {right}"
 
 
 @dataclass
@@ -176,3 +163,34 @@ class Story:
 
     def sweep_by_id(self) -> dict[str, Sweep]:
         return {s.id: s for s in self.sweeps}
+
+
+def effective_params(story: Story, evidence: Evidence, values: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """The parameters evidence runs with: its literals, then its assumptions (nominal, or `values[name]`).
+
+    The scenario's own preset parameters sit underneath when it runs; they are not repeated here so
+    that a recorded result lists only what the story chose.
+    """
+    assumptions = story.assumption_by_name()
+    params = dict(evidence.params)
+    for name in evidence.assumptions:
+        if name not in assumptions:
+            raise ExplorerError(f"evidence {evidence.id} uses assumption {name!r}, which the story does not define")
+        a = assumptions[name]
+        params[a.parameter] = (values or {}).get(name, a.nominal)
+    return params
+
+
+def same_value(value: Any) -> Any:
+    """A recorded number as it compares (rounded like every metric); anything else as it is."""
+    return plain(float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def normalised(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: ({kk: same_value(vv) for kk, vv in v.items()} if isinstance(v, dict) else same_value(v))
+            for k, v in params.items()}
+
+
+def is_stale(recorded: Recorded, params: Mapping[str, Any]) -> bool:
+    """A recorded result is stale when its parameters or code version differ from the current ones."""
+    return recorded.code_version != code_version() or normalised(recorded.params) != normalised(params)

@@ -15,11 +15,11 @@ from typing import Any
 
 import param
 
-from explorer.priors import METRIC_NAMES, PRIORS
+from explorer.checks import ALL_METRICS, OPERATORS
 from explorer.scenarios import SCENARIOS
-from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
+from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
 from explorer.stories import fileformat as ff
-from explorer.stories.model import PREDICATE_OPERATORS, SCHEMA_VERSION
+from explorer.stories.model import SCHEMA_VERSION
 from explorer.stories.vocabulary import (
     COMPONENTS,
     CRITERIA,
@@ -30,6 +30,7 @@ from explorer.stories.vocabulary import (
     RATIONALE_CLASSES,
 )
 from explorer.table import KINDS
+from explorer.worlds import WORLDS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -60,6 +61,8 @@ def _param_schema(p: param.Parameter) -> dict:
     elif isinstance(p, param.Dict):  # kind_mix: shares of program kinds
         out = {"type": "object", "propertyNames": {"enum": list(KINDS)},
                "additionalProperties": {"type": "number", "minimum": 0}, "minProperties": 1}
+    elif isinstance(p, param.String):
+        out = {"type": "string"}
     elif isinstance(p, param.Number):
         out = {"type": "integer" if isinstance(p, param.Integer) else "number"}
         lo, hi = p.bounds or (None, None)
@@ -77,11 +80,31 @@ def _param_schema(p: param.Parameter) -> dict:
     return out
 
 
+def _world_of() -> dict[str, str]:
+    """Every flat parameter name with the first world that has it (the priors' names: abstract)."""
+    out: dict[str, str] = {}
+    for world in WORLDS:
+        for n in world_param_names(world) + PRIOR_PARAMS:
+            out.setdefault(n, world)
+    return out
+
+
+def _param_schemas(name: str) -> dict:
+    """A parameter's schema; a name several worlds use with different definitions accepts any of them."""
+    found: list[dict] = []
+    for world in WORLDS:
+        if name in world_param_names(world) + PRIOR_PARAMS:
+            schema = _param_schema(parameter(name, world))
+            if schema not in found:
+                found.append(schema)
+    return found[0] if len(found) == 1 else {"anyOf": found}
+
+
 def _params() -> dict:
-    names = sorted(WORLD_PARAMS + PRIOR_PARAMS)
     return {"type": "object", "additionalProperties": False,
-            "description": "Scenario parameters by flat name (they override the scenario's presets).",
-            "properties": {n: _param_schema(parameter(n)) for n in names}}
+            "description": "Parameters by flat name, of the scenario's world and of the priors (they override the "
+                           "scenario's presets); `story check` says which world has which.",
+            "properties": {n: _param_schemas(n) for n in sorted(_world_of())}}
 
 
 def _class_choice(known: dict[str, str], what: str) -> dict:
@@ -93,7 +116,8 @@ def _class_choice(known: dict[str, str], what: str) -> dict:
 
 def story_schema() -> dict:
     """The front matter of NAME.story.md as a JSON Schema (draft 2020-12)."""
-    metrics = sorted(f"{p}.{m}" for p in PRIORS for m in METRIC_NAMES)
+    metrics = sorted(ALL_METRICS)
+    worlds = _world_of()
     ids = _ref("id")
     id_list = {"type": "array", "items": ids}
     scalar = {"type": ["string", "number", "boolean", "null"]}
@@ -107,9 +131,11 @@ def story_schema() -> dict:
         "params": _params(),
         "predicate": _object(ff.PREDICATE_KEYS, {
             "metric": _ref("metric"),
-            "op": {"enum": list(PREDICATE_OPERATORS)},
+            "op": {"enum": list(OPERATORS)},
             "value": scalar,
             "other": _ref("metric"),
+            "params": _ref("params"),
+            "other_params": _ref("params"),
         }, ("metric", "op"), oneOf=[{"required": ["value"]}, {"required": ["other"]}],
             description="metric op value, or metric op other (a second metric); never evaluated as code."),
         "condition": {"type": "array", "items": _ref("predicate"),
@@ -128,9 +154,9 @@ def story_schema() -> dict:
         }), "type": ["object", "null"]},
         "assumption": _object(ff.ASSUMPTION_KEYS, {
             "name": ids,
-            "parameter": {"enum": sorted(n for n in WORLD_PARAMS + PRIOR_PARAMS
-                                         if isinstance(parameter(n), param.Number)
-                                         and not isinstance(parameter(n), param.Integer))},
+            "parameter": {"enum": sorted(n for n, w in worlds.items()
+                                         if isinstance(parameter(n, w), param.Number)
+                                         and not isinstance(parameter(n, w), param.Integer))},
             "nominal": {"type": "number"},
             "range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
             "note": _ref("text"),

@@ -50,10 +50,10 @@ from typing import Any
 import numpy as np
 import param
 
+from explorer.checks import OPERATORS, code_version, evaluate, flat_metrics, new_simulation, plain
 from explorer.errors import ExplorerError
-from explorer.scenarios import OPERATORS, SCENARIOS
-from explorer.simulation import Simulation, parameter
-from explorer.stories.evidence import code_version, compare, metric_names, plain
+from explorer.scenarios import SCENARIOS
+from explorer.simulation import parameter
 from explorer.stories.messages import Message, errors
 from explorer.stories.model import Assumption, Predicate, Story, Sweep
 
@@ -180,9 +180,10 @@ def check_sweep(story: Story, sweep: Sweep, points: int | None = None) -> list[M
     if sweep.scenario not in SCENARIOS:
         say("TS-V11", f"unknown scenario {sweep.scenario!r}; known scenarios: {', '.join(SCENARIOS)}", sweep.line)
         return out
-    base = {**SCENARIOS[sweep.scenario].params, **sweep.params}
+    scenario = SCENARIOS[sweep.scenario]
+    base = {**scenario.params, **sweep.params}
     try:
-        Simulation(**base)  # checks names, types and bounds of the sweep's own parameters; builds nothing
+        new_simulation(scenario.world, base)  # checks names, types and bounds of the sweep's own parameters; builds nothing
     except ExplorerError as exc:
         say("TS-V11" if "unknown parameter" in str(exc) else "TS-V07", f"params: {exc}", sweep.line)
         return out
@@ -199,7 +200,7 @@ def check_sweep(story: Story, sweep: Sweep, points: int | None = None) -> list[M
             say("TS-V04", f"assumption {name!r} is not defined; the story defines: {', '.join(known) or 'none'}",
                 sweep.line)
             continue
-        out.extend(_check_assumption(known[name], sweep))
+        out.extend(_check_assumption(known[name], sweep, scenario.world))
     parameters = [known[n].parameter for n in sweep.assumptions if n in known]
     if len(set(parameters)) < len(parameters):
         say("TS-V13", "two of its assumptions set the same parameter, so they cannot vary independently", sweep.line)
@@ -211,9 +212,12 @@ def check_sweep(story: Story, sweep: Sweep, points: int | None = None) -> list[M
         what = "Morris trajectories" if morris else "grid points per assumption"
         say("TS-V07", f"{n} {what}; allowed {lo} to {hi}", sweep.line)
 
-    produced = metric_names(sweep.scenario, base)
+    produced = scenario.metric_names(sweep.params)
     for which in ("fails_safely", "fails_catastrophically"):
         for pred in getattr(sweep, which):
+            if pred.params or pred.other_params:
+                say("TS-V13", f"{which}: a condition is read at every point of the sweep, so it cannot set its own "
+                              "params or other_params; vary the parameter with an assumption instead", pred.line)
             if pred.op not in OPERATORS:
                 say("TS-V02", f"{which}: unknown operator {pred.op!r}; allowed: {', '.join(OPERATORS)}", pred.line)
             for name in (pred.metric, pred.other):
@@ -234,11 +238,11 @@ def check_sweep(story: Story, sweep: Sweep, points: int | None = None) -> list[M
     return out
 
 
-def _check_assumption(a: Assumption, sweep: Sweep) -> list[Message]:
+def _check_assumption(a: Assumption, sweep: Sweep, world: str) -> list[Message]:
     out = []
     where = f"sweep {sweep.id}: assumption {a.name}"
     try:
-        p = parameter(a.parameter)
+        p = parameter(a.parameter, world)
     except ExplorerError as exc:
         return [Message("TS-V11", f"{where}: {exc}", a.line or sweep.line)]
     if not isinstance(p, param.Number) or isinstance(p, param.Boolean):
@@ -308,7 +312,8 @@ def plan(story: Story, sweep_id: str, points: int | None = None) -> Plan:
     known = story.assumption_by_name()
     n = points if points is not None else sweep.points
     assumptions = [known[name] for name in sweep.assumptions]
-    integer = [isinstance(parameter(a.parameter), param.Integer) for a in assumptions]
+    world = SCENARIOS[sweep.scenario].world
+    integer = [isinstance(parameter(a.parameter, world), param.Integer) for a in assumptions]
     nominal = {a.name: a.nominal for a in assumptions}
     wanted = [p.metric for p in (*sweep.fails_safely, *sweep.fails_catastrophically)]
     wanted += [p.other for p in (*sweep.fails_safely, *sweep.fails_catastrophically) if p.other is not None]
@@ -392,12 +397,11 @@ def point_metrics(scenario: str, base: Mapping[str, Any], point: Mapping[str, An
     reuse the program table. The swept names are part of the key: every point of one key sets all of
     them, so no value lingers from an earlier point (or from another sweep over other parameters).
     """
-    from explorer.stories.evidence import flat_metrics
-
     key = (scenario, repr(sorted(base.items())), tuple(sorted(point)))
     cached = getattr(_local, "simulation", None)
     if cached is None or cached[0] != key:
-        cached = (key, Simulation(**{**SCENARIOS[scenario].params, **base}))
+        s = SCENARIOS[scenario]
+        cached = (key, new_simulation(s.world, {**s.params, **base}))
         _local.simulation = cached
     sim = cached[1]
     sim.update(**point)
@@ -419,7 +423,7 @@ def classify(sweep: Sweep, metrics: Mapping[str, Any]) -> str:
 
 
 def _all_hold(predicates: Sequence[Predicate], metrics: Mapping[str, Any]) -> bool:
-    return bool(predicates) and all(compare(p, metrics)[0] for p in predicates)
+    return bool(predicates) and all(evaluate(p, metrics)[0] for p in predicates)
 
 
 # ---- running ------------------------------------------------------------------------------------

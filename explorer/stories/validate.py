@@ -14,14 +14,14 @@ from typing import Any
 
 import param
 
+from explorer.checks import ALL_METRICS, OPERATORS, code_version, meaning_problem
 from explorer.errors import ExplorerError
 from explorer.params import allowed, set_values, type_name
-from explorer.priors import METRIC_NAMES, PRIORS, PriorSettings
+from explorer.priors import PRIORS, PriorSettings
 from explorer.scenarios import SCENARIOS
-from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
-from explorer.stories import evidence as evidence_mod
+from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
 from explorer.stories.messages import Message, StoryFormatError
-from explorer.stories.model import PREDICATE_OPERATORS, Predicate, Recorded, Story
+from explorer.stories.model import Predicate, Recorded, Story, effective_params, is_stale, normalised
 from explorer.stories.vocabulary import (
     CLAIM_PREFIX,
     COMPONENTS,
@@ -32,19 +32,18 @@ from explorer.stories.vocabulary import (
     RATINGS,
     RATIONALE_CLASSES,
 )
-from explorer.table import KINDS
-from explorer.worlds.abstract import AbstractWorld
+from explorer.worlds import WORLDS, get_world
 
-#: Metrics whose value is text (a program kind); every other metric is a number.
-TEXT_METRICS = frozenset({"map.kind"}) & frozenset(METRIC_NAMES)
 
-#: Every `PRIOR.METRIC` name any scenario could produce.
-ALL_METRICS = frozenset(f"{p}.{m}" for p in PRIORS for m in METRIC_NAMES)
+def known_params(world: str | None = None) -> tuple[str, ...]:
+    """The flat parameter names of `world` and the priors (of every world when None), sorted."""
+    worlds = WORLDS if world is None else (world,)
+    return tuple(sorted({n for w in worlds for n in world_param_names(w)} | set(PRIOR_PARAMS)))
 
-#: Text comparisons that mean something: kinds have no order.
-TEXT_OPERATORS = ("==", "!=")
 
-_KNOWN_PARAMS = tuple(sorted(WORLD_PARAMS + PRIOR_PARAMS))
+def _world_of(name: str) -> str:
+    """The first world that has parameter `name` (an assumption is not tied to one world)."""
+    return next((w for w in WORLDS if name in world_param_names(w)), "abstract")
 
 
 def validate(story: Story, file: str = "") -> list[Message]:
@@ -98,16 +97,8 @@ def _continuous(p: param.Parameter) -> bool:
     return isinstance(p, param.Number) and not isinstance(p, param.Integer)
 
 
-def _trial(name: str) -> param.Parameterized:
-    return AbstractWorld() if name in WORLD_PARAMS else PriorSettings()
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _norm(v) for k, v in value.items()}
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return evidence_mod.plain(float(value))
-    return value
+def _trial(name: str, world: str) -> param.Parameterized:
+    return get_world(world)() if name in world_param_names(world) else PriorSettings()
 
 
 def _fmt(value: Any) -> str:
@@ -300,19 +291,20 @@ class _Validator:
             if not lo <= a.nominal <= hi:
                 self.error("TS-V07", f"{what}'s nominal value {a.nominal:g} is outside its range [{lo:g}, {hi:g}]",
                            a.line)
-            if a.parameter not in _KNOWN_PARAMS:
+            known = known_params()
+            if a.parameter not in known:
                 self.error("TS-V11", f"{what} sets unknown parameter {a.parameter!r}"
-                           f"{_suggest(a.parameter, _KNOWN_PARAMS)}; "
-                           f"known parameters: {_quoted(_KNOWN_PARAMS)}", a.line)
+                           f"{_suggest(a.parameter, known)}; "
+                           f"known parameters: {_quoted(known)}", a.line)
             else:
-                p = parameter(a.parameter)
+                p = parameter(a.parameter, _world_of(a.parameter))
                 if not _continuous(p):
-                    numbers = [n for n in _KNOWN_PARAMS if _continuous(parameter(n))]
+                    numbers = [n for n in known if _continuous(parameter(n, _world_of(n)))]
                     self.error("TS-V11", f"{what} sets {a.parameter}, which takes {allowed(p)}; an assumption varies "
                                f"over a range of real numbers, so it may set only: {_quoted(numbers)} (set "
                                f"{a.parameter} as a literal in params instead)", a.line)
                 else:
-                    bad = [v for v in (lo, hi) if not self.accepts(a.parameter, v)]
+                    bad = [v for v in (lo, hi) if not self.accepts(a.parameter, v, _world_of(a.parameter))]
                     if bad:
                         self.error("TS-V07", f"{what}'s range [{lo:g}, {hi:g}] goes outside what {a.parameter} allows: "
                                    f"{allowed(p)}", a.line)
@@ -336,13 +328,13 @@ class _Validator:
                                f"findings: {_quoted(FINDINGS)}", ev.line)
                 continue
             scenario_ok = self.scenario(ev.scenario, what, ev.line)
-            params = self.params(ev.params, f"{what}'s params", ev.line, ("evidence", i))
-            assumed = self.assumed(ev.assumptions, what, ev.line)
+            world = SCENARIOS[ev.scenario].world if scenario_ok else None
+            params = self.params(ev.params, f"{what}'s params", ev.line, ("evidence", i), world)
+            assumed = self.assumed(ev.assumptions, what, ev.line, world)
             if scenario_ok:
                 self.cross_check(ev.scenario, {**params, **assumed}, what, ev.line)
-            names = evidence_mod.metric_names(ev.scenario, params) if scenario_ok else None
             if ev.predicate is not None:
-                self.predicate(ev.predicate, names, f"{what}'s predicate", ev.scenario)
+                self.predicate(ev.predicate, params if scenario_ok else None, f"{what}'s predicate", ev.scenario)
             if ev.recorded is not None:
                 self.stale(ev, ev.recorded)
 
@@ -356,8 +348,9 @@ class _Validator:
             else:
                 seen[sw.id] = sw.line
             scenario_ok = self.scenario(sw.scenario, what, sw.line)
-            params = self.params(sw.params, f"{what}'s params", sw.line, ("sweeps", i))
-            assumed = self.assumed(sw.assumptions, what, sw.line)
+            world = SCENARIOS[sw.scenario].world if scenario_ok else None
+            params = self.params(sw.params, f"{what}'s params", sw.line, ("sweeps", i), world)
+            assumed = self.assumed(sw.assumptions, what, sw.line, world)
             if scenario_ok:
                 self.cross_check(sw.scenario, {**params, **assumed}, what, sw.line)
             if not sw.assumptions:
@@ -366,10 +359,10 @@ class _Validator:
             if not sw.fails_safely and not sw.fails_catastrophically:
                 self.warn("TS-V13", f"{what} has no failure condition (fails_safely and fails_catastrophically are "
                           "both empty), so every point would count as good", sw.line)
-            names = evidence_mod.metric_names(sw.scenario, params) if scenario_ok else None
+            names = SCENARIOS[sw.scenario].metric_names(params) if scenario_ok else None
             for key in ("fails_safely", "fails_catastrophically"):
                 for pred in getattr(sw, key):
-                    self.predicate(pred, names, f"a predicate of {what}'s {key}", sw.scenario)
+                    self.predicate(pred, params if scenario_ok else None, f"a predicate of {what}'s {key}", sw.scenario)
             if sw.output is not None and names is not None and sw.output not in names:
                 self.unknown_metric(sw.output, names, f"{what}'s output", sw.scenario,
                                     self.source_line("sweeps", i, "output") or sw.line)
@@ -385,32 +378,37 @@ class _Validator:
             return False
         return True
 
-    def accepts(self, name: str, value: Any) -> bool:
+    def accepts(self, name: str, value: Any, world: str) -> bool:
         try:
-            set_values(_trial(name), {name: value})
+            set_values(_trial(name, world), {name: value})
         except ExplorerError:
             return False
         return True
 
-    def params(self, params: Mapping[str, Any], what: str, line: int, path: tuple = ()) -> dict[str, Any]:
-        """Check literal parameters; return the ones that are fine (the others have a message).
+    def params(self, params: Mapping[str, Any], what: str, line: int, path: tuple = (),
+               world: str | None = None) -> dict[str, Any]:
+        """Check literal parameters of `world` (every world's names when None: the scenario is unknown);
+        return the ones that are fine (the others have a message).
 
         `path` leads to the entry in the parsed front matter, so each message points at its own key."""
         good = {}
+        known = known_params(world)
         for name, value in params.items():
             at = (self.source_line(*path, "params", name) if path else 0) or line
-            if name not in _KNOWN_PARAMS:
-                self.error("TS-V11", f"{what} set unknown parameter {name!r}{_suggest(name, _KNOWN_PARAMS)}; known "
-                           f"parameters: {_quoted(_KNOWN_PARAMS)}", at)
+            if name not in known:
+                where = f" of the {world} world" if world else ""
+                self.error("TS-V11", f"{what} set unknown parameter {name!r}{_suggest(name, known)}; known "
+                           f"parameters{where}: {_quoted(known)}", at)
                 continue
-            p = parameter(name)
+            w = world or _world_of(name)
+            p = parameter(name, w)
             if not _fits_type(p, value):
                 shown = repr(value) if isinstance(value, float) else _fmt(value)
                 self.error("TS-V11", f"{what} set {name} to {shown} ({type_name(value)}); {name} takes "
                            f"{allowed(p)}", at)
                 continue
             try:
-                set_values(_trial(name), {name: value})
+                set_values(_trial(name, w), {name: value})
             except ExplorerError as exc:
                 if isinstance(p, param.Number):
                     self.error("TS-V07", f"{what} set {name} to {_fmt(value)}, outside what {name} allows: "
@@ -421,8 +419,9 @@ class _Validator:
             good[name] = value
         return good
 
-    def assumed(self, names: list[str], what: str, line: int) -> dict[str, Any]:
-        """The parameters a list of assumptions sets at their nominal values; dangling names get a message."""
+    def assumed(self, names: list[str], what: str, line: int, world: str | None = None) -> dict[str, Any]:
+        """The parameters a list of assumptions sets at their nominal values; dangling names, and
+        assumptions setting a parameter `world` lacks, get a message."""
         known = self.story.assumption_by_name()
         out = {}
         for name in names:
@@ -431,35 +430,52 @@ class _Validator:
                            f"{_suggest(name, known)}; assumptions: {_quoted(known) or 'none'}", line)
                 continue
             a = known[name]
-            settable = a.parameter in _KNOWN_PARAMS and _continuous(parameter(a.parameter))
-            if settable and self.accepts(a.parameter, a.nominal):
+            if world is not None and a.parameter in known_params() and a.parameter not in known_params(world):
+                self.error("TS-V11", f"{what} uses assumption {name}, which sets {a.parameter}, a parameter the "
+                           f"{world} world does not have; its parameters: {_quoted(known_params(world))}", line)
+                continue
+            w = world or _world_of(a.parameter)
+            settable = a.parameter in known_params(w) and _continuous(parameter(a.parameter, w))
+            if settable and self.accepts(a.parameter, a.nominal, w):
                 out[a.parameter] = a.nominal
         return out
 
     def cross_check(self, scenario: str, params: dict[str, Any], what: str, line: int) -> None:
         """Checks across parameters (difficulty_min below difficulty_max) under the scenario's presets."""
-        world = {k: v for k, v in {**SCENARIOS[scenario].params, **params}.items() if k in WORLD_PARAMS}
-        trial = AbstractWorld()
+        s = SCENARIOS[scenario]
+        names = world_param_names(s.world)
+        trial = get_world(s.world)()
         try:
-            set_values(trial, world)
+            set_values(trial, {k: v for k, v in {**s.params, **params}.items() if k in names})
             trial.check()
         except ExplorerError as exc:
             self.error("TS-V07", f"{what} cannot run scenario {scenario} with these parameters: {exc}", line)
 
-    def predicate(self, pred: Predicate, names: set[str] | None, what: str, scenario: str | None) -> None:
+    def predicate(self, pred: Predicate, params: dict[str, Any] | None, what: str, scenario: str | None) -> None:
+        """Operator, metrics (each side with its own overrides, when the scenario is known) and meaning."""
         line = pred.line
-        if pred.op not in PREDICATE_OPERATORS:
-            self.error("TS-V02", f"{what} has unknown operator {pred.op!r}; operators: {_quoted(PREDICATE_OPERATORS)}",
-                       line)
-        sides = [pred.metric] + ([pred.other] if pred.other is not None else [])
+        if pred.op not in OPERATORS:
+            self.error("TS-V02", f"{what} has unknown operator {pred.op!r}; operators: {_quoted(OPERATORS)}", line)
+        world = SCENARIOS[scenario].world if params is not None else None
         missing = False
-        for metric in sides:
-            if names is not None and metric not in names:
+        sides = [(pred.metric, pred.params, "params")]
+        if pred.other is not None:
+            sides.append((pred.other, pred.other_params, "other_params"))
+        for metric, overrides, key in sides:
+            own = self.params(overrides, f"{what}'s {key}", line, (), world) if overrides else {}
+            if params is None:
+                continue
+            names = SCENARIOS[scenario].metric_names({**params, **own})
+            if metric not in names:
                 self.unknown_metric(metric, names, what, scenario, line)
                 missing = True
-        if missing or pred.op not in PREDICATE_OPERATORS:
+        if missing or pred.op not in OPERATORS:
             return
-        self.never_holds(pred, what)
+        problem = meaning_problem(pred)
+        if problem:
+            right = pred.other if pred.other is not None else ("null" if pred.value is None else _fmt(pred.value))
+            self.error("TS-V14", f"{what} ({pred.metric} {pred.op} {right}) cannot mean what it says: {problem}",
+                       pred.line)
 
     def unknown_metric(self, metric: str, names: set[str], what: str, scenario: str | None, line: int) -> None:
         prior, _, short = metric.partition(".")
@@ -474,46 +490,18 @@ class _Validator:
             why = f"{_suggest(metric, names)}; metrics after {prior}. are: {_quoted(short_names)}"
         self.error("TS-V06", f"{what} uses metric {metric}, which scenario {scenario} does not produce{why}", line)
 
-    def never_holds(self, pred: Predicate, what: str) -> None:
-        """A predicate that cannot mean what it says: text against a number, an unknown kind, null, kinds by order."""
-        def is_text(metric: str) -> bool:
-            return metric.partition(".")[2] in TEXT_METRICS
-
-        left_text = is_text(pred.metric)
-        problem = None
-        if pred.other is not None:
-            if left_text != is_text(pred.other):
-                problem = f"it compares {pred.metric} with {pred.other}, a kind with a number"
-            elif left_text and pred.op not in TEXT_OPERATORS:
-                problem = f"it orders kinds, which have no order; use {' or '.join(TEXT_OPERATORS)}"
-        elif pred.value is None:
-            problem = "its value is null; give a number (or a kind for a map.kind metric)"
-        elif left_text:
-            if not isinstance(pred.value, str):
-                problem = f"{pred.metric} is a program kind, and {_fmt(pred.value)} is not one; kinds: {_quoted(KINDS)}"
-            elif pred.value not in KINDS:
-                problem = f"{pred.value!r} is not a program kind{_suggest(pred.value, KINDS)}; kinds: {_quoted(KINDS)}"
-            elif pred.op not in TEXT_OPERATORS:
-                problem = f"it orders kinds, which have no order; use {' or '.join(TEXT_OPERATORS)}"
-        elif isinstance(pred.value, bool) or not isinstance(pred.value, (int, float)):
-            problem = f"{pred.metric} is a number and {_fmt(pred.value)} is {type_name(pred.value)}"
-        if problem:
-            right = pred.other if pred.other is not None else ("null" if pred.value is None else _fmt(pred.value))
-            self.error("TS-V14", f"{what} ({pred.metric} {pred.op} {right}) cannot mean what it says: {problem}",
-                       pred.line)
-
     def stale(self, ev, recorded: Recorded) -> None:
         try:
-            params = evidence_mod.effective_params(self.story, ev)
+            params = effective_params(self.story, ev)
         except ExplorerError:
             return  # a dangling assumption, reported as TS-V04
-        if not evidence_mod.is_stale(recorded, params):
+        if not is_stale(recorded, params):
             return
         reasons = []
-        now = evidence_mod.code_version()
+        now = code_version()
         if recorded.code_version != now:
             reasons.append(f"code version {recorded.code_version} (now {now})")
-        old, new = _norm(recorded.params), _norm(params)
+        old, new = normalised(recorded.params), normalised(params)
         show = lambda side, k: _fmt(side[k]) if k in side else "unset"
         changed = [f"{k} {show(old, k)} (now {show(new, k)})"
                    for k in sorted(set(old) | set(new)) if (k in old, old.get(k)) != (k in new, new.get(k))]

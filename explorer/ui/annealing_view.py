@@ -46,7 +46,7 @@ from bokeh.plotting import figure
 from explorer.annealing import DEFAULT_RATIOS, AnnealingSettings, Trace, sweep, trace
 from explorer.errors import ExplorerError
 from explorer.priors import looks_good
-from explorer.scenarios import SCENARIOS
+from explorer.scenarios import SCENARIOS, scenarios_of
 from explorer.simulation import Simulation
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
@@ -82,8 +82,8 @@ class World:
 class AnnealingView(pn.viewable.Viewer):
     """Watch one annealing search raise C, then ask how often many of them find honest programs."""
 
-    scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), label="Scenario",
-                              doc="Preset world whose programs the search looks through.")
+    scenario = param.Selector(default="goof-off", objects=list(scenarios_of("abstract")), label="Scenario",
+                              doc="Preset of the abstract world whose programs the search looks through.")
     schedule = param.Selector(default="linear", objects=list(SCHEDULES), label="Schedule",
                               doc=AnnealingSettings.param.schedule.doc)
     sampling = param.Selector(default="uniform", objects=list(AnnealingSettings.param.sampling.objects),
@@ -110,6 +110,7 @@ class AnnealingView(pn.viewable.Viewer):
     mc_status = param.String("", doc="What the Monte Carlo results on show were computed from, or how far it got.")
 
     def __init__(self, n_programs: int = 20_000, **params):
+        type(self).param.scenario.objects = list(scenarios_of("abstract"))  # as the user folders are now
         super().__init__(**params)
         self.n_programs = n_programs
         self._worlds: dict[str, World] = {}

@@ -12,7 +12,7 @@ import json
 import panel as pn
 import param
 
-from explorer.scenarios import SCENARIOS, preset_params
+from explorer.scenarios import SCENARIOS, preset_params, scenarios_of
 from explorer.stories.library import StoryLibrary
 from explorer.tours import list_tours, load_tour
 from explorer.ui import markup
@@ -29,10 +29,13 @@ from explorer.ui.tour import TourView
 class PriorsDashboard(pn.viewable.Viewer):
     """Pick a preset, move the controls, and watch which program each prior selects."""
 
-    scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), doc="The preset the view starts from.")
+    scenario = param.Selector(default="goof-off", objects=list(scenarios_of("abstract")),
+                              doc="The preset the view starts from (a scenario of the abstract world).")
 
     def __init__(self, n_programs: int = 100_000, backend: str = "numpy", max_programs: int | None = None,
                  story_library: StoryLibrary | None = None, **params):
+        # the abstract world's scenarios as they are now (user folders may have changed since import)
+        type(self).param.scenario.objects = list(scenarios_of("abstract"))
         super().__init__(**params)
         self.initial = {"n_programs": n_programs, "backend": backend}
         self.state = SimulationState(n_programs=n_programs, backend=backend, max_programs=max_programs,

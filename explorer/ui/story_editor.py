@@ -28,9 +28,7 @@ import param
 
 from explorer.errors import ExplorerError
 from explorer.stories import fileformat
-from explorer.stories.evidence import (
-    STATUSES, Result, claim_statuses, code_version, compare, effective_params, evidence_status, simulate,
-)
+from explorer.stories.evidence import STATUSES, Result, claim_statuses, evidence_status, run
 from explorer.stories.library import StoryConflictError, StoryLibrary, check_name
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import ClassChoice, Story
@@ -63,23 +61,16 @@ def run_evidence(story: Story, progress: Callable[[int, int], None] | None = Non
     Unlike evidence.run_all, one piece that cannot run (an unknown metric, a bad parameter) does not stop
     the others: its problem is returned by evidence id. `progress(done, total)` follows the runs."""
     todo = [e for e in story.evidence if e.simulated and e.predicate is not None and e.scenario is not None]
-    results, problems, cache = {}, {}, {}
+    results, problems, runners = {}, {}, {}
     for done, ev in enumerate(todo):
         if should_stop is not None and should_stop():
             break
         if progress is not None:
             progress(done, len(todo))
         try:
-            params = effective_params(story, ev)
-            key = (ev.scenario, repr(sorted(params.items())))
-            if key not in cache:
-                cache[key] = simulate(ev.scenario, params)
-            holds, left, right = compare(ev.predicate, cache[key])
+            results[ev.id] = run(story, ev, runners=runners)
         except ExplorerError as exc:
             problems[ev.id] = str(exc)
-            continue
-        other = right if ev.predicate.other is not None else None
-        results[ev.id] = Result(ev.id, holds, left, other, params, code_version())
     if progress is not None:
         progress(len(todo), len(todo))
     return results, problems

@@ -12,30 +12,31 @@ MultiChoice renders option labels as HTML, so ids offered there are labelled wit
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Callable, Iterable
 
 import panel as pn
 import param
 
+from explorer.checks import OPERATORS, literal, parse_text
 from explorer.errors import ExplorerError
 from explorer.params import parse_value
 from explorer.scenarios import SCENARIOS
-from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
-from explorer.stories.evidence import metric_names
+from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
 from explorer.stories.model import (
-    PREDICATE_OPERATORS, Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Story, Sweep,
+    Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Story, Sweep,
 )
 from explorer.stories.vocabulary import (
     CLAIM_PREFIX, COMPONENTS, CRITERIA, FAILURE_MODES, FINDINGS, GOAL_CLASSES, RATINGS, RATIONALE_CLASSES,
 )
 from explorer.ui import markup
+from explorer.worlds import WORLDS
 
 Changed = Callable[[bool], None]
 
-#: Parameters an assumption can set: the numeric ones.
-NUMERIC_PARAMS = tuple(n for n in (*WORLD_PARAMS, *PRIOR_PARAMS)
-                       if isinstance(parameter(n), param.Number) and not isinstance(parameter(n), param.Boolean))
+#: Parameters an assumption can set: the numeric ones, of every world (and the priors).
+NUMERIC_PARAMS = tuple(dict.fromkeys(
+    n for w in WORLDS for n in (*world_param_names(w), *PRIOR_PARAMS)
+    if isinstance(parameter(n, w), param.Number) and not isinstance(parameter(n, w), param.Boolean)))
 
 #: The colour of each claim status (Okabe-Ito, readable on white with white text).
 STATUS_COLOURS = {"supported": "#009E73", "refuted": "#D55E00", "stale": "#E69F00", "undeveloped": "#6c757d",
@@ -74,7 +75,7 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def parse_params(text: str) -> tuple[dict[str, Any], list[str]]:
+def parse_params(text: str, world: str = "abstract") -> tuple[dict[str, Any], list[str]]:
     """`name=value` lines to parameters (parsed against each parameter's type, never evaluated).
 
     Returns what parsed and one problem per line that did not, so a typo in one line keeps the rest."""
@@ -89,57 +90,28 @@ def parse_params(text: str) -> tuple[dict[str, Any], list[str]]:
             problems.append(f"line {n}: {line[:60]!r} is not name=value")
             continue
         try:
-            params[name] = parse_value(parameter(name), value)
+            params[name] = parse_value(parameter(name, world), value)
         except ExplorerError as exc:
             problems.append(f"line {n}: {exc}")
     return params, problems
 
 
-def parse_literal(text: str) -> Any:
-    """A predicate's value typed as text: true/false, a number, or text (quotes optional)."""
-    t = text.strip()
-    if t.lower() in ("true", "false"):
-        return t.lower() == "true"
-    try:
-        return int(t)
-    except ValueError:
-        pass
-    try:
-        value = float(t)
-        if math.isfinite(value):
-            return value
-    except ValueError:
-        pass
-    if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
-        return t[1:-1]
-    return t
-
-
-_PREDICATE = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
-
-
 def parse_conditions(text: str, metrics: set[str]) -> tuple[list[Predicate], list[str]]:
-    """Lines `metric op value` (or `metric op other_metric`) to predicates, without evaluating anything."""
+    """Lines `metric op value` (or `metric op other_metric`, a name in `metrics`) to predicates, through
+    the one parser of explorer.checks; nothing is evaluated."""
     out, problems = [], []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        m = _PREDICATE.match(line)
-        if not m:
-            problems.append(f"line {n}: {line.strip()[:60]!r} is not 'metric op value' "
-                            f"(op one of {' '.join(PREDICATE_OPERATORS)})")
-            continue
-        metric, op, right = m.groups()
-        if right in metrics:
-            out.append(Predicate(metric=metric, op=op, other=right))
-        else:
-            out.append(Predicate(metric=metric, op=op, value=parse_literal(right)))
+        try:
+            out.append(parse_text(line, metrics))
+        except ExplorerError as exc:
+            problems.append(f"line {n}: {exc}")
     return out, problems
 
 
 def format_conditions(predicates: list[Predicate]) -> str:
-    return "\n".join(f"{p.metric} {p.op} {p.other if p.other is not None else format_value(p.value)}"
-                     for p in predicates)
+    return "\n".join(p.text() for p in predicates)
 
 
 def params_text(params: dict[str, Any]) -> str:
@@ -153,9 +125,22 @@ def with_current(options: Iterable[str], value: str | None) -> list[str]:
     return options + ([value] if value is not None and value not in options else [])
 
 
+def _default_scenario() -> str:
+    """The scenario new evidence and sweeps start with: the dashboard's default preset when it is there."""
+    return "goof-off" if "goof-off" in SCENARIOS else next(iter(SCENARIOS))
+
+
+def _world(scenario: str | None) -> str:
+    """The world of a scenario id ('abstract' for an unknown one, which validation names)."""
+    try:
+        return SCENARIOS[scenario].world if scenario in SCENARIOS else "abstract"
+    except ExplorerError:
+        return "abstract"
+
+
 def _metrics(scenario: str | None, params: dict[str, Any]) -> set[str]:
     try:
-        return metric_names(scenario, params) if scenario else set()
+        return SCENARIOS[scenario].metric_names(params) if scenario else set()
     except (ExplorerError, ValueError, TypeError):
         return set()
 
@@ -493,7 +478,7 @@ class EvidenceForm:
                                                 value=self.SIMULATION if item.simulated else self.SOURCE, align="end")
         self.kind.param.watch(lambda e: self._set_kind(), "value")
         pred = item.predicate or Predicate(metric="average_speed.actually_good", op=">=", value=0.5)
-        scenario = item.scenario or next(iter(SCENARIOS))
+        scenario = item.scenario or _default_scenario()
         self.scenario = pn.widgets.Select(label="Scenario", options=with_current(SCENARIOS, scenario), value=scenario,
                                           width=200)
         self.params = live(pn.widgets.TextAreaInput(
@@ -503,7 +488,7 @@ class EvidenceForm:
             choices.multi("Assumptions (at their nominal values)", item.assumptions, choices.assumptions),
             lambda v: setattr(item, "assumptions", list(v)), changed)
         self.metric = pn.widgets.Select(label="Metric", options=[pred.metric], value=pred.metric, width=300)
-        self.op = pn.widgets.Select(label="Op", options=with_current(PREDICATE_OPERATORS, pred.op), value=pred.op,
+        self.op = pn.widgets.Select(label="Op", options=with_current(OPERATORS, pred.op), value=pred.op,
                                     width=70)
         self.against = pn.widgets.Select(label="Compared with", options=["a value"], value="a value", width=300)
         self.value = live(pn.widgets.TextInput(label="Value", width=120,
@@ -538,7 +523,7 @@ class EvidenceForm:
             styles={"border-left": "3px solid #ddd", "padding-left": "8px"}, sizing_mode="stretch_width")
 
     def _refresh_metrics(self) -> None:
-        params, _ = parse_params(text_of(self.params))
+        params, _ = parse_params(text_of(self.params), _world(self.scenario.value))
         metrics = sorted(_metrics(self.scenario.value, params))
         keep = [m for m in (self.metric.value,) if m and m not in metrics]
         self.metric.options = keep + metrics
@@ -559,11 +544,14 @@ class EvidenceForm:
         item = self.item
         item.source = item.finding = None
         item.scenario = self.scenario.value
-        params, problems = parse_params(text_of(self.params))
+        params, problems = parse_params(text_of(self.params), _world(item.scenario))
         item.params = params
         other = None if self.against.value == "a value" else self.against.value
-        value = None if other is not None else parse_literal(text_of(self.value))
-        item.predicate = Predicate(metric=self.metric.value, op=self.op.value, value=value, other=other)
+        value = None if other is not None else literal(text_of(self.value))
+        old = item.predicate  # the form does not edit per-side overrides; a file's stay as written
+        item.predicate = Predicate(metric=self.metric.value, op=self.op.value, value=value, other=other,
+                                   params=dict(old.params) if old else {},
+                                   other_params=dict(old.other_params) if old and other is not None else {})
         self.problems.object = "".join(f"<div class='story-problem'>{markup.html_text(p)}</div>" for p in problems)
         self.problems.visible = bool(problems)
         self.changed(False)
@@ -619,7 +607,7 @@ class SweepForm:
     def _set(self) -> None:
         item = self.item
         item.scenario = self.scenario.value
-        params, problems = parse_params(text_of(self.params))
+        params, problems = parse_params(text_of(self.params), _world(item.scenario))
         item.params = params
         metrics = _metrics(item.scenario, params)
         item.fails_safely, p1 = parse_conditions(text_of(self.safely), metrics)
@@ -637,12 +625,12 @@ def new_assumption(story: Story) -> Assumption:
 
 
 def new_evidence(story: Story) -> Evidence:
-    return Evidence(id=_unique("E", story.evidence_by_id()), scenario=next(iter(SCENARIOS)),
+    return Evidence(id=_unique("E", story.evidence_by_id()), scenario=_default_scenario(),
                     predicate=Predicate(metric="average_speed.actually_good", op=">=", value=0.5))
 
 
 def new_sweep(story: Story) -> Sweep:
     names = [a.name for a in story.assumptions][:1]
-    return Sweep(id=_unique("S", story.sweep_by_id()), scenario=next(iter(SCENARIOS)), assumptions=names,
+    return Sweep(id=_unique("S", story.sweep_by_id()), scenario=_default_scenario(), assumptions=names,
                  fails_safely=[Predicate(metric="average_speed.actually_good", op="<", value=0.5)],
                  fails_catastrophically=[Predicate(metric="average_speed.posterior.goof_off", op=">", value=0.5)])

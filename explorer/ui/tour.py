@@ -15,8 +15,9 @@ from __future__ import annotations
 import panel as pn
 import param
 
+from explorer.checks import Outcome
 from explorer.errors import ExplorerError
-from explorer.scenarios import SCENARIOS, Outcome
+from explorer.scenarios import SCENARIOS
 from explorer.tours import Tour, TourStep, describe_outcome
 from explorer.ui import markup
 from explorer.ui.state import SimulationState

@@ -14,7 +14,7 @@ import panel as pn
 
 from explorer.errors import ExplorerError
 from explorer.params import parse_value, quoted
-from explorer.scenarios import SCENARIOS, preset_params
+from explorer.scenarios import preset_params, scenarios_of
 from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
 
 
@@ -79,10 +79,12 @@ def apply_query(dashboard, query: str) -> list[str]:
     problems = []
     scenario = dict(pairs).get("scenario")
     if scenario is not None:
-        if scenario in SCENARIOS:
+        known = scenarios_of("abstract")
+        if scenario in known:
             dashboard.scenario = scenario
         else:
-            problems.append(f"scenario: {quoted(scenario)} is not a scenario; scenarios: {', '.join(SCENARIOS)}")
+            problems.append(f"scenario: {quoted(scenario)} is not a scenario of this page's (abstract) world; "
+                            f"scenarios: {', '.join(known)}")
     values = {}
     for name, text in pairs:
         if name == "scenario" or name in PAGE_PARAMS:
