@@ -14,6 +14,10 @@ loops therefore put the costlier axis outside: with a world parameter against a 
 built once per world value and the Simulation's cache re-uses it across the whole row of weights.
 
 No randomness of its own: the map is a function of the base parameters (seed included) and the grid.
+
+Any world (explorer.worlds.WORLDS) can be mapped, `world="enumerated"` say: the axes are then that
+world's numeric parameters or the priors'. A measured world's table for each world value comes from the
+disk cache when it is there (explorer.table_cache); `should_stop` also ends a measurement under way.
 """
 
 from __future__ import annotations
@@ -28,13 +32,19 @@ import param
 from explorer.errors import ExplorerError
 from explorer.params import allowed
 from explorer.priors import PRIORS
-from explorer.simulation import FILTER_PARAMS, PRIOR_PARAMS, WORLD_PARAMS, Simulation, parameter
+from explorer.simulation import FILTER_PARAMS, PRIOR_PARAMS, Simulation, parameter, world_param_names
 from explorer.table import KINDS
+from explorer.worlds import BuildStopped
 from explorer.worlds.abstract import AbstractWorld
 
 
-#: Flat parameter names that can be an axis: every numeric world or prior parameter.
-NUMERIC_PARAMS = tuple(n for n in WORLD_PARAMS + PRIOR_PARAMS if isinstance(parameter(n), param.Number))
+def numeric_params(world: str = "abstract") -> tuple[str, ...]:
+    """Flat parameter names that can be an axis in `world`: its numeric parameters and the priors'."""
+    return tuple(n for n in world_param_names(world) + PRIOR_PARAMS if isinstance(parameter(n, world), param.Number))
+
+
+#: The abstract world's axes (every numeric world or prior parameter).
+NUMERIC_PARAMS = numeric_params("abstract")
 
 #: Penalty weights: spaced logarithmically by default, since their effect is multiplicative.
 WEIGHT_PARAMS = ("w_simplicity", "w_max", "w_avg")
@@ -57,31 +67,34 @@ DEFAULT_RANGES: dict[str, tuple[float, float, str]] = {
     "deception_bits_offset": (-20.0, 20.0, "linear"),
     "lookup_bits_per_task": (0.0, 16.0, "linear"),
     "lookup_compute": (0.0, 2.0, "linear"),
+    "max_length": (2, 6, "linear"),  # the enumerated world: longer is a batch job (L = 6 takes ~15 s)
 }
 
 
-def cost_rank(name: str) -> int:
+def cost_rank(name: str, world: str = "abstract") -> int:
     """How much a change of `name` costs a Simulation: 2 rebuilds the table, 1 refilters, 0 re-selects."""
-    if name in WORLD_PARAMS:
+    if name in world_param_names(world):
         return 2
     return 1 if name in FILTER_PARAMS else 0
 
 
-def check_axis(name: str) -> param.Parameter:
+def check_axis(name: str, world: str = "abstract") -> param.Parameter:
     """The parameter behind an axis name; ExplorerError if it cannot be an axis."""
-    if name not in NUMERIC_PARAMS:
-        raise ExplorerError(
-            f"{name!r} cannot be a regime-map axis; numeric parameters are: {', '.join(NUMERIC_PARAMS)}")
-    return parameter(name)
+    names = numeric_params(world)
+    if name not in names:
+        where = "" if world == "abstract" else f" of the {world} world"
+        raise ExplorerError(f"{name!r} cannot be a regime-map axis{where}; numeric parameters are: {', '.join(names)}")
+    return parameter(name, world)
 
 
-def axis_values(name: str, low: float, high: float, n: int, spacing: str | None = None) -> np.ndarray:
+def axis_values(name: str, low: float, high: float, n: int, spacing: str | None = None,
+                world: str = "abstract") -> np.ndarray:
     """n values from low to high for axis `name`.
 
     Spacing is "log" or "linear"; by default log for the penalty weights (and the sizes) when low > 0.
     Integer parameters get rounded, distinct values, so there may be fewer than n of them.
     """
-    p = check_axis(name)
+    p = check_axis(name, world)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ExplorerError(f"cells per axis: {n!r} is not valid; expected an integer >= 1")
     if not (math.isfinite(low) and math.isfinite(high)) or low > high:
@@ -99,16 +112,22 @@ def axis_values(name: str, low: float, high: float, n: int, spacing: str | None 
     return values
 
 
-def default_range(name: str, base: dict[str, Any] | None = None) -> tuple[float, float]:
+def default_range(name: str, base: dict[str, Any] | None = None, world: str = "abstract") -> tuple[float, float]:
     """The (low, high) a regime map spans for `name` unless told otherwise.
 
-    compute_budget has no upper bound; its default range runs over the base world's capacities (the
-    budgets that cut some programs but not all).
+    compute_budget has no upper bound; in the abstract world its default range runs over the base
+    world's capacities (the budgets that cut some programs but not all), elsewhere over the base table's
+    max compute (which builds that table).
     """
-    p = check_axis(name)
+    p = check_axis(name, world)
     if name == "compute_budget":
-        world = AbstractWorld(**{k: v for k, v in (base or {}).items() if k in WORLD_PARAMS})
-        return world.capacity_range()
+        if world == "abstract":
+            names = world_param_names(world)
+            return AbstractWorld(**{k: v for k, v in (base or {}).items() if k in names}).capacity_range()
+        sim = Simulation(world, **{k: v for k, v in (base or {}).items() if k in world_param_names(world)})
+        table = sim.table()
+        top = float(table.backend.to_numpy(table.max_compute).max()) if len(table) else 1.0
+        return 0.0, max(top, 1.0)
     if name == "seed":
         return 0.0, 9.0
     if name in DEFAULT_RANGES:
@@ -116,10 +135,10 @@ def default_range(name: str, base: dict[str, Any] | None = None) -> tuple[float,
     return p.bounds
 
 
-def default_values(name: str, n: int, base: dict[str, Any] | None = None) -> np.ndarray:
+def default_values(name: str, n: int, base: dict[str, Any] | None = None, world: str = "abstract") -> np.ndarray:
     """n values spanning `name`'s default range (log spaced for the weights), for a view's first map."""
-    low, high = default_range(name, base)
-    return axis_values(name, low, high, n)
+    low, high = default_range(name, base, world)
+    return axis_values(name, low, high, n, world=world)
 
 
 @dataclass
@@ -143,6 +162,7 @@ class RegimeMap:
     n_candidates: np.ndarray  # float: NaN where not computed
     done: np.ndarray  # bool: True where the cell was computed
     complete: bool = True
+    world: str = "abstract"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -175,6 +195,7 @@ class RegimeMap:
             return [[_plain(v) for v in row] for row in a.tolist()]
 
         return {
+            "world": self.world,
             "x": self.x,
             "y": self.y,
             "x_values": [_plain(v) for v in self.x_values.tolist()],
@@ -197,24 +218,25 @@ def _plain(v):
     return v
 
 
-def check_grid(base_params: dict, x: str, x_values, y: str, y_values, prior: str = "combined"
-               ) -> tuple[np.ndarray, np.ndarray]:
+def check_grid(base_params: dict, x: str, x_values, y: str, y_values, prior: str = "combined",
+               world: str = "abstract") -> tuple[np.ndarray, np.ndarray]:
     """Validate a regime map's inputs without computing anything; returns the axis values as host
     arrays. Every cell's parameter combination is checked, so cross-parameter rules (difficulty_min
     below difficulty_max) fail here too, before any table is built."""
     if prior not in PRIORS:
         raise ExplorerError(f"prior: {prior!r} is not valid; expected one of: {', '.join(PRIORS)}")
-    px, py = check_axis(x), check_axis(y)
+    px, py = check_axis(x, world), check_axis(y, world)
     if x == y:
         raise ExplorerError(f"the two axes must be different parameters; both are {x!r}")
-    Simulation(**base_params)  # the base itself (a Simulation builds nothing until select())
+    Simulation(world, **base_params)  # the base itself (a Simulation builds nothing until select())
     xs, ys = _host_values(x, px, x_values), _host_values(y, py, y_values)
     for name, values in ((x, xs), (y, ys)):
-        probe = Simulation(**base_params)
+        probe = Simulation(world, **base_params)
         for v in values.tolist():
             probe.update(**{name: v})
-    if x in WORLD_PARAMS and y in WORLD_PARAMS:  # only world parameters have cross-parameter rules
-        probe = Simulation(**base_params)
+    names = world_param_names(world)
+    if x in names and y in names:  # only world parameters have cross-parameter rules
+        probe = Simulation(world, **base_params)
         for vx in xs.tolist():
             for vy in ys.tolist():
                 probe.update(**{x: vx, y: vy})
@@ -239,25 +261,25 @@ def _host_values(name: str, p: param.Parameter, values) -> np.ndarray:
 
 def regime_map(base_params: dict, x: str, x_values, y: str, y_values, prior: str = "combined",
                progress: Callable[[int, int], None] | None = None,
-               should_stop: Callable[[], bool] | None = None) -> RegimeMap:
+               should_stop: Callable[[], bool] | None = None, world: str = "abstract") -> RegimeMap:
     """The selection of `prior` on every cell of the grid x_values by y_values over `base_params`.
 
     `progress(done, total)` is called after each cell; `should_stop()` is asked before each cell, and
     when it returns True the map comes back with the cells done so far and complete=False. Bad axis
     names or values raise ExplorerError before any table is built.
     """
-    xs, ys = check_grid(base_params, x, x_values, y, y_values, prior)
-    sim = Simulation(**base_params)
+    xs, ys = check_grid(base_params, x, x_values, y, y_values, prior, world)
+    sim = Simulation(world, **base_params)
     ny, nx = len(ys), len(xs)
     nan = np.full((ny, nx), np.nan)
     out = RegimeMap(
         x=x, y=y, x_values=xs, y_values=ys, prior=prior, base=sim.params(),
         mass={k: nan.copy() for k in KINDS}, map_kind=np.full((ny, nx), None, dtype=object),
         actually_good=nan.copy(), deploy_perf=nan.copy(), n_candidates=nan.copy(),
-        done=np.zeros((ny, nx), dtype=bool))
+        done=np.zeros((ny, nx), dtype=bool), world=world)
 
     # Costlier axis outside (ties: x outside), so the Simulation's caches see the fewest changes.
-    x_outer = cost_rank(x) >= cost_rank(y)
+    x_outer = cost_rank(x, world) >= cost_rank(y, world)
     outer, inner = ((x, xs), (y, ys)) if x_outer else ((y, ys), (x, xs))
     total, done = nx * ny, 0
     for io, vo in enumerate(outer[1].tolist()):
@@ -266,6 +288,11 @@ def regime_map(base_params: dict, x: str, x_values, y: str, y_values, prior: str
                 out.complete = False
                 return out
             sim.update(**{outer[0]: vo, inner[0]: vi})
+            try:
+                sim.table(should_stop=should_stop)  # a measured world's build can be stopped midway
+            except BuildStopped:
+                out.complete = False
+                return out
             result = sim.select()[prior]
             i, j = (io, ii) if x_outer else (ii, io)
             for k in KINDS:

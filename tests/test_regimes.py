@@ -280,3 +280,27 @@ def test_view_renders(view):
     assert pn.panel(view).get_root() is not None
     view.state.apply(w_simplicity=2.0)  # out of date: the note shows above the maps
     assert view.is_stale() and pn.panel(view).get_root() is not None
+
+
+def test_a_measured_world_maps_over_its_own_parameters_with_one_table_per_world_value(monkeypatch, tmp_path):
+    from explorer import table_cache
+    from explorer.regimes import numeric_params
+    from explorer.worlds import EnumeratedWorld
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    table_cache.forget()
+    builds = []
+    real = EnumeratedWorld.table
+    monkeypatch.setattr(EnumeratedWorld, "table", lambda self, *a, **k: builds.append(self.max_length) or real(self, *a, **k))
+    base = {"n_test": 5, "performance_threshold": 1.0}
+    assert "max_length" in numeric_params("enumerated") and "misbehaviour_cost" not in numeric_params("enumerated")
+    m = regime_map(base, "max_length", [2, 3], "w_avg", [0.1, 1.0, 10.0], prior="average_speed", world="enumerated")
+    assert m.world == "enumerated" and m.complete and m.done.all() and sorted(builds) == [2, 3]
+    direct = Simulation("enumerated", **base, max_length=3, w_avg=10.0).select()["average_speed"]
+    assert m.mass["honest"][2, 1] == pytest.approx(direct.mass["honest"])
+    assert m.to_dict()["world"] == "enumerated"
+    with pytest.raises(ExplorerError, match="'misbehaviour_cost' cannot be a regime-map axis of the enumerated world"):
+        regime_map(base, "misbehaviour_cost", [1.0], "w_avg", [1.0], world="enumerated")
+    stopped = regime_map(base, "max_length", [4], "w_avg", [1.0], world="enumerated", should_stop=lambda: len(builds) > 2)
+    assert not stopped.complete and not stopped.done.any()
+    table_cache.forget()

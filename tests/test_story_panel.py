@@ -1,6 +1,6 @@
 """The story panel tells the truth: its claim statuses are those `python -m explorer story check` computes
 (evidence run with the story's own parameters), and beside them, labelled, what the same tests give at
-the page's settings (/priors) or on the measured selection (/programs, /neural)."""
+the page's settings, by the same rules on every world (/priors, /programs, /neural)."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def test_neural_panel_shows_story_checks_statuses(checked):
     from explorer.ui.neural_view import NeuralView
 
     view = NeuralView()
-    view.setup.param.update(size=4, steps=100)
+    view.setup.param.update(bits=4, steps=100)
     panel = view.story
     settle(panel)
     expected = checked[panel.story_name]
@@ -171,24 +171,113 @@ def test_neural_panel_shows_story_checks_statuses(checked):
     assert not any(s == "refuted" and expected[c] == "supported" for c, s in shown_statuses(panel).items())
 
 
-def test_the_measured_comparison_is_shown_only_where_it_means_something():
-    """/programs: a test written for training without a generalisation check is not compared with a
-    selection made with one, and the other way round; the statuses never move."""
+ENUMERATED_SCENARIO = """\
+id: panel-parity
+title: Parity among the programs of length 4
+world: enumerated
+params: {max_length: 4, performance_threshold: 1.0, generalization_check: true}
+explanation: A small enumerated space for the story panel's tests.
+claim: The simplest program correct on every training input computes parity with a loop.
+checks:
+  - {metric: simplicity.map.kind, op: "==", value: honest}
+"""
+
+ENUMERATED_STORY = """\
+---
+schema: 1
+title: Parity among tiny programs
+authors: [tests]
+revision: 1
+goal_class: narrow-agent
+rationale_classes: [inductive-bias-analysis]
+components:
+  goal_specification:
+    claims:
+      - id: GS1
+        text: The simplest correct program is a general procedure.
+        evidence: [with-check]
+  goal_desirability:
+    claims:
+      - id: GD1
+        text: Without the held-out check some posterior mass stays on general programs.
+        evidence: [without-check]
+  rationale_constraints:
+    claims:
+      - id: RC1
+        text: An abstract-world test, which the programs page does not evaluate.
+        evidence: [abstract]
+  rationale_nudges:
+    undeveloped: true
+criteria:
+  goal_alignment:
+    rating: strong
+    basis: [GS1]
+    note: Tests only.
+  goal_competitiveness:
+    rating: strong
+    basis: [GD1]
+    note: Tests only.
+  rationale_alignment:
+    rating: moderate
+    basis: [RC1]
+    note: Tests only.
+  rationale_competitiveness:
+    rating: strong
+    basis: [RC1]
+    note: Tests only.
+evidence:
+  - id: with-check
+    scenario: panel-parity
+    predicate: {metric: simplicity.map.kind, op: ==, value: honest}
+  - id: without-check
+    scenario: panel-parity
+    params: {generalization_check: false}
+    predicate: {metric: average_speed.actually_good, op: '>=', value: 0}
+  - id: abstract
+    scenario: lookup-table
+    predicate: {metric: average_speed.map.kind, op: ==, value: lookup}
+---
+"""
+
+
+@pytest.fixture
+def enumerated_library(tmp_path, monkeypatch):
+    """A user scenario of the enumerated world and a story citing it (and one abstract scenario)."""
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "panel-parity.scenario.yaml").write_text(ENUMERATED_SCENARIO)
+    monkeypatch.setenv("EXPLORER_SCENARIO_PATH", str(scenarios))
+    stories = tmp_path / "stories"
+    stories.mkdir()
+    (stories / "parity.story.md").write_text(ENUMERATED_STORY)
+    return StoryLibrary(stories)
+
+
+def test_a_measured_page_evaluates_the_evidence_of_its_own_world_by_the_same_rules(enumerated_library):
+    """/programs: evidence of an enumerated scenario is evaluated on the page's selection; it speaks for its
+    claim only where every parameter it was written with is the page's; evidence of the abstract world is
+    not evaluated there; the statuses are story check's and never move."""
     from explorer.ui.programs_view import ProgramsView
 
-    view = ProgramsView(max_length=4)
+    view = ProgramsView(max_length=4, story_library=enumerated_library)
     panel = view.story
+    panel.show("parity")
     settle(panel)
     statuses = panel.statuses()
-    assert view.generalization_check is True
-    assert panel.here["general-with-check"].holds is not None  # written with the check: compared
-    assert panel.here["table-without-check"].holds is None  # written without it: not compared, and says why
-    assert "generalization_check" in panel.here["table-without-check"].problem
+    assert statuses == {"GS1": "supported", "GD1": "supported", "RC1": "supported"}
+    with_check, without_check = panel.here["with-check"], panel.here["without-check"]
+    assert with_check.holds is True and with_check.counts and with_check.differs == ()
+    assert without_check.holds is True and not without_check.counts  # evaluated, but at other settings
+    assert [d[0] for d in without_check.differs] == ["generalization_check"]
+    assert panel.here["abstract"].holds is None and "abstract world" in panel.here["abstract"].problem
+    assert panel.here_verdicts() == {"GS1": "holds"}
     view.generalization_check = False
-    assert panel.here["table-without-check"].holds is not None and panel.here["general-with-check"].holds is None
-    assert panel.statuses() == statuses
+    assert panel.here["without-check"].counts and not panel.here["with-check"].counts
+    assert panel.here_verdicts() == {"GD1": "holds"} and panel.statuses() == statuses
+    view.max_length = 3  # the scenario's length is 4: nothing speaks for its claim at length 3
+    assert not any(r.counts for r in panel.here.values()) and panel.statuses() == statuses
     text = html_mod.unescape(panel.html())
-    assert "on the programs measured here" in text and "as written" in text
+    assert "on the programs measured here" in text and "as written" in text and "max_length = 3 (as written 4)" in text
 
 
 def test_own_parameter_runs_are_shared_across_sessions(monkeypatch):

@@ -67,6 +67,12 @@ def test_a_tiny_run_trains_in_the_background_and_fills_the_results(view):
     assert report["evidence"] and all(e["problem"] is None for e in report["evidence"].values())
     assert "(written for lookup-table)" in view.story.view.object
     assert view.start_button.disabled is False and view.stop_button.disabled is True
+    # the networks trained are the table of the page's Simulation of the neural world, at the settings trained
+    sim = view.state.simulation
+    assert view.state.world_name == "neural" and sim.has_table() and len(sim.table()) == 2
+    assert {k: sim.params()[k] for k in ("bits", "steps", "penalties")} == {"bits": 4, "steps": 100, "penalties": "0.01, 1"}
+    assert view.state.results["average_speed"].n_candidates == view.outcome.selection["average_speed"].n_candidates
+    assert all(r.holds is None and "this page shows the neural world" in r.problem for r in view.story.here.values())
 
 
 def test_the_drive_shows_its_surviving_share_against_the_penalty(view):

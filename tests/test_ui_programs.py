@@ -4,8 +4,11 @@ import time
 
 import panel as pn
 import param
+import pytest
 
+from explorer import table_cache
 from explorer.priors import PRIORS
+from explorer.scenarios import SCENARIOS
 from explorer.ui import markup
 from explorer.ui.programs_view import ProgramsView
 
@@ -31,6 +34,40 @@ def test_progress_reaches_the_total_and_the_stop_button_is_idle_after():
     assert view._stop_button.disabled and not view.status.visible and view.shown["max_length"] == 4
 
 
+def test_a_second_page_reads_the_table_from_the_cache_and_shows_the_same(empty_cache, monkeypatch):
+    from explorer.worlds import EnumeratedWorld
+
+    first = ProgramsView(max_length=4)
+    table_cache.forget()  # from the file, as a new process would
+    monkeypatch.setattr(EnumeratedWorld, "table", lambda *a, **k: pytest.fail("measured again"))
+    second = ProgramsView(max_length=4)
+    assert second.summary.object == first.summary.object and second.listings == first.listings
+    assert second.done == second.total == 1 and not second.running
+    assert second.state.settings() == first.state.settings() and second.state.world_name == "enumerated"
+
+
+def test_the_story_panel_reads_the_pages_state_by_the_rules_of_every_world():
+    view = ProgramsView(max_length=4)
+    assert view.story.state is view.state and view.state.settings()["performance_threshold"] == 1.0
+    evidence = view.story.story.evidence_by_id()
+    assert view.story.here
+    for ev_id, r in view.story.here.items():  # evidence of the enumerated world only is evaluated here
+        world = SCENARIOS[evidence[ev_id].scenario].world
+        if world != "enumerated":
+            assert r.holds is None and "this page shows the enumerated world" in r.problem, ev_id
+        elif not (evidence[ev_id].predicate.params or evidence[ev_id].predicate.other_params):
+            assert r.holds is not None, (ev_id, r.problem)
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    """A cache folder of the test's own: a length-6 table cached by another test would not be measured."""
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    table_cache.forget()
+    yield tmp_path
+    table_cache.forget()
+
+
 def _start_length_6(view):
     with param.parameterized.discard_events(view):
         view.max_length = 6
@@ -41,7 +78,7 @@ def _start_length_6(view):
     assert view.running and not view._stop_button.disabled and view._progress.visible
 
 
-def test_stop_ends_a_length_6_measurement_early_and_keeps_the_previous_result():
+def test_stop_ends_a_length_6_measurement_early_and_keeps_the_previous_result(empty_cache):
     view = ProgramsView(max_length=4)
     summary, listings, version = view.summary.object, dict(view.listings), view.story_state.version
     _start_length_6(view)
@@ -54,7 +91,7 @@ def test_stop_ends_a_length_6_measurement_early_and_keeps_the_previous_result():
     assert view.shown["max_length"] == 4 and "1..4" in view.summary.object
 
 
-def test_a_new_choice_while_measuring_stops_it_and_measures_the_new_one():
+def test_a_new_choice_while_measuring_stops_it_and_measures_the_new_one(empty_cache):
     view = ProgramsView(max_length=4)
     _start_length_6(view)
     view.max_length = 3  # while the length-6 measurement runs

@@ -6,8 +6,11 @@ way. While it trains, three small live curves (loss, accuracy and compute used o
 against the step) grow by streaming only the new points into their Bokeh sources. When it is done:
 accuracy and compute per difficulty, the held-out difficulties shaded; for a penalty sweep or the
 planted drive, accuracy, the drive's surviving share and the compute against the penalty; which network
-each prior selects. Beside it a library training story is evaluated on those same networks, as a
-ProgramTable selected by each prior, so its evidence reads the metrics it reads in the abstract world.
+each prior selects. Beside it a library training story is evaluated on those same networks: the page's
+SimulationState holds `Simulation("neural", ...)` with the settings trained, and the finished table is
+handed to it (`Simulation.adopt_table`, which also puts it in the disk cache), so evidence of
+neural-world scenarios is evaluated here by the rules every page uses (explorer/ui/story_panel.py).
+The Trainer, not the Simulation, trains: it streams the live curve while it runs.
 
 Every callback goes through `_guarded`: a user mistake or a bug becomes a visible message (and a
 notification), never a dead page; a diverging run (NaN loss) is one of those messages.
@@ -29,10 +32,13 @@ from bokeh.models import ColumnDataSource, Legend, LegendItem
 from bokeh.plotting import figure
 
 from explorer.errors import ExplorerError
+from explorer.params import values_of
 from explorer.priors import PRIORS
+from explorer.simulation import Simulation
 from explorer.stories.library import StoryLibrary
 from explorer.ui import markup
-from explorer.ui.story_panel import MeasuredSelection, StoryPanel
+from explorer.ui.state import SimulationState
+from explorer.ui.story_panel import StoryPanel
 from explorer.worlds.neural.session import Outcome, Trainer
 from explorer.worlds.neural.world import THRESHOLD, Limits, NeuralWorld
 
@@ -174,13 +180,25 @@ class NeuralView(pn.viewable.Viewer):
         self.status_pane = markup.markdown(self.status, sizing_mode="stretch_width", css_classes=["neural-status"])
         self.curves = LiveCurves()
         self.results = pn.Column(sizing_mode="stretch_width", css_classes=["neural-results"])
-        self.story_state = MeasuredSelection()
-        self.story = StoryPanel(self.story_state, library=story_library, scenario=None,
+        self.state = SimulationState(self._simulation(values_of(self.setup)), select=False)
+        self._trained: dict[str, Any] = {}  # the settings of the run under way or last run
+        self.story = StoryPanel(self.state, library=story_library, scenario=None,
                                 story_name=STORIES.get(self.setup.proposal, DEFAULT_STORY),
                                 here_label="on the networks trained here",
                                 evaluated_on="their measured table, selected by each prior")
         self.setup.param.watch(self._proposal_changed, "proposal")
         self._proposal_changed()
+
+    @property
+    def story_state(self) -> SimulationState:
+        """The state the story panel reads (the page's one state)."""
+        return self.state
+
+    @staticmethod
+    def _simulation(settings: dict[str, Any]) -> Simulation:
+        """The neural world with these settings, selected as this page selects (looks good: training accuracy
+        >= THRESHOLD, no generalisation check: the held-out difficulties are what the page asks about)."""
+        return Simulation("neural", **settings, performance_threshold=THRESHOLD, generalization_check=False)
 
     # ---- messages ---------------------------------------------------------------------------------
 
@@ -221,10 +239,11 @@ class NeuralView(pn.viewable.Viewer):
         if self.running:
             return False
         job = self.setup.job(self.limits)
+        self._trained = values_of(self.setup)
         self.message = ""
         self.outcome = None
         self.results[:] = []
-        self.story_state.show({}, {})
+        self.state.clear()
         self.curves.reset(job.point_labels(), LIVE_COMPUTE[job.proposal])
         self.trainer = Trainer(job).start()
         self._seen, self._handled = 0, False
@@ -269,7 +288,8 @@ class NeuralView(pn.viewable.Viewer):
             self._poller.stop()
         self._sync_widgets()
         if poll.status == "done":
-            self._show_outcome(poll.outcome)
+            with pn.io.hold():  # results, selection and story panel reach the browser together
+                self._show_outcome(poll.outcome)
         else:
             self.status = f"**{STATUS_WORDS[poll.status]}** after {poll.done:,} steps; nothing was measured."
             if poll.status != "stopped":
@@ -292,10 +312,10 @@ class NeuralView(pn.viewable.Viewer):
             summary += (f" Accuracy {first['accuracy']:.3f} on training difficulties, "
                         f"{_num(first['heldout_accuracy'])} on held-out ones; mean {outcome.unit} {first['mean_steps']:.3g}.")
         self.status = " ".join([summary, *outcome.notes()])
-        job = self.trainer.job
-        # the selection's looks-good filter (as the outcome made it), so the panel compares only evidence written for it
-        self.story_state.show(outcome.selection, {"world": "neural", "proposal": job.proposal, **self.setup.param.values(),
-                                                  "performance_threshold": THRESHOLD, "generalization_check": False})
+        # the table of the settings trained (not of the form now: it may have been edited meanwhile)
+        sim = self._simulation(self._trained)
+        sim.adopt_table(outcome.table)
+        self.state.apply(simulation=sim)
         parts: list[Any] = [markup.markdown("### Accuracy and compute per difficulty"),
                             pn.pane.HoloViews(self.difficulty_plots(), sizing_mode="stretch_width"),
                             markup.card("The numbers per difficulty",
@@ -380,7 +400,7 @@ class NeuralView(pn.viewable.Viewer):
         members = self.outcome.run.members
         labels = self.trainer.job.point_labels() if members.names else None
         for prior in PRIORS:
-            r = self.outcome.selection[prior]
+            r = self.state.results[prior]
             m = r.map or {}
             index = m.get("index")
             point = labels[index % len(labels)] if labels and index is not None else ("-" if index is None else "")

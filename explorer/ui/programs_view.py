@@ -1,13 +1,16 @@
 """The enumerated world on a page: the measured program space, each prior's pick, a trace, a story.
 
-ProgramsView holds an EnumeratedWorld (the model) and draws it: steps against bits for the programs
-that look good (kinds by colour and shape, each prior's pick ringed), a table of the picks with their
-listings, a step-by-step trace of a chosen pick on an input you type, and the story panel beside it,
-whose evidence is evaluated on this very selection (MeasuredSelection).
+ProgramsView holds a SimulationState over `Simulation("enumerated", ...)` (the model) and draws it:
+steps against bits for the programs that look good (kinds by colour and shape, each prior's pick
+ringed), a table of the picks with their listings, a step-by-step trace of a chosen pick on an input you
+type, and the story panel beside it, whose evidence of enumerated-world scenarios is evaluated on this
+very selection, by the rules every page uses (explorer/ui/story_panel.py).
 
-In a served session the measurement runs on a worker thread (L = 6 takes about 15 s), with a progress bar
-and a Stop button; a stopped run leaves the previous selection on the page and says so. Without a
-session (tests, notebooks run as scripts) it runs in the calling thread.
+In a served session the measurement runs on a worker thread (L = 6 takes about 15 s the first time; the
+disk cache, explorer.table_cache, makes it a read after that), with a progress bar and a Stop button; a
+stopped run leaves the previous selection on the page and says so. The finished table goes to the state
+on the page thread with `state.apply(simulation=...)`, so the page's views and the story panel change in
+one update. Without a session (tests, notebooks run as scripts) it runs in the calling thread.
 """
 
 from __future__ import annotations
@@ -24,17 +27,20 @@ from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
 from explorer.errors import ExplorerError
-from explorer.priors import PRIORS, PriorSettings, select
+from explorer.priors import PRIORS
+from explorer.simulation import Simulation
 from explorer.stories.library import StoryLibrary
 from explorer.table import KINDS
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.page_thread import on_page, progress_reporter
 from explorer.ui.scatter import KIND_MARKERS
-from explorer.ui.story_panel import MeasuredSelection, StoryPanel
+from explorer.ui.state import SimulationState
+from explorer.ui.story_panel import StoryPanel
 from explorer.worlds.enumerated.machine import run
+from explorer.worlds.enumerated.spaces import enumerate_programs
 from explorer.worlds.enumerated.tasks import TASKS, correct, parse_bits
-from explorer.worlds.enumerated.world import EnumeratedWorld, MeasurementStopped
+from explorer.worlds.enumerated.world import MeasurementStopped
 
 #: Longest programs the page offers (L = 6 takes about 15 s on one CPU core; longer is a batch job).
 PAGE_MAX_LENGTH = 6
@@ -42,6 +48,8 @@ PAGE_MAX_LENGTH = 6
 DEFAULT_STORY = "scenarios/lookup-table"
 #: Seconds between progress updates sent from the worker thread (a browser needs no more).
 PROGRESS_INTERVAL = 0.2
+#: Looks good on this page: correct on every training input, as the enumerated world's issue states it.
+THRESHOLD = 1.0
 
 
 class ProgramsView(pn.viewable.Viewer):
@@ -61,8 +69,8 @@ class ProgramsView(pn.viewable.Viewer):
 
     def __init__(self, story_library: StoryLibrary | None = None, **params):
         super().__init__(**params)
-        self.world = EnumeratedWorld()
-        self.story_state = MeasuredSelection()
+        self.state = SimulationState(Simulation("enumerated", **self._request(), performance_threshold=THRESHOLD),
+                                     select=False)
         self.source = ColumnDataSource(_empty_points())
         self.picks_source = ColumnDataSource({"bits": [], "avg_compute": [], "prior": []})
         self.figure = self._figure()
@@ -71,7 +79,7 @@ class ProgramsView(pn.viewable.Viewer):
         self.trace_pane = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, height=260,
                                                sizing_mode="stretch_width")
         self.trace_note = markup.markdown("", sizing_mode="stretch_width")
-        self.story = StoryPanel(self.story_state, library=story_library, scenario=None, story_name=DEFAULT_STORY,
+        self.story = StoryPanel(self.state, library=story_library, scenario=None, story_name=DEFAULT_STORY,
                                 here_label="on the programs measured here",
                                 evaluated_on="each prior's selection among the programs correct on every training input")
         self.listings: dict[str, str] = {}
@@ -91,9 +99,17 @@ class ProgramsView(pn.viewable.Viewer):
 
     # ---- model -> data ---------------------------------------------------------------------------
 
+    @property
+    def story_state(self) -> SimulationState:
+        """The state the story panel reads (the page's one state)."""
+        return self.state
+
+    def _request(self) -> dict[str, Any]:
+        return {"task": self.task, "max_length": self.max_length, "generalization_check": self.generalization_check}
+
     @param.depends("task", "max_length", "generalization_check", watch=True)
     def recompute(self, sync: bool | None = None) -> None:
-        """Measure the space (cached by the world) and select with every prior.
+        """Measure the space (or read it from the disk cache) and select with every prior.
 
         sync=None measures on a worker thread when there is a served session and here otherwise. While a
         measurement runs, a new choice stops it and is measured once it has ended.
@@ -108,8 +124,7 @@ class ProgramsView(pn.viewable.Viewer):
         if doc is not None and doc.session_context is not None and not self._stops_with_session:
             doc.on_session_destroyed(lambda context: self.stop())  # a closed tab stops its measurement
             self._stops_with_session = True
-        request = {"task": self.task, "max_length": self.max_length, "generalization_check": self.generalization_check}
-        self.world.param.update(task=self.task, max_length=self.max_length)  # no worker runs now
+        request = self._request()
         self._stop.clear()
         self._superseded = False
         self.param.update(message="", running=True, done=0, total=0)
@@ -148,17 +163,25 @@ class ProgramsView(pn.viewable.Viewer):
         on_page(doc, partial(self._finish, shown, ""))
 
     def _select(self, request: dict[str, Any], progress) -> dict[str, Any]:
-        """The worker's part: measure, select with every prior, and prepare what the page shows."""
-        table = self.world.table(progress=progress, should_stop=self._stop.is_set)
-        m = self.world.measure()
-        settings = PriorSettings(performance_threshold=1.0, generalization_check=request["generalization_check"])
-        results = select(table, settings)
-        listings = {p: m.space.listing(r.map["index"]) for p, r in results.items() if r.map is not None}
+        """The worker's part: measure (or read the cache), select with every prior, and prepare what the page shows."""
+        measured = []
+
+        def report(done: int, total: int) -> None:
+            measured.append(done)
+            progress(done, total)
+
+        sim = self.state.built(report, self._stop.is_set, **request)
+        if not measured:  # read from the cache: no chunk was measured, and the bar shows it done
+            progress(1, 1)
+        table, results = sim.table(), sim.select()
+        space = enumerate_programs(request["max_length"])
+        listings = {p: space.listing(r.map["index"]) for p, r in results.items() if r.map is not None}
         cols = table.to_numpy()
-        good = np.nonzero(m.looks_good)[0]
+        looks_good = cols["train_perf"] >= THRESHOLD
+        good = np.nonzero(looks_good)[0]
         points = {
             "bits": cols["bits"][good], "avg_compute": cols["avg_compute"][good],
-            "kind": cols["kind_name"][good].astype(str), "listing": [m.space.listing(r) for r in good],
+            "kind": cols["kind_name"][good].astype(str), "listing": [space.listing(r) for r in good],
             "color": [KIND_COLORS[k] for k in cols["kind_name"][good]],
             "marker": [KIND_MARKERS[k] for k in cols["kind_name"][good]],
             "heldout_perf": cols["heldout_perf"][good],
@@ -166,16 +189,16 @@ class ProgramsView(pn.viewable.Viewer):
         picked = [p for p in PRIORS if results[p].map is not None]
         picks_points = {"bits": [results[p].map["bits"] for p in picked],
                         "avg_compute": [results[p].map["avg_compute"] for p in picked], "prior": picked}
-        kinds = m.kinds()
-        counts = ", ".join(f"{k} {int(((kinds == i) & m.looks_good).sum()):,}" for i, k in enumerate(KINDS))
-        summary = (f"**{len(m.space):,} programs** of length 1..{request['max_length']} for *{request['task']}*; "
-                   f"{int(m.looks_good.sum()):,} are correct on every training input: {counts}.")
+        kinds = cols["kind"]
+        counts = ", ".join(f"{k} {int(((kinds == i) & looks_good).sum()):,}" for i, k in enumerate(KINDS))
+        summary = (f"**{len(space):,} programs** of length 1..{request['max_length']} for *{request['task']}*; "
+                   f"{int(looks_good.sum()):,} are correct on every training input: {counts}.")
         picks = pd.DataFrame([
             {"prior": p, "program": listings.get(p, "-"), "kind": r.map["kind"] if r.map else "-",
              "avg steps": r.map["avg_compute"] if r.map else np.nan, "bits": r.map["bits"] if r.map else np.nan,
              "held-out": r.map["heldout_perf"] if r.map else np.nan, **{k: r.mass[k] for k in KINDS}}
             for p, r in results.items()]).round(3)
-        return {"request": request, "results": results, "listings": listings, "points": points,
+        return {"request": request, "simulation": sim, "listings": listings, "points": points,
                 "picks_points": picks_points, "summary": summary, "picks": picks}
 
     def _finish(self, shown: dict[str, Any] | None, outcome) -> None:
@@ -185,10 +208,11 @@ class ProgramsView(pn.viewable.Viewer):
             before = (f" The page still shows length 1..{self.shown['max_length']} for {self.shown['task']}."
                       if self.shown else "")
             outcome = f"Stopped after {outcome.done} of {outcome.total} chunks of programs.{before}"
-        if shown is not None:
-            self._show(shown)
-        with param.parameterized.batch_call_watchers(self):
-            self.param.update(message=outcome, running=False)
+        with pn.io.hold():  # the plot, the picks, the state and the story panel reach the browser together
+            if shown is not None:
+                self._show(shown)
+            with param.parameterized.batch_call_watchers(self):
+                self.param.update(message=outcome, running=False)
         if superseded:  # the choice changed while it ran: measure what is chosen now
             self.recompute()
 
@@ -199,7 +223,7 @@ class ProgramsView(pn.viewable.Viewer):
         self.summary.object = shown["summary"]
         self.picks.value = shown["picks"]
         self.shown = shown["request"]
-        self.story_state.show(shown["results"], {**shown["request"], "performance_threshold": 1.0})
+        self.state.apply(simulation=shown["simulation"])
         self.retrace()
 
     @param.depends("running", "done", "total", "message", watch=True, on_init=True)

@@ -9,22 +9,26 @@ Two evaluations, always labelled:
   simulations are shared by every session of the process (`evidence.SHARED`, keyed by scenario,
   parameters and code version): the first session to open a story pays for them, on a worker thread
   when served (the page opens at once and says "checking"), and everyone after gets them from the cache.
-- **Here.** Beside the priors dashboard, evidence written for the page's own preset is also evaluated on
-  the page's current metrics, "at this page's settings", again after every slider move (the state's
-  `version`), with the parameters in which the page differs from the evidence as written. Evidence of
-  another scenario is not evaluated here. Beside a measured world (trained networks, enumerated
-  programs: `scenario` None, a MeasuredSelection as state) a piece of evidence is compared with the
-  measured selection only where that means something: its looks-good filter and prior weights must be
-  those the measured selection used (a test written for "no generalisation check" says nothing about a
-  selection made with one). A claim whose tests here fail is flagged, and its status stays.
+- **Here.** Evidence is also evaluated on the page's current metrics (its SimulationState's results),
+  again after every change (the state's `version`), with the parameters in which the page differs from
+  the evidence as written, by the same rules on every world:
+  - only evidence whose scenario is of the page's world (a test of the enumerated world says nothing
+    about trained networks); the rest says which world it was written for;
+  - on a page with a preset (`scenario`: the priors dashboard), only evidence of that preset, and it
+    speaks for its claim here when its own parameters are the page's (the preset's are shared);
+  - on a page without one (`scenario` None: the programs and neural pages), evidence of any scenario of
+    its world, and it speaks for its claim here only when every parameter it was written with (its
+    scenario's preset and its own) is the page's, machine parameters aside;
+  - a test with parameters of its own on one side (`params`, `other_params`) needs another simulation,
+    so it is not evaluated here.
+  A claim whose tests that speak here fail is flagged, and its status stays.
 
 By default each preset shows `scenarios/<preset id>` from the library, else `speed-prior`. Every piece of
 story text is escaped (markup.html_text) and the pane is markup's sanitising HTML pane; a story file
 that does not load shows its located messages instead.
 
-The panel needs of its `state` only a `version` parameter bumped when results change, `results` (each
-prior's PriorResult) and `settings()` (what they were computed with): a SimulationState, or another
-world's results (MeasuredSelection).
+The panel needs of its `state` a `version` parameter bumped when results change, `results` (each
+prior's PriorResult), `settings()` (what they were computed with) and `world_name`: a SimulationState.
 """
 
 from __future__ import annotations
@@ -40,9 +44,7 @@ import panel as pn
 import param
 
 from explorer.errors import ExplorerError
-from explorer.priors import PriorResult, PriorSettings
 from explorer.scenarios import SCENARIOS, preset_params
-from explorer.simulation import PRIOR_PARAMS
 from explorer.stories.evidence import (
     Checked, as_checked, as_checked_is_cached, claim_statuses, compare, effective_params, evidence_status, flat_metrics,
     plain,
@@ -55,7 +57,7 @@ from explorer.ui import markup
 from explorer.ui.page_thread import on_page
 from explorer.ui.state import SimulationState
 from explorer.ui.story_forms import badge
-from explorer.worlds.abstract import AbstractWorld
+from explorer.worlds import get_world
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +70,6 @@ STATUSES_FROM = ("python -m explorer story check: each piece of evidence run wit
                  "(its scenario, parameters and assumptions at their nominal values), as written")
 #: The label of the page-settings evaluation beside the priors dashboard.
 HERE_PRIORS = "at this page's settings"
-#: Parameters a measured selection must share with the evidence as written for a comparison to mean
-#: something: the looks-good filter and the prior weights (the measured worlds define their own
-#: performance threshold, so it is not compared).
-MEASURED_MATCH = tuple(n for n in PRIOR_PARAMS if n != "performance_threshold")
 #: At most this many differing parameters are named on one line.
 MAX_DIFFERENCES = 4
 
@@ -80,11 +78,11 @@ GREEN, RED, GREY = "#009E73", "#D55E00", "#555"
 
 @dataclass(frozen=True)
 class LiveResult:
-    """One piece of evidence evaluated here (at the page's settings, or on the measured selection), or why not.
+    """One piece of evidence evaluated here (on the page's current metrics), or why not.
 
     `holds` None: not evaluated here (`problem` says why). `differs`: (parameter, as written, here) for
     each parameter in which here differs from the evidence as written. `counts`: whether it speaks for
-    its claim here (its own parameters, or its filter and weights, are those used here)."""
+    its claim here (see the module docstring)."""
 
     evidence: str
     holds: bool | None
@@ -132,31 +130,18 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def _machine(world: str) -> tuple[str, ...]:
+    """A world's machine parameters that change its numbers (n_programs does; the back end does not)."""
+    cls = get_world(world)
+    return tuple(n for n in cls.machine_params if n not in cls.result_free_params)
+
+
 def written_params(evidence: Evidence, own: dict[str, Any]) -> dict[str, Any]:
-    """Every parameter the evidence ran with as written: defaults, its scenario's preset, its own on top."""
-    return {"n_programs": AbstractWorld.param["n_programs"].default, **preset_params(evidence.scenario), **own}
-
-
-class MeasuredSelection(param.Parameterized):
-    """A state for StoryPanel beside a world without a SimulationState (trained networks, enumerated
-    programs): each prior's selection on the last measured table, and the settings that produced it.
-
-    `settings` should name the looks-good filter it used (generalization_check, performance_threshold);
-    prior weights it does not name are taken as PriorSettings' defaults (what the measured pages use)."""
-
-    version = param.Integer(0, doc="Bumped each time a new selection is shown (or cleared).")
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.results: dict[str, PriorResult] = {}
-        self._settings: dict[str, Any] = {}
-
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    def show(self, results: dict[str, PriorResult], settings: dict[str, Any]) -> None:
-        self.results, self._settings = results, settings
-        self.version += 1
+    """Every parameter the evidence ran with as written: defaults (machine parameters included), its
+    scenario's preset, its own on top."""
+    world = SCENARIOS[evidence.scenario].world
+    cls = get_world(world)
+    return {**{n: cls.param[n].default for n in _machine(world)}, **preset_params(evidence.scenario), **own}
 
 
 class StoryPanel(pn.viewable.Viewer):
@@ -164,7 +149,7 @@ class StoryPanel(pn.viewable.Viewer):
 
     scenario = param.Selector(default="goof-off", objects=list(SCENARIOS), allow_None=True,
                               doc="The app's preset; picks the default story (none: not a preset; story_name "
-                                  "is shown, and evidence is compared with the measured selection).")
+                                  "is shown, and evidence of any scenario of the page's world is evaluated here).")
     evaluated_on = param.String("the current settings", doc="What the evidence is compared with here, in words.")
     here_label = param.String(HERE_PRIORS, doc="The short label of the evaluation here ('at this page's settings', "
                                                "'on the networks trained here').")
@@ -172,7 +157,8 @@ class StoryPanel(pn.viewable.Viewer):
     checking = param.Boolean(False, doc="True while the story's evidence runs with its own parameters.")
 
     def __init__(self, state: SimulationState, library: StoryLibrary | None = None, **params):
-        """`state`: a SimulationState, or anything with a `version` parameter, `results` and `settings()`."""
+        """`state`: a SimulationState (anything with a `version` parameter, `results`, `settings()` and
+        `world_name`)."""
         super().__init__(**params)
         self.state = state
         self.library = library or StoryLibrary()
@@ -277,7 +263,7 @@ class StoryPanel(pn.viewable.Viewer):
             return {}
         return dict(self.checked.statuses)
 
-    # ---- here: the page's settings, or the measured selection ----------------------------------------
+    # ---- here: the page's current metrics ------------------------------------------------------------
 
     def evaluate(self) -> None:
         """Evaluate the evidence here (on the state's current metrics), and redraw."""
@@ -297,21 +283,22 @@ class StoryPanel(pn.viewable.Viewer):
                 own = effective_params(self.story, ev)
             except ExplorerError as exc:
                 return LiveResult(ev.id, None, problem=str(exc))
+        world, page_world = SCENARIOS[ev.scenario].world, self.state.world_name
+        if world != page_world:
+            return LiveResult(ev.id, None, problem=f"written for the {world} world ({ev.scenario}); "
+                                                   f"this page shows the {page_world} world")
+        if self.scenario is not None and ev.scenario != self.scenario:  # a page with a preset: only its evidence
+            return LiveResult(ev.id, None, problem=f"written for {ev.scenario}; this page shows {self.scenario}")
+        if ev.predicate.params or ev.predicate.other_params:
+            return LiveResult(ev.id, None, problem="not evaluated here: a side of this test has parameters of its "
+                                                   "own, which needs another simulation")
         written = written_params(ev, own)
-        if self.scenario is not None:  # an abstract-world page: only its own preset's evidence
-            if ev.scenario != self.scenario:
-                return LiveResult(ev.id, None, problem=f"written for {ev.scenario}; this page shows {self.scenario}")
-            differs = tuple((k, v, settings[k]) for k, v in written.items()
-                            if k in settings and not _same(v, settings[k]))
+        differs = tuple((k, v, settings[k]) for k, v in written.items() if k in settings and not _same(v, settings[k]))
+        if self.scenario is not None:  # the preset's parameters are the page's: its own decide
             counts = all(k in settings and _same(v, settings[k]) for k, v in own.items())
-        else:  # a measured world: only where its filter and weights are the evidence's
-            here = {k: settings.get(k, PriorSettings.param[k].default) for k in MEASURED_MATCH}
-            differs = tuple((k, written.get(k), here[k]) for k in MEASURED_MATCH if not _same(written.get(k), here[k]))
-            if differs:
-                k, a, b = differs[0]
-                return LiveResult(ev.id, None, problem=f"not compared: written for {k} = {_fmt(a)}, and the "
-                                                       f"selection here used {k} = {_fmt(b)}", differs=differs)
-            counts = True
+        else:  # no preset: everything it was written with must be the page's, machine parameters aside
+            machine = _machine(world)
+            counts = all(k in machine for k, _w, _h in differs) and all(k in settings for k in own)
         try:
             holds, left, right = compare(ev.predicate, metrics)
         except ExplorerError as exc:
@@ -411,7 +398,8 @@ class StoryPanel(pn.viewable.Viewer):
                     f"preset ({t(self.scenario)}). It follows the sliders and never changes a status.")
         else:
             rest = (f"Under it, in grey, the same test <b>{t(self.here_label)}</b> ({t(self.evaluated_on)}), "
-                    "where it means something: a different world, so it never changes a status.")
+                    f"for evidence written for the {t(self.state.world_name)} world; it counts for its claim only "
+                    "where every parameter it was written with is this page's, and never changes a status.")
             if not self.state.results:
                 rest += f" {t(self._label())}: nothing measured yet."
         checking = " <i>Running the evidence as written…</i>" if self.checking else ""

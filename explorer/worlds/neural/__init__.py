@@ -15,7 +15,10 @@ stories of the other worlds apply to them unchanged.
 - sweep.py: which hyperparameter values each network of a batched run gets;
 - training.py: shared settings, the loss log and its divergence check;
 - bench.py: the benchmark `python -m explorer bench neural` runs (the command line is explorer/cli/neural.py);
-- session.py: one run on a worker thread for the app (checked settings, stop, live curve, result).
+- world.py: NeuralWorld, the world's parameters (proposal, task, bits, penalties, ...) and the checked
+  run (Job) they ask for; its `table()` trains that run, for a Simulation. It imports torch only
+  when it trains, so `import explorer.worlds` stays light;
+- session.py: one run on a worker thread for the app (stop, live curve, result).
 
 Nothing here imports a UI library.
 """
