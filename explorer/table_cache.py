@@ -30,6 +30,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ FORMAT = 1
 #: Tables kept in memory as well (an enumerated table at length 6 is about 44 MB).
 MEMORY = 2
 _memory: OrderedDict[Path, ProgramTable] = OrderedDict()
+_lock = threading.Lock()  # apps build and read tables on worker threads
 _warned: set[str] = set()
 
 
@@ -96,9 +98,12 @@ def path_of(world_name: str, world) -> Path:
 def load(world_name: str, world) -> ProgramTable | None:
     """The cached table for this world's setting, or None (never there, or unreadable)."""
     path = path_of(world_name, world)
-    if path in _memory:
-        _memory.move_to_end(path)
-        return _on_backend(_memory[path], world)
+    with _lock:
+        kept = _memory.get(path)
+        if kept is not None:
+            _memory.move_to_end(path)
+    if kept is not None:
+        return _on_backend(kept, world)
     want = json.dumps(describe(world_name, world), sort_keys=True, default=repr)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -118,14 +123,16 @@ def load(world_name: str, world) -> ProgramTable | None:
 
 def forget() -> None:
     """Drop the tables kept in memory (the files stay)."""
-    _memory.clear()
+    with _lock:
+        _memory.clear()
 
 
 def _remember(path: Path, host: ProgramTable) -> None:
-    _memory[path] = host
-    _memory.move_to_end(path)
-    while len(_memory) > MEMORY:
-        _memory.popitem(last=False)
+    with _lock:
+        _memory[path] = host
+        _memory.move_to_end(path)
+        while len(_memory) > MEMORY:
+            _memory.popitem(last=False)
 
 
 def _on_backend(host: ProgramTable, world) -> ProgramTable:
