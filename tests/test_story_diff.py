@@ -57,7 +57,7 @@ def test_a_story_and_its_copy_say_the_same(recorded):
 def test_claims_added_removed_reworded_toggled_moved_and_relinked(recorded):
     new = _copy(recorded)
     comps = new.components
-    comps["rationale_nudges"].claims.append(Claim(id="RN7", text="A new nudge.", undeveloped=True))
+    comps["rationale_nudges"].claims.append(Claim(id="RN9", text="A new nudge.", undeveloped=True))
     comps["rationale_constraints"].claims = [c for c in comps["rationale_constraints"].claims if c.id != "RC2"]
     claims = new.claims()
     claims["RN1"].rests_on = []  # RC2 is gone
@@ -69,16 +69,16 @@ def test_claims_added_removed_reworded_toggled_moved_and_relinked(recorded):
     comps["goal_desirability"].claims.append(moved)
     d = diff(recorded, new)
     assert _kinds(d, "claims") == {
-        ("added", "RN7", ""), ("removed", "RC2", ""), ("changed", "GS1", "text"), ("changed", "GD2", "undeveloped"),
+        ("added", "RN9", ""), ("removed", "RC2", ""), ("changed", "GS1", "text"), ("changed", "GD2", "undeveloped"),
         ("changed", "GD2", "evidence"), ("changed", "RN1", "rests_on"), ("changed", "RN2", "component"),
     }
     text = d.text("old.story.md", "new.story.md")
-    assert "+ claim RN7 in rationale_nudges (undeveloped): 'A new nudge.'" in text
+    assert "+ claim RN9 in rationale_nudges (undeveloped): 'A new nudge.'" in text
     assert "- claim RC2 from rationale_constraints" in text
     assert "~ claim GD2 no longer undeveloped" in text
     assert "~ claim RN2 moved: rationale_nudges -> goal_desirability" in text
     reverse = diff(new, recorded)
-    assert ("removed", "RN7", "") in _kinds(reverse, "claims") and ("added", "RC2", "") in _kinds(reverse, "claims")
+    assert ("removed", "RN9", "") in _kinds(reverse, "claims") and ("added", "RC2", "") in _kinds(reverse, "claims")
 
 
 def test_assumption_values_changes(recorded):

@@ -27,8 +27,9 @@ EXAMPLES = sorted(ASSETS.rglob("*.story.md"))
 REFUTED = {
     "cat-classifier.story.md": {"GS1", "RN1"},  # falsified by the adversarial-features and texture results
     "microscope-ai.story.md": {"GS3", "RN2"},  # superposition; simplicity follows the shorter schemer
-    "speed-prior.story.md": {"RN5", "RN6"},  # memory without checks; efficient deceivers
+    "speed-prior.story.md": {"RN5", "RN6", "RN7"},  # memory without checks; efficient deceivers; measured goof-offs
     "scenarios/fastest-is-deceptive.story.md": {"GS1"},  # the speed prior's favourite is deceptive
+    "scenarios/parity-measured.story.md": {"RN1", "RN2"},  # measured: speed alone keeps waste; max ~ average
 }
 
 

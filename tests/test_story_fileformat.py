@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from explorer.checks import OPERATORS
+from explorer.scenarios import SCENARIOS
 from explorer.stories import fileformat
 from explorer.stories.messages import CODES, StoryFormatError
 from explorer.stories.model import (
@@ -41,7 +42,7 @@ def test_the_library_has_the_expected_stories():
     names = {p.relative_to(ASSETS).as_posix() for p in EXAMPLES}
     assert {"speed-prior.story.md", "cat-classifier.story.md", "microscope-ai.story.md"} <= names
     assert len([n for n in names if n.startswith("templates/")]) == 7
-    assert len([n for n in names if n.startswith("scenarios/")]) == 8
+    assert {n for n in names if n.startswith("scenarios/")} == {f"scenarios/{i}.story.md" for i in SCENARIOS}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.relative_to(ASSETS).as_posix())

@@ -13,7 +13,7 @@ import panel as pn
 import pytest
 
 from explorer.priors import PRIORS
-from explorer.scenarios import SCENARIOS, preset_params
+from explorer.scenarios import preset_params, scenarios_of
 from explorer.ui.dashboard import PriorsDashboard
 from explorer.ui.url import apply_query, link_query
 
@@ -95,7 +95,7 @@ def test_a_bad_link_reports_each_problem_and_applies_the_rest(dashboard):
     assert dashboard.state.simulation.priors.w_avg == 3.0 and dashboard.state.simulation.world.memory == 0.0
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("scenario", list(scenarios_of("abstract")))
 def test_exports(scenario):
     dashboard = PriorsDashboard(n_programs=5_000, scenario=scenario)
     csv = pd.read_csv(dashboard.export_csv())
