@@ -125,21 +125,20 @@ def test_a_missing_scenario_folder_is_one_line():
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "/no/such/folder" in run.stderr
 
 
-def test_select_works_for_a_scenario_of_the_enumerated_world():
+@pytest.mark.parametrize("world, own_name", [("enumerated", "max_length"), ("neural", "bits")])
+def test_select_works_for_a_scenario_of_a_measured_world(world, own_name):
     from explorer.scenarios import scenarios_of
 
-    shipped = scenarios_of("enumerated")
-    if not shipped:
-        pytest.skip("no enumerated-world scenario is shipped yet")
-    sid = next(iter(shipped))
+    sid = next(iter(scenarios_of(world)))
     run = explorer("select", "--scenario", sid, "--json", timeout=600)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["scenario"] == sid and set(report["priors"]) == set(PRIORS)
+    assert own_name in report["params"]
     for r in report["priors"].values():
         assert set(r) == {"map", "mass", "actually_good", "deploy_perf", "n_candidates"}
     run = explorer("select", "--scenario", sid, "--set", "misbehaviour_cost=3")  # an abstract-world name
-    assert run.returncode == 2 and "misbehaviour_cost" in run.stderr and "max_length" in run.stderr
+    assert run.returncode == 2 and "misbehaviour_cost" in run.stderr and own_name in run.stderr
 
 
 def test_help_lists_every_command_group():
