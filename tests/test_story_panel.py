@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.scenarios import preset_params
+from explorer.scenarios import SCENARIOS, preset_params
 from explorer.stories.library import StoryLibrary
 from explorer.ui.state import SimulationState
 from explorer.ui.story_panel import StoryPanel
@@ -60,7 +60,8 @@ _states: dict[str, SimulationState] = {}
 
 def state_for(preset: str) -> SimulationState:
     if preset not in _states:
-        _states[preset] = SimulationState(**preset_params(preset))  # the dashboard's default size
+        world = SCENARIOS[preset].world  # a page of the preset's world, at the world's default size
+        _states[preset] = SimulationState(world=world, **preset_params(preset))
     return _states[preset]
 
 
