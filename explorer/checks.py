@@ -313,7 +313,7 @@ def evaluate(p: Predicate, metrics: Mapping[str, Any], other_metrics: Mapping[st
 
 def new_simulation(world: str, params: Mapping[str, Any]) -> Simulation:
     """A Simulation of `world` with `params` (checked; nothing is built until it is asked for)."""
-    return Simulation(**params) if world == "abstract" else Simulation(world=world, **params)
+    return Simulation(world=world, **params)
 
 
 def simulate(world: str, params: Mapping[str, Any]) -> dict[str, Any]:
