@@ -90,6 +90,8 @@ _loaded: tuple[tuple, dict[str, Scenario]] | None = None
 
 def add_scenario_dirs(dirs: Iterable[str | Path]) -> None:
     """Add folders of user scenarios (the CLI's --scenario-dir); the next use of SCENARIOS reloads."""
+    if isinstance(dirs, (str, Path)):
+        dirs = [dirs]
     for d in dirs:
         path = Path(d).expanduser()
         if not path.is_dir():

@@ -132,7 +132,9 @@ def test_preset_params_load_the_preset_completely_but_keep_the_machine_settings(
 def test_a_user_folder_adds_scenarios_through_add_scenario_dirs(tmp_path):
     (tmp_path / "my-goof-off.scenario.yaml").write_text(USER.format(id="my-goof-off"))
     assert "my-goof-off" not in SCENARIOS
-    add_scenario_dirs([tmp_path])
+    add_scenario_dirs(str(tmp_path))  # one folder, or a list of them
+    add_scenario_dirs([tmp_path])  # added once only
+    assert scenarios_mod._user_dirs == [tmp_path]
     s = SCENARIOS["my-goof-off"]
     assert s.path == tmp_path / "my-goof-off.scenario.yaml" and s.world == "abstract"
     assert all(o.passed for o in s.verify(n_programs=20_000))
