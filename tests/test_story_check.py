@@ -289,3 +289,21 @@ def test_main_uses_the_parser_defaults(story, capsys):
     assert "evidence not run" in capsys.readouterr().out
     with pytest.raises(ExplorerError):
         main(build_parser().parse_args(["story", "check", "--replace", str(story)]))
+
+
+def test_a_predicate_sets_each_side_s_parameters(tmp_path):
+    """Story predicates use the one grammar of explorer.checks: params / other_params per side."""
+    text = STORY.replace(
+        '    predicate: {metric: average_speed.posterior.deceptive, op: ">", other: average_speed.posterior.honest}\n',
+        "    predicate:\n      metric: average_speed.posterior.deceptive\n      params: {deception_overhead: 4.0}\n"
+        "      op: <\n      other: average_speed.posterior.deceptive\n      other_params: {deception_overhead: 1.0}\n")
+    text = text.replace("Deception wins outright (it does not).", "Costlier planning leaves less deceptive mass.")
+    assert dumps(loads(text, "t.story.md")) == text  # written back as read
+    report = check_file(write(tmp_path, text))
+    assert not report.errors and report.results["E3"].holds
+    assert report.results["E3"].value < report.results["E3"].other
+    bad = text.replace("other_params: {deception_overhead: 1.0}", "other_params: {deception_overhed: 1.0}")
+    report = check_file(write(tmp_path, bad))
+    at = next(i for i, line in enumerate(bad.splitlines(), start=1) if line.strip() == "predicate:")
+    assert [(m.code, m.line) for m in report.errors] == [("TS-V11", at)]
+    assert "other_params set unknown parameter 'deception_overhed' (did you mean deception_overhead" in report.errors[0].text
