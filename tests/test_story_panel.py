@@ -282,6 +282,7 @@ def test_a_measured_page_evaluates_the_evidence_of_its_own_world_by_the_same_rul
 
 
 def test_own_parameter_runs_are_shared_across_sessions(monkeypatch):
+    from explorer import checks
     from explorer.stories import evidence as evidence_mod
 
     evidence_mod.SHARED.clear()
@@ -289,10 +290,10 @@ def test_own_parameter_runs_are_shared_across_sessions(monkeypatch):
     first = StoryPanel(state=state, library=StoryLibrary(STORIES), scenario="goof-off")
     assert evidence_mod.as_checked_is_cached(first.story)
 
-    def refuse(scenario, params):
+    def refuse(world, params):
         raise AssertionError("a second session should not simulate again")
 
-    monkeypatch.setattr(evidence_mod, "simulate", refuse)
+    monkeypatch.setattr(checks, "simulate", refuse)  # what the shared cache (checks.SHARED) runs
     second = StoryPanel(state=state, library=StoryLibrary(STORIES), scenario="goof-off")
     assert second.statuses() == first.statuses() and second.as_written.keys() == first.as_written.keys()
 
@@ -302,19 +303,20 @@ def test_a_served_page_runs_the_evidence_on_a_worker_thread(monkeypatch, checked
     come from a worker thread through the page's event loop, and a story shown meanwhile wins."""
     import threading
 
+    from explorer import checks
     from explorer.stories import evidence as evidence_mod
     from explorer.ui import story_panel
 
     evidence_mod.SHARED.clear()
     queued = []
     release = threading.Event()
-    real = evidence_mod.simulate
+    real = checks.simulate
 
-    def slow(scenario, params):
+    def slow(world, params):
         release.wait(30)
-        return real(scenario, params)
+        return real(world, params)
 
-    monkeypatch.setattr(evidence_mod, "simulate", slow)
+    monkeypatch.setattr(checks, "simulate", slow)
     monkeypatch.setattr(story_panel, "_served_doc", lambda: object())
     monkeypatch.setattr(story_panel, "on_page", lambda doc, callback: queued.append(callback))
     panel = StoryPanel(state=state_for("goof-off"), library=StoryLibrary(STORIES), scenario="goof-off")
