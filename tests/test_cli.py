@@ -219,3 +219,23 @@ def test_the_parser_loads_neither_torch_nor_a_ui_library():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_story_sweep_in_worker_processes_reads_a_user_scenario(tmp_path):
+    """Worker processes never see --scenario-dir; each point carries its scenario's world and preset."""
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "my-goof-off.scenario.yaml").write_text(
+        USER_SCENARIO.format(world="abstract", params="{misbehaviour_cost: 3, n_programs: 5000}"))
+    story = tmp_path / "mine.story.md"
+    story.write_text(USER_STORY.replace(
+        "evidence:\n  - id: E1", "assumptions:\n  - {name: cost, parameter: misbehaviour_cost, nominal: 3.0, range: [1.0, 6.0]}\n"
+        "sweeps:\n  - id: S1\n    scenario: my-goof-off\n    assumptions: [cost]\n    points: 3\n"
+        "    fails_safely:\n      - {metric: average_speed.posterior.goof_off, op: '>', value: 0.9}\n"
+        "    fails_catastrophically:\n      - {metric: average_speed.posterior.goof_off, op: '>', value: 0.99}\n"
+        "evidence:\n  - id: E1"))
+    run = explorer("story", "sweep", "--scenario-dir", str(folder), "--workers", "2", "--json", str(story))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    [result] = json.loads(run.stdout)["sweeps"]
+    assert result["scenario"] == "my-goof-off" and result["complete"] and len(result["points"]) == 3

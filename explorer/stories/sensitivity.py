@@ -390,18 +390,26 @@ _local = threading.local()
 
 def point_metrics(scenario: str, base: Mapping[str, Any], point: Mapping[str, Any],
                   names: Sequence[str]) -> dict[str, Any]:
+    """The named metrics of one sweep point of a scenario known to this process (see `scenario_point`)."""
+    s = SCENARIOS[scenario]
+    return scenario_point(s.world, s.params, base, point, names)
+
+
+def scenario_point(world: str, preset: Mapping[str, Any], base: Mapping[str, Any], point: Mapping[str, Any],
+                   names: Sequence[str]) -> dict[str, Any]:
     """The named metrics of one sweep point, as plain values (None where the point has no value).
 
-    Runs wherever the point is sent (this process, a pool worker, a Dask worker). Each thread keeps the
-    Simulation of the last (scenario, base, swept names) it ran, so points that change only prior weights
-    reuse the program table. The swept names are part of the key: every point of one key sets all of
-    them, so no value lingers from an earlier point (or from another sweep over other parameters).
+    Runs wherever the point is sent (this process, a pool worker, a Dask worker). The scenario travels as
+    its world and preset, not its id, so a worker need not see the user's scenario folders. Each thread
+    keeps the Simulation of the last (world, preset, base, swept names) it ran, so points that change only
+    prior weights reuse the program table. The swept names are part of the key: every point of one key
+    sets all of them, so no value lingers from an earlier point (or from another sweep over other
+    parameters).
     """
-    key = (scenario, repr(sorted(base.items())), tuple(sorted(point)))
+    key = (world, repr(sorted(preset.items())), repr(sorted(base.items())), tuple(sorted(point)))
     cached = getattr(_local, "simulation", None)
     if cached is None or cached[0] != key:
-        s = SCENARIOS[scenario]
-        cached = (key, new_simulation(s.world, {**s.params, **base}))
+        cached = (key, new_simulation(world, {**preset, **base}))
         _local.simulation = cached
     sim = cached[1]
     sim.update(**point)
@@ -410,7 +418,7 @@ def point_metrics(scenario: str, base: Mapping[str, Any], point: Mapping[str, An
 
 
 def _task(args: tuple) -> dict[str, Any]:
-    return point_metrics(*args)
+    return scenario_point(*args)
 
 
 def classify(sweep: Sweep, metrics: Mapping[str, Any]) -> str:
@@ -439,7 +447,9 @@ def run_sweep(story: Story, sweep_id: str, points: int | None = None, workers: i
     point; `should_stop()` after every point too, and a True stops the sweep with a partial result.
     """
     p = plan(story, sweep_id, points)
-    tasks = [(p.sweep.scenario, p.base, p.params_of(values), p.metrics) for values in [p.nominal, *p.rows]]
+    scenario = SCENARIOS[p.sweep.scenario]
+    tasks = [(scenario.world, dict(scenario.params), p.base, p.params_of(values), p.metrics)
+             for values in [p.nominal, *p.rows]]
     total = len(tasks)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ExplorerError(f"workers: {workers!r} is not valid; expected an integer >= 1")
