@@ -1,6 +1,8 @@
 """Speed Prior Explorer: which program does each prior select, and does the training story hold?
 
-Worlds produce a ProgramTable, priors select, stories assert, views show (see DESIGN.md).
+Three worlds (explorer.worlds.WORLDS: abstract, enumerated, neural) produce a ProgramTable; five priors
+(explorer.priors.PRIOR_WEIGHTS) select; scenarios and story evidence assert, through one check grammar
+(explorer.checks); views (explorer.ui) show; the command line (explorer.cli) sits on top.
 """
 
 from explorer.errors import ExplorerError

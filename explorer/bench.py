@@ -7,7 +7,7 @@ a bare time alone:
    context, the rate of writing freshly allocated memory of a table's size (first touch);
 2. the abstract world's build, `AbstractWorld(n_programs=N).table()`: the bytes it must move (the table it
    writes plus the random inputs it reads) per second, as a share of that bandwidth;
-3. re-selection of all four priors after a weight change (`Candidates.select`), at the default threshold
+3. re-selection of all five priors after a weight change (`Candidates.select`), at the default threshold
    and with every program a candidate, against its target time and as a share of the bandwidth;
 4. the vectorised build against the plain per-program Python loop of `explorer.worlds.abstract_reference`.
 
@@ -32,7 +32,7 @@ from explorer.table import itemsize
 
 #: The world build should move its bytes at this share of the measured memory bandwidth, or better.
 BUILD_TARGET = 0.25
-#: Re-selecting this many candidate programs (all four priors) should take less than RESELECT_TARGET_S.
+#: Re-selecting this many candidate programs (all five priors) should take less than RESELECT_TARGET_S.
 RESELECT_TARGET_N = 1_000_000
 RESELECT_TARGET_S = 0.020
 #: Size of the buffers of the copy that measures memory bandwidth (far beyond any cache).

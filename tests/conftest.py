@@ -7,9 +7,12 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Measured worlds' tables go to a folder of this test session, never to the user's ~/.cache.
 if "EXPLORER_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
     import tempfile
 
     os.environ["EXPLORER_CACHE_DIR"] = tempfile.mkdtemp(prefix="explorer-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["EXPLORER_CACHE_DIR"], ignore_errors=True)  # tens of MB a run
 
 import pytest  # noqa: E402
 

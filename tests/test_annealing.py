@@ -38,7 +38,7 @@ def numpy_table(world):
 @pytest.fixture(scope="module")
 def default_table():
     """The default world (with lookup tables), smaller."""
-    table = AbstractWorld(n_programs=20_000).table("numpy")
+    table = AbstractWorld(n_programs=20_000).table(backend="numpy")
     return table, looks_good(table, THRESHOLD)
 
 

@@ -1,4 +1,4 @@
-"""The four priors side by side: which program each selects, and its posterior mass per kind.
+"""The five priors side by side: which program each selects, and its posterior mass per kind.
 
 A Viewer over a SimulationState: it draws what the state computed and follows its `version`.
 """

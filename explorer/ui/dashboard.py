@@ -1,4 +1,4 @@
-"""The priors dashboard: controls, the four priors side by side, and the plots that explain them.
+"""The priors dashboard: controls, the five priors side by side, and the plots that explain them.
 
 Composition only: every part is its own Viewer over one SimulationState, so the dashboard works the
 same served, in a notebook and in a test.

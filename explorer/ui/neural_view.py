@@ -55,9 +55,10 @@ PROPOSAL_LABELS = {
 LIVE_COMPUTE = {"grow": "multiply-adds", "ponder": "rollouts K", "halt": "expected ponder steps",
                 "early-exit": "mean exit layer", "misbehaviour": "expected ponder steps"}
 PENALTY_LABELS = {"beta": "beta values (KL penalty on steps)", "alpha": "alpha values (late-exit penalty)"}
-#: The library story shown beside each proposal: the drive is the essay's goof-off; the others ask
-#: whether the selected network generalises or only fits what it saw (a lookup table).
-STORIES = {"misbehaviour": "scenarios/goof-off"}
+#: The library story shown beside each proposal: learned halting has a story of this world (so its
+#: evidence is also evaluated on the networks trained here); the drive is the essay's goof-off; the
+#: others ask whether the selected network generalises or only fits what it saw (a lookup table).
+STORIES = {"halt": "scenarios/halting-parity-measured", "misbehaviour": "scenarios/goof-off"}
 DEFAULT_STORY = "scenarios/lookup-table"
 #: Okabe-Ito colours, one per sweep point of a run.
 LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

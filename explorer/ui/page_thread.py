@@ -9,12 +9,15 @@ script) the change is simply made at once.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import partial
 
 import panel as pn
 from panel.io.state import set_curdoc
+
+log = logging.getLogger(__name__)
 
 
 def on_page(doc, callback: Callable[[], None]) -> None:
@@ -23,7 +26,17 @@ def on_page(doc, callback: Callable[[], None]) -> None:
         callback()
         return
     with set_curdoc(doc):
-        pn.state.execute(callback, schedule=True)
+        pn.state.execute(partial(_logged, callback), schedule=True)
+
+
+def _logged(callback: Callable[[], None]) -> None:
+    """Run a worker's page callback, logging its traceback: an error on the event loop is otherwise lost,
+    and the page would go on saying the work is running."""
+    try:
+        callback()
+    except Exception:
+        log.exception("a worker's update of the page failed")
+        raise
 
 
 def progress_reporter(doc, show: Callable[[int, int], None], interval: float = 0.1) -> Callable[[int, int], None]:

@@ -28,6 +28,7 @@ def test_a_tiny_run_shows_its_curve_then_accuracy_per_difficulty_and_the_story(p
     expect(page.get_by_text("nothing measured yet").first).to_be_visible(timeout=TIMEOUT)
     set_field(page, "Size", 4)
     set_field(page, "Training steps", 300)
+    set_field(page, "beta values", "0.01")  # one network (the page's default trains three)
     page.get_by_role("button", name="Start").click()
     status = page.locator(".neural-status")
     expect(status).to_contain_text("Done", timeout=TIMEOUT)

@@ -130,7 +130,7 @@ def use_stories(page):
 def use_neural(page):
     start = page.get_by_role("button", name="Start")
     start.wait_for(timeout=TIMEOUT)
-    for label, value in (("Size", 3), ("Training steps", 20)):
+    for label, value in (("Size", 3), ("Training steps", 20), ("beta values", "0.01")):  # one network
         box = page.locator(".bk-input-group", has=page.locator("label", has_text=label)).locator("input").first
         box.fill(str(value))
         box.press("Enter")
