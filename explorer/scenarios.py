@@ -100,6 +100,11 @@ def add_scenario_dirs(dirs: Iterable[str | Path]) -> None:
             _user_dirs.append(path)
 
 
+def shipped_scenario_ids() -> list[str]:
+    """The ids of the scenarios shipped in assets/scenarios (what the published story schema lists)."""
+    return sorted(p.name.removesuffix(SUFFIX) for p in SHIPPED_DIR.glob(f"*{SUFFIX}"))
+
+
 def scenario_dirs() -> list[Path]:
     """Every folder scenarios are read from: the shipped one, then EXPLORER_SCENARIO_PATH's, then
     those added by add_scenario_dirs."""

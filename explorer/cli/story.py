@@ -1,4 +1,4 @@
-"""`story {check,sweep,export,diff}`: training stories from the command line.
+"""`story {check,sweep,export,diff,schema}`: training stories from the command line.
 
 Each command's work is a plain function of the module of its idea (check.py, sensitivity.py, export.py,
 diff.py); here are only the options, the printing and the exit codes: 0 fine, 1 a story has errors (or,
@@ -56,6 +56,9 @@ def add_parsers(sub) -> None:
     p.add_argument("new", metavar="NEW", help="the later story file")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_diff)
+
+    p = cmds.add_parser("schema", help="print the JSON Schema of a story's front matter (assets/schema/story.schema.json)")
+    p.set_defaults(func=cmd_schema)
 
 
 def _load(path):
@@ -211,4 +214,12 @@ def cmd_diff(args) -> int:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(result.text(Path(args.old).name, Path(args.new).name))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    """`story schema`: the published schema, generated from the loader's own key lists and parameters."""
+    from explorer.stories.schema import schema_text
+
+    sys.stdout.write(schema_text())
     return 0

@@ -2,7 +2,7 @@
 
 Keys come from fileformat's key lists, words from the vocabulary, parameter types and bounds from the
 simulation's own param declarations, so the published schema (assets/schema/story.schema.json) cannot
-drift from the loader: `python -m explorer.stories.schema` prints it, and a test compares the file with
+drift from the loader: `python -m explorer story schema` prints it, and a test compares the file with
 the output. Editors use it for completion and early errors; `story check` remains the judge, since a
 schema cannot see references, cycles or which metrics a scenario produces.
 """
@@ -10,13 +10,12 @@ schema cannot see references, cycles or which metrics a scenario produces.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import param
 
 from explorer.checks import ALL_METRICS, OPERATORS
-from explorer.scenarios import SCENARIOS
+from explorer.scenarios import shipped_scenario_ids
 from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
 from explorer.stories import fileformat as ff
 from explorer.stories.model import SCHEMA_VERSION
@@ -126,7 +125,9 @@ def story_schema() -> dict:
                "anyOf": [{"type": "string", "pattern": r"^\S+$", "maxLength": 80}, {"type": "integer"}]},
         "text": {"type": "string"},
         "nonempty_text": {"type": "string", "pattern": r"\S"},
-        "scenario": {"enum": list(SCENARIOS), "description": "A scenario id (`python -m explorer scenarios`)."},
+        "scenario": {"type": "string", "minLength": 1, "examples": shipped_scenario_ids(),
+                     "description": "A scenario id: a shipped one (the examples) or one of your own folders' "
+                                    "(--scenario-dir, EXPLORER_SCENARIO_PATH); `python -m explorer scenarios` lists them."},
         "metric": {"enum": metrics, "description": "A selection metric, PRIOR.METRIC."},
         "params": _params(),
         "predicate": _object(ff.PREDICATE_KEYS, {
@@ -228,11 +229,3 @@ def schema_text() -> str:
     """The schema as the text of assets/schema/story.schema.json."""
     return json.dumps(story_schema(), indent=2, ensure_ascii=False) + "\n"
 
-
-def main() -> int:
-    sys.stdout.write(schema_text())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
