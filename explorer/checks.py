@@ -233,8 +233,8 @@ def parse(node: Any, reader: Reader, what: str, line: int | None, world: str = "
     op = m["op"]
     if not isinstance(op, str) or op not in OPERATORS:
         reader.fail(at("op"), f"{what}: unknown operator {yamlfile.plain(op)!r}; operators: {' '.join(OPERATORS)}")
-    params = _overrides(m, "params", reader, what, line, world, base, fixed)
-    other_params = _overrides(m, "other_params", reader, what, line, world, base, fixed)
+    params = parse_overrides(m, "params", reader, what, line, world, base, fixed)
+    other_params = parse_overrides(m, "other_params", reader, what, line, world, base, fixed)
     pred = Predicate(metric=_metric(m, "metric", reader, what, line, world, {**base, **params}), op=str(op),
                      params=params, other_params=other_params, line=line or 0)
     if "other" in m:
@@ -264,8 +264,10 @@ def _metric(m: Mapping, key: str, reader: Reader, what: str, line: int | None, w
     reader.fail(at, f"{what}: unknown metric {name!r} in its {key!r}; {why}")
 
 
-def _overrides(m: Mapping, key: str, reader: Reader, what: str, line: int | None, world: str,
-               base: Mapping[str, Any], fixed: Iterable[str]) -> dict[str, Any]:
+def parse_overrides(m: Mapping, key: str, reader: Reader, what: str, line: int | None, world: str,
+                    base: Mapping[str, Any], fixed: Iterable[str], setter: str = "here") -> dict[str, Any]:
+    """Parameter overrides under `key` (a predicate's params, a tour step's set), each checked by a
+    Simulation of `world` on top of `base`; a name in `fixed` (machine settings) cannot be set `setter`."""
     if key not in m:
         return {}
     node, at = m[key], reader.value_line(m, key, line)
@@ -277,7 +279,7 @@ def _overrides(m: Mapping, key: str, reader: Reader, what: str, line: int | None
         if not isinstance(name, str):
             reader.fail(here, f"{what}: parameter name {name!r} is not text")
         if name in fixed:
-            reader.fail(here, f"{what}: {key}: {name!r} cannot be set here (it is the user's machine setting)")
+            reader.fail(here, f"{what}: {key}: {name!r} cannot be set {setter} (it is the user's machine setting)")
         value = yamlfile.plain(raw)
         try:
             new_simulation(world, {**base, **out, name: value})

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from explorer.checks import Outcome, Predicate, Runner, new_simulation, parse
-from explorer.errors import ExplorerError
+from explorer.checks import Outcome, Predicate, Runner, new_simulation, parse, parse_overrides
 from explorer.params import type_name
 from explorer.scenarios import MACHINE_PARAMS, SCENARIOS, preset_params, scenarios_of
 from explorer.simulation import Simulation
@@ -139,32 +138,6 @@ def parse_tour(text: str, path: str | Path = "<tour>") -> Tour:
 class _Validator(Reader):
     """Turns the loaded mapping into a Tour, raising ExplorerError with file and line on any mistake."""
 
-    def params(self, m: Mapping, key: str, what: str, line: int | None, base: dict[str, Any],
-               scalars_only: bool = False) -> dict[str, Any]:
-        """Parameter overrides under `key`, each validated on top of `base` (Simulation checks them)."""
-        node = m.get(key)
-        at = self.value_line(m, key, line)
-        if node is None:
-            return {}
-        if not isinstance(node, Mapping):
-            self.fail(at, f"{what}: {key!r} must be a mapping of parameter: value, not {type_name(node)}")
-        out: dict[str, Any] = {}
-        for name, raw in node.items():
-            here = self.key_line(node, name, at)
-            if not isinstance(name, str):
-                self.fail(here, f"{what}: parameter name {name!r} is not text")
-            value = plain(raw)
-            if scalars_only and isinstance(value, (dict, list)):
-                self.fail(here, f"{what}: {key} {name!r} must be a single value here (set mappings such as kind_mix with `set`)")
-            if name in MACHINE_PARAMS:
-                self.fail(here, f"{what}: {name!r} cannot be set by a tour (it is the learner's machine setting)")
-            try:
-                new_simulation("abstract", {**base, **out, name: value})
-            except ExplorerError as exc:
-                self.fail(here, f"{what}: {key}: {exc}")
-            out[str(name)] = value
-        return out
-
     # ---- the tour -------------------------------------------------------------------------------
 
     def tour(self, data: Any) -> Tour:
@@ -188,7 +161,7 @@ class _Validator(Reader):
             self.fail(self.value_line(m, "scenario", line), f"{what}: unknown scenario {plain(scenario)!r}; tours "
                       f"visit the abstract world's scenarios: {', '.join(known)}")
         base = dict(SCENARIOS[scenario].params)
-        overrides = self.params(m, "set", what, line, base)
+        overrides = parse_overrides(m, "set", self, what, line, "abstract", base, MACHINE_PARAMS, setter="by a tour")
         params = {**base, **overrides}
         options = self.options(m, what, line)
         answer = None
