@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -27,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.memory import is_applied
+from explorer.bench_machine import machine, set_torch_threads
 from explorer.table import itemsize
 
 #: The world build should move its bytes at this share of the measured memory bandwidth, or better.
@@ -60,7 +58,7 @@ def run(sizes=(100_000, 1_000_000, 10_000_000), backend: str = "numpy", threads:
         raise ExplorerError(f"repeats and threads must be at least 1, got repeats={repeats}, threads={threads}")
     be = get_backend(backend)
     started = time.perf_counter()
-    torch_threads_before, torch_threads = _set_torch_threads(int(threads))
+    torch_threads_before, torch_threads = set_torch_threads(int(threads))
     steps = 2 + len(sizes) * 3 + 1
     bar = tqdm(total=steps, desc="bench", unit="step", file=sys.stderr, disable=not progress, leave=False)
     try:
@@ -68,7 +66,7 @@ def run(sizes=(100_000, 1_000_000, 10_000_000), backend: str = "numpy", threads:
             "backend": be.name,
             "threads": int(threads),
             "torch_threads": torch_threads,
-            "machine": _machine(),
+            "machine": machine(),
         }
         bar.set_postfix_str("memory bandwidth")
         report["bandwidth"] = _bandwidth(be, _table_bytes_per_program(be) * sizes[-1], repeats)
@@ -109,49 +107,6 @@ def run(sizes=(100_000, 1_000_000, 10_000_000), backend: str = "numpy", threads:
 
 
 # ---- measurements ---------------------------------------------------------------------------------
-
-def _set_torch_threads(threads: int) -> tuple[int | None, int | None]:
-    """Set torch's intra-op threads; returns (threads before, threads now), None where torch cannot load."""
-    try:
-        import torch
-    except Exception:  # torch is a core dependency, but a broken install should not stop a numpy run
-        return None, None
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    return before, torch.get_num_threads()
-
-
-def _machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count()
-    versions = {"python": platform.python_version(), "numpy": np.__version__}
-    try:
-        import torch
-
-        versions["torch"] = torch.__version__
-    except Exception:
-        versions["torch"] = None
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "versions": versions,
-        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
-        "keep_freed_memory": is_applied(),
-    }
-
 
 def _table_bytes_per_program(be) -> int:
     from explorer.worlds.abstract import AbstractWorld

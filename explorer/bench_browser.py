@@ -101,7 +101,7 @@ def run(sizes=(100_000, 1_000_000), moves: int = 15, settle_ms: int = 1500, prog
     from playwright.sync_api import sync_playwright
     from tqdm import tqdm
 
-    from explorer.bench import _machine
+    from explorer.bench_machine import machine
 
     if not os.path.exists(CHROMIUM):
         from explorer.errors import ExplorerError
@@ -110,7 +110,7 @@ def run(sizes=(100_000, 1_000_000), moves: int = 15, settle_ms: int = 1500, prog
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = _serve(port)
-    report: dict[str, Any] = {"machine": _machine(), "moves": moves, "server_threads": 1, "webgl": False}
+    report: dict[str, Any] = {"machine": machine(), "moves": moves, "server_threads": 1, "webgl": False}
     bar = tqdm(total=1 + len(sizes), desc="browser latency", file=sys.stderr, disable=not progress, leave=False)
     try:
         with sync_playwright() as p:

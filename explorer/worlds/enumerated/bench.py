@@ -23,7 +23,7 @@ TARGET_RATIO = 30.0
 def run(max_length: int = 6, task: str = "parity", backend: str = "numpy", threads: int = 1,
         reference_pairs: int = 20_000, seed: int = 0) -> dict[str, Any]:
     """Time both sides; returns a JSON-able report (see format_report)."""
-    from explorer.bench import _machine, _set_torch_threads
+    from explorer.bench_machine import machine, set_torch_threads
     from explorer.errors import ExplorerError
     from explorer.worlds.enumerated.machine import run as run_one
     from explorer.worlds.enumerated.tasks import all_inputs
@@ -31,7 +31,7 @@ def run(max_length: int = 6, task: str = "parity", backend: str = "numpy", threa
 
     if threads < 1 or reference_pairs < 100:
         raise ExplorerError(f"threads must be >= 1 and reference_pairs >= 100, got {threads}, {reference_pairs}")
-    before, torch_threads = _set_torch_threads(threads)
+    before, torch_threads = set_torch_threads(threads)
     try:
         world = EnumeratedWorld(task=task, max_length=max_length, backend=backend)
         space = world.space()
@@ -53,7 +53,7 @@ def run(max_length: int = 6, task: str = "parity", backend: str = "numpy", threa
         plain_s = time.perf_counter() - t0
     finally:
         if before is not None:
-            _set_torch_threads(before)
+            set_torch_threads(before)
     vector_rate, plain_rate = pairs / vector_s, reference_pairs / plain_s
     return {
         "task": task, "max_length": max_length, "backend": backend, "threads": threads,
@@ -64,7 +64,7 @@ def run(max_length: int = 6, task: str = "parity", backend: str = "numpy", threa
                          "projected_seconds_for_all": pairs / plain_rate},
         "ratio": vector_rate / plain_rate, "target_ratio": TARGET_RATIO,
         "target_met": vector_rate / plain_rate >= TARGET_RATIO,
-        "machine": _machine(),
+        "machine": machine(),
     }
 
 

@@ -34,7 +34,7 @@ def run(networks: int = 32, steps: int = 30, rounds: int = 3, threads: int = 1, 
     """Measure both networks; returns a JSON-able report (see format_report)."""
     from tqdm import tqdm
 
-    from explorer.bench import _machine
+    from explorer.bench_machine import machine
     from explorer.errors import ExplorerError
     from explorer.worlds.neural.ensemble import resolve_device
 
@@ -84,7 +84,7 @@ def run(networks: int = 32, steps: int = 30, rounds: int = 3, threads: int = 1, 
         "device": str(dev),
         "threads": threads,
         "torch_threads": threads,
-        "machine": _machine(),
+        "machine": machine(),
         "cases": results,
         "target_ratio": TARGET_RATIO,
         "met": results["mlp"]["ratio"] >= TARGET_RATIO,
