@@ -239,3 +239,18 @@ def test_story_sweep_in_worker_processes_reads_a_user_scenario(tmp_path):
     assert "Traceback" not in run.stderr
     [result] = json.loads(run.stdout)["sweeps"]
     assert result["scenario"] == "my-goof-off" and result["complete"] and len(result["points"]) == 3
+
+
+def test_select_shows_progress_while_a_measured_world_is_built(tmp_path, monkeypatch, capsys):
+    """On a terminal, a measured world's build (seconds the first time) has a bar on stderr; JSON stays clean."""
+    import sys
+
+    from explorer.cli import main
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))  # nothing cached: the world is measured
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["select", "--scenario", "parity-measured", "--set", "max_length=3", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["scenario"] == "parity-measured" and "measuring the enumerated world" in err
+    assert main(["select", "--scenario", "parity-measured", "--set", "max_length=3", "--json"]) == 0
+    assert "measuring" not in capsys.readouterr().err  # read from the cache: nothing to show

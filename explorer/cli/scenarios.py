@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import ExitStack
 from typing import Any
 
 from explorer.cli.options import add_scenario_dir_option, add_scenario_options, parse_sets, use_scenario_dirs
-from explorer.cli.output import fmt, print_json
+from explorer.cli.output import fmt, print_json, progress_bar
 from explorer.errors import ExplorerError
 
 
@@ -84,6 +86,17 @@ def cmd_select(args) -> int:
     backend = getattr(sim.world, "backend", None)
     if backend is not None:
         get_backend(backend)  # a clear error before any work if the back end is not here
+    if sim.world.measured and not sim.has_table():  # measuring takes seconds (a cached table does not): show it
+        with ExitStack() as stack:
+            bar = []
+
+            def progress(done: int, total: int) -> None:  # the bar opens with the first report, not for a cache read
+                if not bar:
+                    bar.append(stack.enter_context(progress_bar(f"measuring the {world} world", "part",
+                                                                disable=not sys.stderr.isatty())))
+                bar[0](done, total)
+
+            sim.table(progress)
     results = sim.select()
     report = {"scenario": scenario_id, "params": sim.params(), "priors": {p: r.to_dict() for p, r in results.items()}}
     if args.json:
