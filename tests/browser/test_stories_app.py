@@ -18,7 +18,10 @@ def claim_text(path):
 
 
 def open_story(page, server, name):
+    """Open `name` from a link and wait until the editor shows it: the page opens on a blank story and
+    loads the link's once the browser has connected, so a form seen earlier may be replaced."""
     page.goto(f"{server}/stories?story={name}")
+    expect(page.locator(".story-state")).to_contain_text(f"{name}, revision", timeout=TIMEOUT)
     page.locator(".claim-text textarea").first.wait_for(timeout=TIMEOUT)
 
 
@@ -60,7 +63,9 @@ def test_editing_a_claim_and_saving_changes_the_file(page, story_server, story_l
     path = story_library / "edit-me.story.md"
     path.write_text(story("Edit me", "The first wording."))
     open_story(page, story_server, "edit-me")
+    expect(claim_area(page)).to_have_value("The first wording.", timeout=TIMEOUT)
     claim_area(page).fill("A better wording, typed in the browser.")
+    expect(page.locator(".story-unsaved")).to_be_visible(timeout=TIMEOUT)  # the server has the edit
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".story-alert")).to_contain_text("Saved edit-me (revision 2)", timeout=TIMEOUT)
     assert claim_text(path) == "A better wording, typed in the browser." and load(path).revision == 2
