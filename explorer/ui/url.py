@@ -1,16 +1,19 @@
-"""The priors app's URL state: every setting in the query string, so a link reproduces the view.
+"""Every app's URL state: its settings in the query string, so a link reproduces the view.
 
-One function, `sync_url`, reads the link once when the page opens and then keeps the query string in
-step with the dashboard. Values are parsed against the core's parameter types (never evaluated); a bad
-value or an unknown name becomes a message, and everything else in the link still applies.
+`sync_url` (the priors app) and `sync_params` (every other app: the settings of one param.Parameterized)
+read the link once when the page opens and then keep the query string in step with the page. Values are
+parsed against the parameters' types (never evaluated); a bad value or an unknown name becomes a
+message, and everything else in the link still applies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import panel as pn
+import param
 
 from explorer.errors import ExplorerError
 from explorer.params import parse_value, quoted
@@ -131,3 +134,65 @@ def sync_url(dashboard) -> None:
     # Once the browser has connected: its first report of the address would otherwise put the link as
     # typed (bad values, an over-long query) back into the address bar.
     pn.state.onload(write)
+
+
+def params_query(obj: param.Parameterized, names: Sequence[str]) -> str:
+    """The query string of `obj`'s settings among `names` that differ from their defaults ("" if none)."""
+    pairs = [(n, _text(getattr(obj, n))) for n in names if getattr(obj, n) != obj.param[n].default]
+    return "?" + urlencode(pairs, safe=":,") if pairs else ""
+
+
+def apply_params(obj: param.Parameterized, names: Sequence[str], query: str,
+                 limits: Mapping[str, Any] | None = None) -> list[str]:
+    """Set `obj`'s parameters among `names` from a query string; one message per part not applied.
+
+    `limits` caps numbers on a served page (name: most); a value over its cap is refused with a message
+    that names the cap, never silently changed."""
+    pairs, unread = read_link(query)
+    if unread:
+        return [unread]
+    problems, values = [], {}
+    for name, text in pairs:
+        if name in PAGE_PARAMS:
+            continue
+        if name not in names:
+            problems.append(f"unknown parameter {quoted(name)} in the link; this page's: {', '.join(names)}")
+            continue
+        try:
+            value = parse_value(obj.param[name], text)
+        except ExplorerError as exc:
+            problems.append(str(exc))
+            continue
+        most = (limits or {}).get(name)
+        if most is not None and value is not None and value > most:
+            problems.append(f"{name}: {value:,} is more than this server allows (at most {most:,})")
+            continue
+        values[name] = value
+    for name, value in values.items():  # one at a time: a value one parameter refuses leaves the others
+        try:
+            obj.param.update(**{name: value})
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{name}: {quoted(value)} is not valid ({str(exc)[:200]})")
+    return problems
+
+
+def sync_params(obj: param.Parameterized, names: Sequence[str], show: Callable[[str], None],
+                limits: Mapping[str, Any] | None = None) -> None:
+    """Read the page's link into `obj`'s `names` (showing one message about what could not be used),
+    then keep the link in step with them (other apps' `sync_url`)."""
+    location = pn.state.location
+    if location is None:  # not served: nothing to sync
+        return
+    query = location.search or ""
+    message = link_message(apply_params(obj, names, query, limits))
+    if message:
+        show(message)
+    page = [(k, v) for k, v in read_link(query)[0] if k in PAGE_PARAMS and len(v) < 20][:len(PAGE_PARAMS)]
+
+    def write(*_):
+        own = params_query(obj, names)
+        extra = "".join(f"{'&' if own else '?'}{urlencode([pair])}" for pair in page[:1])
+        location.search = own + extra
+
+    obj.param.watch(write, list(names))
+    pn.state.onload(write)  # once connected, so the link as typed does not come back (see sync_url)
