@@ -14,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from explorer.cli import anneal, bench, neural, programs, scenarios, serve, story
+from explorer.cli import anneal, bench, neural, programs, scenarios, screens, serve, story
 from explorer.cli.options import CliParser
 from explorer.cli.serve import run_forwarding_signals, serve_command
 from explorer.errors import ExplorerError
@@ -24,7 +24,7 @@ __all__ = ["USAGE_ERROR", "build_parser", "main", "run_forwarding_signals", "ser
 USAGE_ERROR = 2
 
 #: The command groups, in the order `--help` lists them.
-GROUPS = (scenarios, anneal, bench, serve, story, neural, programs)
+GROUPS = (scenarios, anneal, bench, serve, screens, story, neural, programs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,8 +11,36 @@ from explorer.errors import ExplorerError
 
 #: The panel-serve apps; found beside the package in a source checkout (the README's set-up).
 APPS_DIR = Path(__file__).resolve().parent.parent.parent / "apps"
-#: The site index at /: Panel's, less the web font and the images it loads from other hosts.
+#: The site index at /: our own template (Tornado's, autoescaped), filled by `index_cards`.
 INDEX_HTML = Path(__file__).resolve().parent.parent / "ui" / "index.html"
+#: Screenshots of the apps (`python -m explorer screenshots assets/screens`), served at /screens/ for the index.
+SCREENS_DIR = APPS_DIR.parent / "assets" / "screens"
+#: The index's thumbnails: the screenshot at a projector's size.
+THUMBNAIL_SIZE = "1280x720"
+
+#: The index's cards, in order, the tour first: (card id, app slug, title, what it lets you do, screenshot name).
+#: The guided tour is the priors app's "Guided tour" tab (explorer/ui/tour.py over assets/tours/); the notebook
+#: apps/tour.ipynb is a list of the presets, not the tour.
+INDEX_CARDS = (
+    ("tour", "priors", "Start here: the guided tour",
+     "Walk through the essay's argument one step at a time: predict, then reveal (the Guided tour tab of Priors).",
+     "priors-guided-tour"),
+    ("priors", "priors", "Priors",
+     "Move the weights and misbehaviour costs and see which program each prior selects, and its mass on every kind.",
+     "priors"),
+    ("stories", "stories", "Stories",
+     "Open, edit, check and save the training stories of the library: claims, evidence, assumptions.",
+     "stories"),
+    ("neural", "neural", "Neural",
+     "Train small networks under a speed prior and see whether the story's claims hold for what they learn.",
+     "neural"),
+    ("programs", "programs", "Programs",
+     "Real programs of a tiny machine, every one run and measured, and the program each prior picks.",
+     "programs"),
+    ("annealing", "annealing", "Annealing",
+     "Proposal 0, computational annealing: watch one search step by step, and many runs summarised.",
+     "annealing"),
+)
 
 
 def add_parsers(sub) -> None:
@@ -34,7 +62,27 @@ def serve_command(port: int, show: bool = False, address: str | None = None) -> 
     if show:
         cmd.append("--show")
     cmd += ["--index", str(INDEX_HTML)]  # Panel's own index page loads a web font and its logo from outside
+    if SCREENS_DIR.is_dir():  # the index's thumbnails, from this server (panel refuses a folder that is missing)
+        cmd.append(f"--static-dirs=screens={SCREENS_DIR}")  # one value: a separate word would take the apps too
     return cmd + apps
+
+
+def index_cards(items: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The index page's cards for the apps Panel serves (`items`: its (slug, title) pairs): ours in
+    INDEX_CARDS order with their descriptions, then any other app under Panel's title. A thumbnail is
+    named only where its screenshot exists, so the page never shows a broken image."""
+    served = {slug.rsplit("/", 1)[-1]: slug for slug, _ in items}
+    cards = []
+    for card_id, app, title, about, screen in INDEX_CARDS:
+        if app in served:
+            name = f"{screen}-{THUMBNAIL_SIZE}.png"
+            cards.append({"id": card_id, "href": "." + served[app], "title": title, "about": about,
+                          "thumbnail": f"./screens/{name}" if (SCREENS_DIR / name).is_file() else ""})
+    known = {app for _, app, *_ in INDEX_CARDS}
+    for slug, title in items:
+        if slug.rsplit("/", 1)[-1] not in known:
+            cards.append({"id": slug.strip("/"), "href": "." + slug, "title": title, "about": "", "thumbnail": ""})
+    return cards
 
 
 def cmd_serve(args) -> int:

@@ -1,9 +1,11 @@
 """The apps in a real browser: open them, move a slider, follow a link, mistype a link."""
 
 import re
+from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
+from explorer.cli.serve import INDEX_CARDS
 from explorer.priors import PRIORS
 
 TIMEOUT = 60_000
@@ -19,10 +21,29 @@ def slider_title(page, label):
     return page.locator(".bk-slider-title", has_text=label)
 
 
-def test_index_lists_every_app(page, server):
+def test_index_lists_every_app_with_its_description_and_a_thumbnail_from_this_server(page, server):
+    host = urlsplit(server).netloc
+    elsewhere = []
+    page.on("request", lambda r: None if urlsplit(r.url).netloc == host or r.url.startswith("data:") else elsewhere.append(r.url))
+    page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(server + "/")
-    for app in ("priors", "annealing"):
-        expect(page.locator(f"a[href*='{app}']").first).to_be_visible(timeout=TIMEOUT)
+    cards = page.locator("li.card")
+    expect(cards).to_have_count(len(INDEX_CARDS), timeout=TIMEOUT)
+    assert cards.first.get_attribute("id") == "tour"  # the tour first
+    for card_id, app, title, about, _ in INDEX_CARDS:
+        card = page.locator(f"li.card#{card_id}")
+        expect(card.locator("a")).to_have_attribute("href", f"./{app}")
+        expect(card.locator(".card-header")).to_have_text(title)
+        expect(card.locator(".card-text")).to_have_text(about)
+        thumb = card.locator("img.card-thumb")
+        thumb.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(), timeout=TIMEOUT)
+        assert urlsplit(thumb.evaluate("img => img.src")).netloc == host
+    # Readable at a projector's size: the first row of cards, titles and descriptions, inside the window.
+    first = page.locator("li.card#tour .card-text").bounding_box()
+    assert first["y"] + first["height"] <= 720
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+    assert elsewhere == []
 
 
 def test_priors_app_opens_with_every_prior(page, server):
