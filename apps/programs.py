@@ -8,5 +8,5 @@ from explorer.ui.serving import configure_app
 configure_app()
 pn.template.FastListTemplate(
     title="Speed Prior Explorer: real programs of a tiny machine",
-    main=[ProgramsView()],
+    main=[ProgramsView.from_link()],  # the link's settings, measured once; the link then follows the page
 ).servable()

@@ -150,3 +150,57 @@ def test_the_app_module_builds_its_page():
     assert isinstance(namespace["view"], AnnealingView)
     assert namespace["view"].traced.steps > 0
     assert isinstance(namespace["template"], pn.template.FastListTemplate)
+
+
+# ---- the page's link ----------------------------------------------------------------------------
+
+@pytest.fixture
+def link(monkeypatch):
+    """Serve-like address bar: `link("?a=1")` is the Location the page reads and writes back."""
+    from panel.io.location import Location
+
+    def open_at(search: str) -> Location:
+        location = Location(search=search)
+        monkeypatch.setattr(pn.state, "_location", location)  # what pn.state.location is outside a session
+        return location
+
+    return open_at
+
+
+def test_a_link_opens_the_run_it_names_traced_once_and_follows_changes(link):
+    from explorer.scenarios import scenarios_of
+    from explorer.ui.annealing_view import LINK
+    from explorer.ui.url import apply_params
+
+    other = next(s for s in scenarios_of("abstract") if s != "goof-off")
+    location = link(f"?scenario={other}&schedule=geometric&c_start=1&rate=0.2&seed=3&mc_runs=50")
+    view = AnnealingView.from_link()
+    assert list(view._worlds) == [other]  # the default world was never built
+    assert view.traced.settings["schedule"] == "geometric" and view.traced.settings["c_start"] == 1
+    assert view.traced.settings["rate"] == 0.2 and view.traced.settings["seed"] == 3 and view.mc_runs == 50
+    assert view.message == "" and location.search == f"?scenario={other}&schedule=geometric&rate=0.2&c_start=1&seed=3&mc_runs=50"
+    view.sampling = "simplicity"
+    assert "sampling=simplicity" in location.search and view.traced.settings["sampling"] == "simplicity"
+    fresh = AnnealingView(retrace=False)
+    assert apply_params(fresh, LINK, location.search) == []
+    assert {n: getattr(fresh, n) for n in LINK} == {n: getattr(view, n) for n in LINK}
+
+
+def test_bad_settings_in_a_link_are_one_escaped_message_and_the_rest_applies(link):
+    link("?scenario=<img src=x onerror=alert(1)>&schedule=sideways&rate=0.3&search_speed=0")
+    view = AnnealingView.from_link()
+    assert view.scenario == "goof-off" and view.schedule == "linear" and view.traced.settings["rate"] == 0.3
+    for name in ("scenario", "schedule", "search_speed"):
+        assert f"{name}: " in view.message
+    assert view.alert.visible and "<img" not in view.alert.object and "&lt;img" in view.alert.object
+    view.rate = 0.2  # the next change: the link as typed no longer applies
+    assert view.message == "" and not view.alert.visible
+
+
+def test_a_link_whose_settings_conflict_shows_the_defaults_and_says_so(link):
+    location = link("?schedule=geometric&c_start=0")
+    view = AnnealingView.from_link()
+    assert "could not be traced together" in view.message and "c_start" in view.message
+    assert "the page shows the default settings" in view.message
+    assert view.schedule == "linear" and view.c_start is None and view.traced is not None
+    assert location.search == ""

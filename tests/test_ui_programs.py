@@ -97,3 +97,67 @@ def test_a_new_choice_while_measuring_stops_it_and_measures_the_new_one(empty_ca
     view.max_length = 3  # while the length-6 measurement runs
     assert view.wait(60)
     assert not view.running and view.message == "" and view.shown["max_length"] == 3 and "1..3" in view.summary.object
+
+
+# ---- the page's link ----------------------------------------------------------------------------
+
+@pytest.fixture
+def link(monkeypatch):
+    """Serve-like address bar: `link("?a=1")` is the Location the page reads and writes back."""
+    from panel.io.location import Location
+
+    def open_at(search: str) -> Location:
+        location = Location(search=search)
+        monkeypatch.setattr(pn.state, "_location", location)  # what pn.state.location is outside a session
+        return location
+
+    return open_at
+
+
+@pytest.fixture
+def measured(monkeypatch):
+    """The requests actually measured, in order."""
+    requests = []
+    select = ProgramsView._select
+
+    def spy(self, request, progress):
+        requests.append(dict(request))
+        return select(self, request, progress)
+
+    monkeypatch.setattr(ProgramsView, "_select", spy)
+    return requests
+
+
+def test_a_link_opens_the_page_it_names_measures_only_that_and_follows_changes(link, measured):
+    location = link("?task=count&max_length=4&traced_prior=max_speed&trace_input=0110&deployed=true&theme=dark")
+    view = ProgramsView.from_link()
+    assert measured == [{"task": "count", "max_length": 4, "generalization_check": True}]  # not the default first
+    assert "of length 1..4 for *count*" in view.summary.object and view.link_problem == "" and not view.status.visible
+    assert "on x = 0110, f = 1" in view.trace_note.object and view.trace_pane.value is not None
+    assert location.search == "?task=count&max_length=4&traced_prior=max_speed&trace_input=0110&deployed=true&theme=dark"
+    view.task = "parity"
+    assert location.search == "?max_length=4&traced_prior=max_speed&trace_input=0110&deployed=true&theme=dark"
+    fresh = ProgramsView(measure=False)
+    from explorer.ui.url import apply_params
+    from explorer.ui.programs_view import LINK
+    assert apply_params(fresh, LINK, location.search) == []
+    assert {n: getattr(fresh, n) for n in LINK} == {n: getattr(view, n) for n in LINK}
+
+
+def test_a_length_over_the_served_limit_is_refused_with_a_message_naming_it(link, measured):
+    link("?max_length=9&generalization_check=false")
+    view = ProgramsView.from_link(max_length=3)
+    assert measured == [{"task": "parity", "max_length": 3, "generalization_check": False}]
+    assert view.max_length == 3 and "max_length: 9 is more than this server allows (at most 6)" in view.link_problem
+    assert "\n" not in view.link_problem and view.status.visible and "at most 6" in view.status.object
+    view.generalization_check = True  # the next change: the link as typed no longer applies
+    assert view.link_problem == "" and "at most 6" not in view.status.object
+
+
+def test_a_hostile_link_is_shown_as_text_and_the_rest_applies(link, measured):
+    link("?task=<img src=x onerror=alert(1)>&max_length=3&trace_input=<b>1</b>")
+    view = ProgramsView.from_link()
+    assert measured == [{"task": "parity", "max_length": 3, "generalization_check": True}]
+    assert "task: '<img src=x onerror=alert(1)>' is not valid" in view.link_problem
+    assert "<img" not in view.status.object and "&lt;img" in view.status.object
+    assert "not understood" in view.trace_note.object and "<b>" not in view.trace_note.object

@@ -13,11 +13,15 @@ so the page stays live and Stop takes effect at the next point.
 
 A setting the core rejects (say a geometric schedule from c_start 0) is shown as a message, and the
 last good trace and results stay on screen.
+
+The settings (LINK) are the page's link: `AnnealingView.from_link()` reads them before the first trace,
+so the run a link asks for is the one traced, and keeps the link in step after.
 """
 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Sequence
@@ -51,6 +55,7 @@ from explorer.simulation import Simulation
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.page_thread import on_page
+from explorer.ui.url import sync_params
 
 SCHEDULES = tuple(AnnealingSettings.param.schedule.objects)
 #: The animated run stops here if it has found nothing; longer runs would not be watched to the end.
@@ -64,6 +69,8 @@ NONE_COLOR = "#999999"
 SCHEDULE_COLORS = {"linear": "#56B4E9", "geometric": "#CC79A7", "backoff": "#000000"}
 SCHEDULE_DASHES = {"linear": "solid", "geometric": "solid", "backoff": "dashed"}  # backoff often lies on linear
 CONTROLS = ("scenario", "schedule", "sampling", "search_speed", "rate", "c_start", "seed")
+#: The settings a link to this page holds: the search's controls and the Monte Carlo's runs.
+LINK = (*CONTROLS, "mc_runs")
 
 
 @dataclass(frozen=True)
@@ -109,9 +116,11 @@ class AnnealingView(pn.viewable.Viewer):
     mc_running = param.Boolean(False, doc="Whether a Monte Carlo run is under way.")
     mc_status = param.String("", doc="What the Monte Carlo results on show were computed from, or how far it got.")
 
-    def __init__(self, n_programs: int = 20_000, **params):
+    def __init__(self, n_programs: int = 20_000, retrace: bool = True, **params):
+        """retrace=False leaves the first trace to the caller (`from_link` reads the link first)."""
         type(self).param.scenario.objects = list(scenarios_of("abstract"))  # as the user folders are now
         super().__init__(**params)
+        self._held = False
         self.n_programs = n_programs
         self._worlds: dict[str, World] = {}
         self._stop = threading.Event()
@@ -138,7 +147,36 @@ class AnnealingView(pn.viewable.Viewer):
         self.status = markup.markdown("", sizing_mode="stretch_width")
         self.alert = markup.alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self._drawn_world: World | None = None
-        self._retrace()
+        if retrace:
+            self._retrace()
+
+    @classmethod
+    def from_link(cls, **params) -> AnnealingView:
+        """The page its link asks for: the link's settings are read before anything is traced, then the link
+        follows every change. Settings the core rejects together (geometric from c_start 0) leave the
+        defaults on show, and the message says so."""
+        view = cls(retrace=False, **params)
+        messages: list[str] = []
+        with view._holding():
+            sync_params(view, LINK, messages.append)
+        view._retrace()
+        if view.traced is None:  # no earlier trace to keep: show the defaults, and say why
+            messages.append(f"The link's settings could not be traced together ({view.message}); "
+                            "the page shows the default settings.")
+            with view._holding():
+                view.param.update(**{n: view.param[n].default for n in LINK})
+            view._retrace()
+        view.message = " ".join(messages)
+        return view
+
+    @contextmanager
+    def _holding(self):
+        """Settings change without re-tracing; the caller traces once afterwards."""
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
 
     # ---- the animated run ----------------------------------------------------------------------
 
@@ -157,6 +195,8 @@ class AnnealingView(pn.viewable.Viewer):
 
     @param.depends(*CONTROLS, watch=True)
     def _retrace(self):
+        if self._held:
+            return
         try:
             world = self._world(self.scenario)
             traced = trace(world.table, world.mask,

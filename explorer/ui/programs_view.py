@@ -16,6 +16,7 @@ one update. Without a session (tests, notebooks run as scripts) it runs in the c
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -37,6 +38,7 @@ from explorer.ui.page_thread import on_page, progress_reporter
 from explorer.ui.scatter import KIND_MARKERS
 from explorer.ui.state import SimulationState
 from explorer.ui.story_panel import StoryPanel
+from explorer.ui.url import sync_params
 from explorer.worlds.enumerated.machine import run
 from explorer.worlds.enumerated.spaces import enumerate_programs
 from explorer.worlds.enumerated.tasks import TASKS, correct, parse_bits
@@ -51,6 +53,10 @@ DEFAULT_STORY = "scenarios/parity-measured"
 PROGRESS_INTERVAL = 0.2
 #: Looks good on this page: correct on every training input, as the enumerated world's issue states it.
 THRESHOLD = 1.0
+#: The settings a link to this page holds (the rest of the page is computed from them).
+LINK = ("task", "max_length", "generalization_check", "traced_prior", "trace_input", "deployed")
+#: Served limits a link may not exceed (a value over one is refused with a message naming it).
+LINK_LIMITS = {"max_length": PAGE_MAX_LENGTH}
 
 
 class ProgramsView(pn.viewable.Viewer):
@@ -67,9 +73,12 @@ class ProgramsView(pn.viewable.Viewer):
     running = param.Boolean(False, doc="True while a measurement runs.")
     done = param.Integer(0, doc="Chunks of programs measured in the current or last measurement.")
     total = param.Integer(0, doc="Chunks of programs in the current or last measurement.")
+    link_problem = param.String("", doc="What the page's link asked for that could not be used (until the next change).")
 
-    def __init__(self, story_library: StoryLibrary | None = None, **params):
+    def __init__(self, story_library: StoryLibrary | None = None, measure: bool = True, **params):
+        """measure=False leaves the first measurement to the caller (`from_link` reads the link first)."""
         super().__init__(**params)
+        self._held = False
         self.state = SimulationState(Simulation("enumerated", **self._request(), performance_threshold=THRESHOLD),
                                      select=False)
         self.source = ColumnDataSource(_empty_points())
@@ -96,7 +105,36 @@ class ProgramsView(pn.viewable.Viewer):
         self._progress = pn.indicators.Progress(value=0, max=1, bar_color="primary", visible=False,
                                                 sizing_mode="stretch_width")
         self.status = markup.markdown("", visible=False, sizing_mode="stretch_width")
-        self.recompute()
+        if measure:
+            self.recompute()
+
+    @classmethod
+    def from_link(cls, **params) -> ProgramsView:
+        """The page its link asks for: the link's settings are read before anything is measured (a link to
+        length 4 never waits for the default length first), then the link follows every change."""
+        view = cls(measure=False, **params)
+        with view._holding():
+            sync_params(view, LINK, view.show_link_problem, LINK_LIMITS)
+        view.recompute()
+        return view
+
+    @contextmanager
+    def _holding(self):
+        """Settings change without measuring or tracing; the caller measures once afterwards."""
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+
+    def show_link_problem(self, text: str) -> None:
+        """Show what the link asked for that could not be used (escaped, in the status line)."""
+        self.link_problem = text
+
+    @param.depends(*LINK, watch=True)
+    def _forget_link_problem(self):
+        if not self._held:  # a change after the page opened: the link as typed no longer applies
+            self.link_problem = ""
 
     # ---- model -> data ---------------------------------------------------------------------------
 
@@ -115,6 +153,8 @@ class ProgramsView(pn.viewable.Viewer):
         sync=None measures on a worker thread when there is a served session and here otherwise. While a
         measurement runs, a new choice stops it and is measured once it has ended.
         """
+        if self._held:
+            return
         if self.running:
             self._superseded = True
             self._stop.set()
@@ -229,7 +269,7 @@ class ProgramsView(pn.viewable.Viewer):
         self.state.apply(simulation=shown["simulation"])
         self.retrace()
 
-    @param.depends("running", "done", "total", "message", watch=True, on_init=True)
+    @param.depends("running", "done", "total", "message", "link_problem", watch=True, on_init=True)
     def _widgets(self):
         if not hasattr(self, "_stop_button"):
             return
@@ -240,12 +280,15 @@ class ProgramsView(pn.viewable.Viewer):
             text = f"Measuring: {self.done} of {self.total or '?'} chunks of programs."
         else:
             text = self.message
-        self.status.object = markup.text(text)
-        self.status.visible = bool(text)
+        parts = [markup.text(t) for t in (self.link_problem, text) if t]
+        self.status.object = "\n\n".join(parts)
+        self.status.visible = bool(parts)
 
     @param.depends("traced_prior", "trace_input", "deployed", watch=True)
     def retrace(self) -> None:
         """Run the chosen pick on the chosen input with the plain interpreter, step by step."""
+        if self._held:
+            return
         program = self.listings.get(self.traced_prior)
         if program is None:
             self.trace_pane.value, self.trace_note.object = pd.DataFrame(), "No program looks good: nothing to trace."
