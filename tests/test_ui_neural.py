@@ -8,9 +8,11 @@ from pathlib import Path
 import panel as pn
 import pytest
 
+from explorer.params import values_of
 from explorer.priors import PRIORS
 from explorer.stories.library import StoryLibrary
-from explorer.ui.neural_view import NeuralView
+from explorer.ui.neural_view import LINK_PARAMS, NeuralView
+from explorer.ui.url import apply_params, params_query
 from explorer.worlds.neural.session import SERVED
 from explorer.worlds.neural.tasks import Batch, TaskSettings
 
@@ -143,3 +145,45 @@ def test_the_app_module_builds_a_page(monkeypatch, tmp_path):
     StoryLibrary()  # an empty library: the panel says there is no story, the page still builds
     namespace = runpy.run_path(str(APP))
     assert isinstance(namespace["view"], NeuralView) and namespace["view"].limits == SERVED
+
+
+def test_a_number_over_the_served_limit_says_so_and_the_field_keeps_the_setting():
+    served = NeuralView(limits=SERVED)
+    served.steps.value = 40_000  # the browser's spinner once put 1500 back without a word
+    assert served.message.startswith("steps: 40,000 is more than this server trains (at most 4,000)")
+    assert "steps stays 1,500" in served.message and served.alert.visible
+    assert served.setup.steps == served.steps.value == 1500
+    served.size.value = 13
+    assert served.message.startswith("bits: 13 is more than this server trains (at most 12)") and served.setup.bits == 6
+    served.steps.value = 300  # within the limit: taken
+    assert served.setup.steps == 300
+    served.mu.value = 0.0  # outside the setting's own range: named, with the range
+    assert "mu: 0 is outside its range (more than 0, at most 100)" in served.message and served.setup.mu == 1.0
+    served.seed.value = None  # an emptied field
+    assert served.message.startswith("seed: give a number") and served.seed.value == 0
+    unlimited = NeuralView()
+    unlimited.steps.value = 40_000  # no served limit: any count the setting allows
+    assert unlimited.setup.steps == 40_000 and unlimited.message == ""
+
+
+def test_the_link_sets_every_setting_shows_it_in_the_fields_and_reads_back():
+    served = NeuralView(limits=SERVED)
+    link = "?proposal=early-exit&task=pointer&bits=5&penalties=0.2&mu=3&steps=300&learning_rate=0.005&seed=7"
+    assert apply_params(served.setup, LINK_PARAMS, link, served.caps) == []
+    assert (served.proposal.value, served.task.value, served.size.value, served.penalties.value, served.mu.value,
+            served.steps.value, served.learning_rate.value, served.seed.value) == (
+        "early-exit", "pointer", 5, "0.2", 3.0, 300, 0.005, 7)  # the proposal set first kept the link's penalties
+    assert served.penalties.label.startswith("alpha")
+    fresh = NeuralView(limits=SERVED)
+    apply_params(fresh.setup, LINK_PARAMS, params_query(served.setup, LINK_PARAMS), fresh.caps)
+    assert values_of(fresh.setup) == values_of(served.setup)
+
+
+def test_a_bad_or_over_limit_link_value_is_one_message_and_the_rest_applies():
+    served = NeuralView(limits=SERVED)
+    problems = apply_params(served.setup, LINK_PARAMS, "?steps=40000&bits=5&proposal=<script>&seed=-1", served.caps)
+    assert len(problems) == 3
+    assert "steps: 40,000 is more than this server allows (at most 4,000)" in problems
+    assert any(p.startswith("proposal:") for p in problems) and any(p.startswith("seed:") for p in problems)
+    assert (served.setup.steps, served.setup.bits, served.setup.proposal, served.setup.seed) == (1500, 5, "halt", 0)
+    assert served.steps.value == 1500 and served.size.value == 5

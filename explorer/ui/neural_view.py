@@ -12,6 +12,10 @@ handed to it (`Simulation.adopt_table`, which also puts it in the disk cache), s
 neural-world scenarios is evaluated here by the rules every page uses (explorer/ui/story_panel.py).
 The Trainer, not the Simulation, trains: it streams the live curve while it runs.
 
+The settings are the page's link (LINK_PARAMS, read and written by apps/neural.py). A number field
+takes what is typed or keeps the setting and says why (`refusal`: over the served limit, which it names,
+or outside the setting's range); it is never changed without a message.
+
 Every callback goes through `_guarded`: a user mistake or a bug becomes a visible message (and a
 notification), never a dead page; a diverging run (NaN loss) is one of those messages.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from typing import Any
 
 import holoviews as hv
@@ -62,6 +67,9 @@ STORIES = {"halt": "scenarios/halting-parity-measured", "misbehaviour": "scenari
 DEFAULT_STORY = "scenarios/lookup-table"
 #: Okabe-Ito colours, one per sweep point of a run.
 LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+#: The settings a link carries (apps/neural.py), in NeuralWorld's declaration order: a proposal resets the
+#: penalties, so it is written (and read) before them.
+LINK_PARAMS = ("proposal", "task", "bits", "penalties", "mu", "steps", "learning_rate", "seed")
 STATUS_WORDS = {"queued": "Waiting for a free worker (other runs are training)", "running": "Training",
                 "done": "Done", "stopped": "Stopped", "diverged": "Diverged", "failed": "Failed"}
 
@@ -160,15 +168,14 @@ class NeuralView(pn.viewable.Viewer):
                                  description=s.proposal.doc)
         self.proposal.link(self.setup, value="proposal", bidirectional=True)
         self.task = w.Select.from_param(s.task, label="Task", description=s.task.doc)
-        self.size = w.IntInput.from_param(s.bits, label="Size (parity entries or pointer slots)",
-                                          end=min(self.limits.max_size, s.bits.bounds[1]), description=s.bits.doc)
         self.penalties = w.TextInput.from_param(s.penalties, label="", description=s.penalties.doc)
-        self.mu = w.FloatInput.from_param(s.mu, label="Drive strength mu", step=0.5, description=s.mu.doc)
-        self.steps = w.IntInput.from_param(s.steps, label="Training steps", step=100,
-                                           end=min(self.limits.max_steps, s.steps.bounds[1]), description=s.steps.doc)
-        self.learning_rate = w.FloatInput.from_param(s.learning_rate, label="Learning rate", step=0.001,
-                                                     description=s.learning_rate.doc)
-        self.seed = w.IntInput.from_param(s.seed, label="Seed", description=s.seed.doc)
+        self.numbers: dict[str, pn.widgets.Widget] = {}  # the number fields by setting name
+        self.size = self._number_field(w.IntInput, "bits", "Size (parity entries or pointer slots)")
+        self.mu = self._number_field(w.FloatInput, "mu", "Drive strength mu", step=0.5)
+        self.steps = self._number_field(w.IntInput, "steps", "Training steps", step=100)
+        self.learning_rate = self._number_field(w.FloatInput, "learning_rate", "Learning rate", step=0.001)
+        self.seed = self._number_field(w.IntInput, "seed", "Seed")
+        self.setup.param.watch(self._show_numbers, list(self.numbers))
         self.start_button = w.Button(label="Start", color="primary", width=120, sizing_mode="fixed",
                                      description="Train with these settings on a worker thread.")
         self.stop_button = w.Button(label="Stop", color="warning", width=120, sizing_mode="fixed", disabled=True,
@@ -189,6 +196,11 @@ class NeuralView(pn.viewable.Viewer):
                                 evaluated_on="their measured table, selected by each prior")
         self.setup.param.watch(self._proposal_changed, "proposal")
         self._proposal_changed()
+
+    @property
+    def caps(self) -> dict[str, int]:
+        """The served limits by setting name (what `Limits` caps), for the link and the fields."""
+        return {"bits": self.limits.max_size, "steps": self.limits.max_steps}
 
     @property
     def story_state(self) -> SimulationState:
@@ -219,6 +231,57 @@ class NeuralView(pn.viewable.Viewer):
         self.status_pane.object = self.status
 
     # ---- settings ---------------------------------------------------------------------------------
+
+    def _number_field(self, kind: type, name: str, label: str, **params) -> pn.widgets.Widget:
+        """A number field for the setting `name`, with no bounds of its own.
+
+        Why not `from_param` with `end=`: Bokeh's spinner puts the previous value back, without a word,
+        when a typed value is outside its bounds (40000 training steps became 1500 again). Here every
+        typed value reaches `_typed`, which takes it or says why not (`refusal`)."""
+        field = kind(value=getattr(self.setup, name), label=label, description=self.setup.param[name].doc, **params)
+        field.param.watch(functools.partial(self._typed, name), "value")
+        self.numbers[name] = field
+        return field
+
+    def refusal(self, name: str, value: Any) -> str:
+        """Why this page does not take `value` for the setting `name` ("" when it does): empty, over the
+        served limit (which it names), or outside the setting's own range."""
+        if value is None:
+            return f"{name}: give a number"
+        most = self.caps.get(name)
+        if most is not None and value > most:
+            return (f"{name}: {_amount(value)} is more than this server trains (at most {most:,}); "
+                    "use `python -m explorer neural` for larger runs")
+        p = self.setup.param[name]
+        (low, high), (low_in, high_in) = p.bounds, p.inclusive_bounds
+        too_low = low is not None and (value < low or (value == low and not low_in))
+        too_high = high is not None and (value > high or (value == high and not high_in))
+        if too_low or too_high or math.isnan(value):
+            allowed = [f"{'at least' if low_in else 'more than'} {_amount(low)}" if low is not None else "",
+                       f"{'at most' if high_in else 'less than'} {_amount(high)}" if high is not None else ""]
+            return f"{name}: {_amount(value)} is outside its range ({', '.join(a for a in allowed if a)})"
+        return ""
+
+    @_guarded("Changing a setting")
+    def _typed(self, name: str, event: param.parameterized.Event) -> None:
+        """A number typed into a field: set it, or keep the setting as it was and say why (never silently)."""
+        kept = getattr(self.setup, name)
+        if event.new == kept:
+            return
+        problem = self.refusal(name, event.new)
+        if not problem:
+            try:
+                self.setup.param.update({name: event.new})
+                return
+            except ValueError as exc:  # a check of the parameter's own that refusal() does not repeat
+                problem = f"{name}: {_amount(event.new)} is not valid ({str(exc)[:200]})"
+        self.numbers[name].value = kept
+        self.notify(f"{problem}. {name} stays {_amount(kept)}.")
+
+    def _show_numbers(self, *events: param.parameterized.Event) -> None:
+        """Settings changed elsewhere (a link, the code) shown in their fields."""
+        for event in events:
+            self.numbers[event.name].value = event.new
 
     @_guarded("Changing the proposal")
     def _proposal_changed(self, *_) -> None:
@@ -431,6 +494,11 @@ class NeuralView(pn.viewable.Viewer):
                          self.results, sizing_mode="stretch_width")
         return pn.Row(pn.Column(self.controls(), width=300), main, pn.Column(self.story, width=360),
                       sizing_mode="stretch_width")
+
+
+def _amount(v) -> str:
+    """A setting's value in a message: 40,000 for a count, 0.001 for a rate."""
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _num(v) -> str:
