@@ -45,3 +45,8 @@ def test_an_over_long_link_is_not_read():
     page = Page()
     [problem] = apply_params(page, NAMES, "?task=count&" + "x=1&" * 5000)
     assert "none of them was used" in problem and page.task == "parity"
+
+
+def test_a_choice_outside_the_list_names_every_allowed_one():
+    page = Page()
+    assert apply_params(page, NAMES, "?task=sorting") == ["task: 'sorting' is not one of: parity, count"]

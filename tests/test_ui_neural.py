@@ -187,3 +187,15 @@ def test_a_bad_or_over_limit_link_value_is_one_message_and_the_rest_applies():
     assert any(p.startswith("proposal:") for p in problems) and any(p.startswith("seed:") for p in problems)
     assert (served.setup.steps, served.setup.bits, served.setup.proposal, served.setup.seed) == (1500, 5, "halt", 0)
     assert served.steps.value == 1500 and served.size.value == 5
+
+
+def test_a_link_keeps_its_penalties_whichever_order_it_lists_them():
+    """Setting the proposal resets its penalties; the link's own penalties still win, in any order."""
+    from explorer.ui.neural_view import LINK_PARAMS
+    from explorer.ui.url import apply_params
+    from explorer.worlds.neural.world import NeuralWorld
+
+    for query in ("?penalties=0.2&proposal=early-exit", "?proposal=early-exit&penalties=0.2"):
+        setup = NeuralWorld()
+        assert apply_params(setup, LINK_PARAMS, query) == []
+        assert (setup.proposal, setup.penalties) == ("early-exit", "0.2"), query

@@ -158,6 +158,6 @@ def test_a_hostile_link_is_shown_as_text_and_the_rest_applies(link, measured):
     link("?task=<img src=x onerror=alert(1)>&max_length=3&trace_input=<b>1</b>")
     view = ProgramsView.from_link()
     assert measured == [{"task": "parity", "max_length": 3, "generalization_check": True}]
-    assert "task: '<img src=x onerror=alert(1)>' is not valid" in view.link_problem
+    assert "task: '<img src=x onerror=alert(1)>' is not one of: parity" in view.link_problem
     assert "<img" not in view.status.object and "&lt;img" in view.status.object
     assert "not understood" in view.trace_note.object and "<b>" not in view.trace_note.object

@@ -163,12 +163,19 @@ def apply_params(obj: param.Parameterized, names: Sequence[str], query: str,
         except ExplorerError as exc:
             problems.append(str(exc))
             continue
+        choices = obj.param[name].objects if isinstance(obj.param[name], param.Selector) else None
+        if choices and value not in choices:
+            problems.append(f"{name}: {quoted(value)} is not one of: {', '.join(map(str, choices))}")
+            continue
         most = (limits or {}).get(name)
         if most is not None and value is not None and value > most:
             problems.append(f"{name}: {value:,} is more than this server allows (at most {most:,})")
             continue
         values[name] = value
-    for name, value in values.items():  # one at a time: a value one parameter refuses leaves the others
+    # One at a time, in the page's order of `names` (not the link's): a value one parameter refuses leaves
+    # the others, and a parameter that resets another (the neural proposal its penalties) goes first.
+    for name in [n for n in names if n in values]:
+        value = values[name]
         try:
             obj.param.update(**{name: value})
         except (ValueError, TypeError) as exc:
