@@ -21,7 +21,6 @@ so the run a link asks for is the one traced, and keeps the link in step after.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Sequence
@@ -55,7 +54,7 @@ from explorer.simulation import Simulation
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.page_thread import on_page
-from explorer.ui.url import sync_params
+from explorer.ui.url import held, sync_params
 
 SCHEDULES = tuple(AnnealingSettings.param.schedule.objects)
 #: The animated run stops here if it has found nothing; longer runs would not be watched to the end.
@@ -157,26 +156,17 @@ class AnnealingView(pn.viewable.Viewer):
         defaults on show, and the message says so."""
         view = cls(retrace=False, **params)
         messages: list[str] = []
-        with view._holding():
+        with held(view):
             sync_params(view, LINK, messages.append)
         view._retrace()
         if view.traced is None:  # no earlier trace to keep: show the defaults, and say why
             messages.append(f"The link's settings could not be traced together ({view.message}); "
                             "the page shows the default settings.")
-            with view._holding():
+            with held(view):
                 view.param.update(**{n: view.param[n].default for n in LINK})
             view._retrace()
         view.message = " ".join(messages)
         return view
-
-    @contextmanager
-    def _holding(self):
-        """Settings change without re-tracing; the caller traces once afterwards."""
-        self._held = True
-        try:
-            yield
-        finally:
-            self._held = False
 
     # ---- the animated run ----------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ one update. Without a session (tests, notebooks run as scripts) it runs in the c
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -38,7 +37,7 @@ from explorer.ui.page_thread import on_page, progress_reporter
 from explorer.ui.scatter import KIND_MARKERS
 from explorer.ui.state import SimulationState
 from explorer.ui.story_panel import StoryPanel
-from explorer.ui.url import sync_params
+from explorer.ui.url import held, sync_params
 from explorer.worlds.enumerated.machine import run
 from explorer.worlds.enumerated.spaces import enumerate_programs
 from explorer.worlds.enumerated.tasks import TASKS, correct, parse_bits
@@ -113,19 +112,10 @@ class ProgramsView(pn.viewable.Viewer):
         """The page its link asks for: the link's settings are read before anything is measured (a link to
         length 4 never waits for the default length first), then the link follows every change."""
         view = cls(measure=False, **params)
-        with view._holding():
+        with held(view):
             sync_params(view, LINK, view.show_link_problem, LINK_LIMITS)
         view.recompute()
         return view
-
-    @contextmanager
-    def _holding(self):
-        """Settings change without measuring or tracing; the caller measures once afterwards."""
-        self._held = True
-        try:
-            yield
-        finally:
-            self._held = False
 
     def show_link_problem(self, text: str) -> None:
         """Show what the link asked for that could not be used (escaped, in the status line)."""

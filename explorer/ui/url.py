@@ -8,7 +8,8 @@ message, and everything else in the link still applies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -134,6 +135,17 @@ def sync_url(dashboard) -> None:
     # Once the browser has connected: its first report of the address would otherwise put the link as
     # typed (bad values, an over-long query) back into the address bar.
     pn.state.onload(write)
+
+
+@contextmanager
+def held(view) -> Iterator[None]:
+    """While a link's settings are applied, `view._held` is True: the view's watchers skip recomputing,
+    and the caller recomputes once afterwards (a link to a long measurement never waits for the default)."""
+    view._held = True
+    try:
+        yield
+    finally:
+        view._held = False
 
 
 def params_query(obj: param.Parameterized, names: Sequence[str]) -> str:
