@@ -35,3 +35,18 @@ def backend(request):
     if request.param not in available_backends():
         pytest.skip(f"back end {request.param} is not available here (needs a CUDA GPU)")
     return request.param
+
+
+@pytest.fixture
+def link(monkeypatch):
+    """Serve-like address bar for a page that reads its link: `link("?a=1")` is the Location it reads
+    and writes back (the apps' link tests)."""
+    import panel as pn
+    from panel.io.location import Location
+
+    def open_at(search: str) -> Location:
+        location = Location(search=search)
+        monkeypatch.setattr(pn.state, "_location", location)  # what pn.state.location is outside a session
+        return location
+
+    return open_at

@@ -154,18 +154,6 @@ def test_the_app_module_builds_its_page():
 
 # ---- the page's link ----------------------------------------------------------------------------
 
-@pytest.fixture
-def link(monkeypatch):
-    """Serve-like address bar: `link("?a=1")` is the Location the page reads and writes back."""
-    from panel.io.location import Location
-
-    def open_at(search: str) -> Location:
-        location = Location(search=search)
-        monkeypatch.setattr(pn.state, "_location", location)  # what pn.state.location is outside a session
-        return location
-
-    return open_at
-
 
 def test_a_link_opens_the_run_it_names_traced_once_and_follows_changes(link):
     from explorer.scenarios import scenarios_of

@@ -158,7 +158,7 @@ def test_a_number_over_the_served_limit_says_so_and_the_field_keeps_the_setting(
     served.steps.value = 300  # within the limit: taken
     assert served.setup.steps == 300
     served.mu.value = 0.0  # outside the setting's own range: named, with the range
-    assert "mu: 0 is outside its range (more than 0, at most 100)" in served.message and served.setup.mu == 1.0
+    assert "mu: 0 is not valid; expected a number in (0, 100]" in served.message and served.setup.mu == 1.0
     served.seed.value = None  # an emptied field
     assert served.message.startswith("seed: give a number") and served.seed.value == 0
     unlimited = NeuralView()

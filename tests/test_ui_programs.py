@@ -101,18 +101,6 @@ def test_a_new_choice_while_measuring_stops_it_and_measures_the_new_one(empty_ca
 
 # ---- the page's link ----------------------------------------------------------------------------
 
-@pytest.fixture
-def link(monkeypatch):
-    """Serve-like address bar: `link("?a=1")` is the Location the page reads and writes back."""
-    from panel.io.location import Location
-
-    def open_at(search: str) -> Location:
-        location = Location(search=search)
-        monkeypatch.setattr(pn.state, "_location", location)  # what pn.state.location is outside a session
-        return location
-
-    return open_at
-
 
 @pytest.fixture
 def measured(monkeypatch):

@@ -136,7 +136,10 @@ def take(out_dir: Path, sizes: list[tuple[int, int]], apps: list[str], chromium:
     if not os.access(chromium, os.X_OK):
         raise ExplorerError(f"screenshots needs chromium at {chromium} (apt-get install chromium, "
                             f"or name another with --chromium or ${CHROMIUM_ENV})")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExplorerError(f"OUT_DIR: cannot make the folder {out_dir} ({exc.strerror})") from None
     saved: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="explorer-screens-") as tmp:
         proc, base = _start_server(Path(tmp) / "serve.log")

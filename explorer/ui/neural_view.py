@@ -37,7 +37,7 @@ from bokeh.models import ColumnDataSource, Legend, LegendItem
 from bokeh.plotting import figure
 
 from explorer.errors import ExplorerError
-from explorer.params import values_of
+from explorer.params import allowed, values_of
 from explorer.priors import PRIORS
 from explorer.simulation import Simulation
 from explorer.stories.library import StoryLibrary
@@ -257,9 +257,7 @@ class NeuralView(pn.viewable.Viewer):
         too_low = low is not None and (value < low or (value == low and not low_in))
         too_high = high is not None and (value > high or (value == high and not high_in))
         if too_low or too_high or math.isnan(value):
-            allowed = [f"{'at least' if low_in else 'more than'} {_amount(low)}" if low is not None else "",
-                       f"{'at most' if high_in else 'less than'} {_amount(high)}" if high is not None else ""]
-            return f"{name}: {_amount(value)} is outside its range ({', '.join(a for a in allowed if a)})"
+            return f"{name}: {_amount(value)} is not valid; expected {allowed(p)}"
         return ""
 
     @_guarded("Changing a setting")

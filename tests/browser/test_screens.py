@@ -36,6 +36,13 @@ def test_a_missing_chromium_is_one_line_and_exit_code_2(tmp_path):
     assert list(tmp_path.glob("*.png")) == []
 
 
+def test_a_folder_that_cannot_be_made_is_one_line_and_exit_code_2(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    result = explorer("screenshots", str(tmp_path / "file" / "out"), "--apps", "priors")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: OUT_DIR:"), result.stderr
+
+
 def test_sizes_and_tab_names():
     assert parse_sizes("1280x720, 1440x900") == [(1280, 720), (1440, 900)]
     assert slug("Compute per task") == "compute-per-task"
