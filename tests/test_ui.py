@@ -164,3 +164,58 @@ def test_served_pages_cap_the_program_count():
     problems = apply_query(dashboard, "?n_programs=200000000&w_avg=2")
     assert len(problems) == 1 and "at most 10,000" in problems[0]
     assert dashboard.state.simulation.world.n_programs == 5_000 and dashboard.state.simulation.priors.w_avg == 2.0
+
+
+# ---- a presenter's controls: marks, reset one, compare A and B ------------------------------------------
+
+def test_a_changed_control_is_marked_and_one_click_puts_the_presets_value_back(dashboard):
+    controls = dashboard.controls
+    assert controls.changed() == {} and not any(b.visible for b in controls.resets.values())
+    controls.widgets["w_avg"].value = 4.0
+    controls.widgets["kind_mix.lookup"].value = 0.25
+    assert controls.changed() == {"w_avg": 1.0, "kind_mix.lookup": 0.0}
+    assert "changed" in controls.widgets["w_avg"].css_classes and controls.resets["w_avg"].visible
+    assert controls.resets["w_avg"].label == "↺ 1" and "changed" not in controls.widgets["w_max"].css_classes
+    controls.resets["w_avg"].clicks += 1  # what a click does
+    assert dashboard.state.simulation.priors.w_avg == 1.0 and controls.widgets["w_avg"].value == 1.0
+    assert not controls.resets["w_avg"].visible and "changed" not in controls.widgets["w_avg"].css_classes
+    controls.reset_one("kind_mix.lookup")
+    assert dashboard.state.simulation.world.kind_mix == preset_params("goof-off")["kind_mix"]
+    assert controls.changed() == {}
+
+
+def test_marks_follow_a_link_a_preset_a_tour_step_and_the_pages_program_count(dashboard):
+    controls = dashboard.controls
+    apply_query(dashboard, "?scenario=memory&w_max=3&n_programs=5000")
+    assert controls.changed() == {"w_max": 1.0, "n_programs": 20_000}  # against the page's own count
+    dashboard.scenario = "lookup-table"  # a preset loads completely: nothing is changed from it
+    assert controls.changed() == {"n_programs": 20_000}
+    controls.widgets["n_programs"].value = 20_000
+    tour = dashboard.start_tour()
+    for index, step in enumerate(tour.tour.steps):
+        tour.go(index)
+        preset = preset_params(step.scenario)
+        params = dashboard.state.simulation.params()
+        expected = {n for n in controls.widgets if n in preset and params[n] != preset[n]}
+        assert {k for k in controls.changed() if "." not in k} == expected, step.scenario
+
+
+def test_pinned_a_stays_while_b_moves_and_is_recomputed_only_for_a_new_program_count(dashboard):
+    pinned = dashboard.pinned
+    pinned.pin(dashboard.scenario)
+    a = pinned.results
+    before = a["average_speed"].mass["goof_off"]
+    dashboard.controls.widgets["misbehaviour_cost"].value = 9.0
+    assert pinned.results is a  # not recomputed for a slider
+    assert dashboard.state.results["average_speed"].mass["goof_off"] < before
+    assert pinned.differences() == [("misbehaviour_cost", "3", "9")]
+    html = pinned._view.object
+    assert "<td><b>A</b></td>" in html and "<td><b>B</b></td>" in html and "background: #fde68a" in html
+    assert f"{before:.0%}" in html and f"{dashboard.state.results['average_speed'].mass['goof_off']:.0%}" in html
+    dashboard.controls.widgets["n_programs"].value = 10_000
+    assert pinned.results is not a and pinned._key == (10_000, "numpy")
+    fresh = PriorsDashboard(n_programs=10_000)
+    for prior in PRIORS:  # A at the new count is the pinned settings' own selection
+        assert pinned.results[prior].mass == pytest.approx(fresh.state.results[prior].mass)
+    pinned.unpin()
+    assert pinned.pinned is None and "Nothing pinned" in pinned._heading.object

@@ -3,6 +3,10 @@ param definitions in explorer.worlds.abstract and explorer.priors, never restate
 
 A widget change goes through SimulationState.apply; if the core rejects it, the widget snaps back to
 the last good value and the state's message says why.
+
+A presenter sees what moved: a control whose value differs from `baseline` (the preset's values and the
+page's own program count and back end: `baseline_values`) has its label marked and a small "↺ value"
+button beside it that puts the preset's value back. `show_only` hides controls (a link for the room).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import panel as pn
 import param
 
 from explorer.backend import available_backends
+from explorer.scenarios import preset_params
 from explorer.table import KINDS
 from explorer.simulation import parameter
 from explorer.ui import markup
@@ -48,6 +53,31 @@ LABELS = {
 SIZES = [1_000, 10_000, 100_000, 1_000_000]
 
 
+#: How a changed control looks: its label bold with a dot before it (the class is set on the widget's host).
+CHANGED_CSS = """
+:host(.changed) .bk-slider-title, :host(.changed) label { font-weight: 700; }
+:host(.changed) .bk-slider-title::before, :host(.changed) label::before { content: "\\25CF  "; color: #c2410c; }
+"""
+
+
+def baseline_values(scenario: str, initial: dict[str, Any]) -> dict[str, Any]:
+    """What a control is "changed" from: the preset's values (the world's defaults where the preset sets
+    nothing), and the page's initial program count and back end, which no preset sets (as in the link)."""
+    return {**preset_params(scenario), **initial}
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def _label(name: str, p: param.Parameter) -> str:
     return LABELS.get(name, name.replace("_", " ").capitalize())
 
@@ -56,6 +86,8 @@ class Controls(pn.viewable.Viewer):
     """One widget per parameter in GROUPS, kept in step with the state's simulation."""
 
     state = param.ClassSelector(class_=SimulationState, doc="The simulation the widgets drive.")
+    baseline = param.Dict(default=None, allow_None=True,
+                          doc="The values a control is marked as changed from (none: no marks); see baseline_values.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -75,10 +107,23 @@ class Controls(pn.viewable.Viewer):
                     self.widgets[name] = self._make(name, values[name])
                     if "description" not in self.widgets[name].param:
                         self.help[name] = parameter(name).doc
+        self.resets: dict[str, pn.widgets.Button] = {}
         for key, widget in self.widgets.items():
             widget.param.watch(lambda event, key=key: self._changed(key, event.new), "value")
-        # Whatever changed the simulation (a preset, a tour step, a link), the widgets show it.
+            widget.stylesheets = [*widget.stylesheets, CHANGED_CSS]
+            self.resets[key] = button = pn.widgets.Button(label="↺", color="light", visible=False, width=40,
+                                                          margin=(0, 0, 0, 2) if isinstance(widget, pn.widgets.Checkbox)
+                                                          else (20, 0, 0, 2))
+            button.on_click(lambda _, key=key: self.reset_one(key))
+        self.rows = {key: self._row(key) for key in self.widgets}
+        self.cards = {}
+        for title, names in GROUPS.items():
+            keys = [k for n in names for k in ([f"kind_mix.{kind}" for kind in KINDS] if n == "kind_mix" else [n])]
+            self.cards[title] = markup.card(title, *[self.rows[k] for k in keys], collapsed=title == "Program space",
+                                            sizing_mode="stretch_width")
+        # Whatever changed the simulation (a preset, a tour step, a link), the widgets and marks show it.
         self.state.param.watch(lambda *_: self.refresh(), "version")
+        self.param.watch(lambda *_: self._mark(), "baseline")
 
     def _make(self, name: str, value: Any) -> pn.widgets.Widget:
         p = parameter(name)
@@ -126,17 +171,67 @@ class Controls(pn.viewable.Viewer):
                 widget.value = value
         finally:
             self._syncing = False
+        self._mark()
 
-    def _row(self, key: str):
-        if key not in self.help:
-            return self.widgets[key]
-        return pn.Row(self.widgets[key], pn.widgets.TooltipIcon(value=self.help[key], width=24, margin=(22, 0, 0, 0)),
-                      sizing_mode="stretch_width")
+    # ---- changed from the preset ------------------------------------------------------------------
+
+    def _values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The value behind every widget key (a kind_mix slider's share, 0 where the mix lacks the kind)."""
+        return {key: float(values["kind_mix"].get(key.split(".", 1)[1], 0.0)) if key.startswith("kind_mix.")
+                else values.get(key) for key in self.widgets}
+
+    def changed(self) -> dict[str, Any]:
+        """The controls that differ from the baseline, with the baseline's value for each."""
+        if self.baseline is None:
+            return {}
+        now, base = self._values(self.state.simulation.params()), self._values(self.baseline)
+        return {key: base[key] for key in self.widgets if now[key] != base[key]}
+
+    def _mark(self) -> None:
+        changed = self.changed()
+        with pn.io.hold():
+            for key, widget in self.widgets.items():
+                was = key in changed
+                classes = [c for c in widget.css_classes if c != "changed"] + (["changed"] if was else [])
+                if classes != widget.css_classes:
+                    widget.css_classes = classes
+                button = self.resets[key]
+                if was:
+                    text = _value_text(changed[key])
+                    button.param.update(label=f"↺ {text}", width=min(96, 34 + 8 * len(text)),
+                                        description=f"Changed from the preset: click to put back its value ({text}).")
+                button.visible = was
+
+    def reset_one(self, key: str) -> bool:
+        """Put the baseline's value back in one control (one kind's share of the mix for a kind_mix slider)."""
+        if self.baseline is None:
+            return False
+        if key.startswith("kind_mix."):
+            kind = key.split(".", 1)[1]
+            mix = dict(self.state.simulation.params()["kind_mix"])
+            mix[kind] = float(self.baseline["kind_mix"].get(kind, 0.0))
+            change = {"kind_mix": {k: v for k, v in mix.items() if v or k in self.baseline["kind_mix"]}}
+        else:
+            change = {key: self.baseline[key]}
+        if not self.state.apply(**change):
+            self.refresh()
+            return False
+        return True
+
+    # ---- which controls show ------------------------------------------------------------------------
+
+    def show_only(self, names=None) -> None:
+        """Show only the controls of the flat parameter names in `names` (a kind_mix name shows all its
+        sliders), and hide a group with none shown; None shows every control."""
+        with pn.io.hold():
+            for key, row in self.rows.items():
+                row.visible = names is None or key.split(".", 1)[0] in names
+            for title, card in self.cards.items():
+                card.visible = names is None or any(n in names for n in GROUPS[title])
+
+    def _row(self, key: str) -> pn.Row:
+        tip = [pn.widgets.TooltipIcon(value=self.help[key], width=24, margin=(22, 0, 0, 0))] if key in self.help else []
+        return pn.Row(self.widgets[key], *tip, self.resets[key], sizing_mode="stretch_width")
 
     def __panel__(self):
-        cards = []
-        for title, names in GROUPS.items():
-            keys = [k for n in names for k in ([f"kind_mix.{kind}" for kind in KINDS] if n == "kind_mix" else [n])]
-            cards.append(markup.card(title, *[self._row(k) for k in keys], collapsed=title == "Program space",
-                                     sizing_mode="stretch_width"))
-        return pn.Column(*cards, sizing_mode="stretch_width")
+        return pn.Column(*self.cards.values(), sizing_mode="stretch_width")

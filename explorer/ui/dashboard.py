@@ -17,13 +17,16 @@ from explorer.stories.library import StoryLibrary
 from explorer.tours import list_tours, load_tour
 from explorer.ui import markup
 from explorer.ui.comparison import PriorComparison, selection_frame
-from explorer.ui.controls import Controls
+from explorer.ui.controls import Controls, baseline_values
+from explorer.ui.pinned_compare import PinnedComparison
 from explorer.ui.regime_map import RegimeMapView
+from explorer.ui.room_link import RoomLink
 from explorer.ui.scatter import ProgramScatter
 from explorer.ui.state import SimulationState
 from explorer.ui.story_panel import StoryPanel
 from explorer.ui.task_bars import TaskBars
 from explorer.ui.tour import TourView
+from explorer.ui.url import link_query
 
 
 class PriorsDashboard(pn.viewable.Viewer):
@@ -52,6 +55,14 @@ class PriorsDashboard(pn.viewable.Viewer):
         self._message = markup.alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.state.param.watch(self._on_state_message, "message")
         self.param.watch(self._load_scenario, "scenario")
+        # A presenter's controls (explorer.ui.controls marks, room_link, pinned_compare): marks follow the
+        # preset; which controls show and a pinned setting A are parts of the link (explorer.ui.url).
+        self.controls.baseline = baseline_values(self.scenario, self.initial)
+        self.param.watch(lambda e: setattr(self.controls, "baseline", baseline_values(e.new, self.initial)), "scenario")
+        self.room = RoomLink(self.controls, lambda: link_query(self))
+        self.pinned = PinnedComparison(state=self.state, current_scenario=lambda: self.scenario)
+        self.pinned.param.watch(lambda *_: self.room.update_link(), "pinned")
+        self.link_parts = [self.room, self.pinned]
 
     # ---- actions ------------------------------------------------------------------------------
 
@@ -138,7 +149,9 @@ class PriorsDashboard(pn.viewable.Viewer):
         picker = pn.widgets.Select.from_param(self.param.scenario, label="Preset", description=self.param.scenario.doc)
         reset = pn.widgets.Button(label="Reset to preset", color="default", description="Undo every change since the preset loaded.")
         reset.on_click(self.reset)
-        return pn.Column(picker, reset, self.controls, sizing_mode="stretch_width")
+        preset = pn.Column(picker, reset, sizing_mode="stretch_width", margin=0, visible=self.room.param.preset_visible)
+        return pn.Column(self.room, preset, self.controls, self.pinned.controls(), self.room.builder(),
+                         sizing_mode="stretch_width")
 
     def downloads(self) -> pn.Row:
         slug = lambda ext: f"speed-prior-{self.scenario}.{ext}"  # noqa: E731

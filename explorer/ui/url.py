@@ -4,6 +4,11 @@
 read the link once when the page opens and then keep the query string in step with the page. Values are
 parsed against the parameters' types (never evaluated); a bad value or an unknown name becomes a
 message, and everything else in the link still applies.
+
+Beyond the simulation's settings, a /priors link carries the page's own parts (`dashboard.link_parts`:
+which controls show, `show=`/`mode=`, explorer.ui.room_link; a pinned setting A, `pin=`,
+explorer.ui.pinned_compare). Each part names its link names, reads them (`apply_link`), writes them
+(`link_pairs`) and says which of its parameters change them (`link_watch`).
 """
 
 from __future__ import annotations
@@ -22,22 +27,40 @@ from explorer.scenarios import preset_params, scenarios_of
 from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
 
 
-def link_query(dashboard) -> str:
-    """The query string for the dashboard's current view: the scenario, and what differs from it."""
-    preset = preset_params(dashboard.scenario)
-    values = dashboard.state.simulation.params()
-    pairs = [("scenario", dashboard.scenario)]
+#: Characters a link leaves as they are: kind_mix's `honest:0.5,lookup:0.5`, and the `name=value;name=value`
+#: of a pinned setting (`pin=`), so a link stays readable.
+SAFE = ":,;="
+
+
+def settings_pairs(scenario: str, values: Mapping[str, Any], initial: Mapping[str, Any],
+                   skip: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The scenario, and each setting of `values` that differs from its preset (n_programs and back end,
+    which no preset sets: from `initial`), as (name, text) pairs; `skip` leaves names out."""
+    preset = preset_params(scenario)
+    pairs = [("scenario", scenario)]
     for name in (*WORLD_PARAMS, *PRIOR_PARAMS):
+        if name in skip:
+            continue
         value = values[name]
         if name in preset and value == preset[name]:
             continue
-        if name in ("n_programs", "backend") and value == dashboard.initial[name]:
+        if name in ("n_programs", "backend") and value == initial[name]:
             continue
-        pairs.append((name, _text(value)))
-    return "?" + urlencode(pairs, safe=":,")
+        pairs.append((name, value_text(value)))
+    return pairs
 
 
-def _text(value: Any) -> str:
+def link_query(dashboard) -> str:
+    """The query string for the dashboard's current view: the scenario, what differs from it, and the
+    page's own parts (which controls show, a pinned setting)."""
+    pairs = settings_pairs(dashboard.scenario, dashboard.state.simulation.params(), dashboard.initial)
+    for part in getattr(dashboard, "link_parts", ()):
+        pairs += part.link_pairs()
+    return "?" + urlencode(pairs, safe=SAFE)
+
+
+def value_text(value: Any) -> str:
+    """A value as a link writes it (and parse_value reads it back)."""
     if isinstance(value, dict):
         return ",".join(f"{k}:{v:g}" for k, v in value.items())
     if value is None:
@@ -89,9 +112,11 @@ def apply_query(dashboard, query: str) -> list[str]:
         else:
             problems.append(f"scenario: {quoted(scenario)} is not a scenario of this page's (abstract) world; "
                             f"scenarios: {', '.join(known)}")
+    parts = list(getattr(dashboard, "link_parts", ()))
+    own = {n for part in parts for n in part.link_names}
     values = {}
     for name, text in pairs:
-        if name == "scenario" or name in PAGE_PARAMS:
+        if name == "scenario" or name in PAGE_PARAMS or name in own:
             continue
         if name not in WORLD_PARAMS and name not in PRIOR_PARAMS:
             problems.append(f"unknown parameter {quoted(name)} in the link")
@@ -107,6 +132,9 @@ def apply_query(dashboard, query: str) -> list[str]:
             if not dashboard.state.apply(**{name: value}):
                 problems.append(dashboard.state.message)
     dashboard.controls.refresh()
+    # The page's own parts last: a pinned setting takes the program count the link just set.
+    for part in parts:
+        problems += part.apply_link({n: t for n, t in pairs if n in part.link_names})
     return problems
 
 
@@ -132,6 +160,8 @@ def sync_url(dashboard) -> None:
 
     dashboard.state.param.watch(write, "version")
     dashboard.param.watch(write, "scenario")
+    for part in getattr(dashboard, "link_parts", ()):
+        part.param.watch(write, list(part.link_watch))
     # Once the browser has connected: its first report of the address would otherwise put the link as
     # typed (bad values, an over-long query) back into the address bar.
     pn.state.onload(write)
@@ -150,7 +180,7 @@ def held(view) -> Iterator[None]:
 
 def params_query(obj: param.Parameterized, names: Sequence[str]) -> str:
     """The query string of `obj`'s settings among `names` that differ from their defaults ("" if none)."""
-    pairs = [(n, _text(getattr(obj, n))) for n in names if getattr(obj, n) != obj.param[n].default]
+    pairs = [(n, value_text(getattr(obj, n))) for n in names if getattr(obj, n) != obj.param[n].default]
     return "?" + urlencode(pairs, safe=":,") if pairs else ""
 
 
