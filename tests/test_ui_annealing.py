@@ -4,6 +4,7 @@ import math
 import runpy
 from pathlib import Path
 
+import holoviews as hv
 import numpy as np
 import panel as pn
 import pytest
@@ -21,12 +22,12 @@ def view():
 
 
 def test_moving_the_player_moves_c_and_grows_p_of_c(view):
-    assert view.player.end == view.traced.steps - 1 > 10
-    view.player.value = 0
+    assert view.step_slider.end == view.traced.steps - 1 > 10
+    view.step_slider.value = 0
     start = view.current()
-    view.player.value = view.player.end // 2
+    view.step_slider.value = view.step_slider.end // 2
     middle = view.current()
-    assert view.step == view.player.end // 2
+    assert view.step == view.step_slider.end // 2
     assert middle["c"] > start["c"] and middle["in_p"] > start["in_p"]
     # the picture: the veil (fading what is not yet in P(C)) starts at C_t, and this step's draws are marked
     assert view.figures.veil.left == pytest.approx(middle["c"])
@@ -37,7 +38,7 @@ def test_moving_the_player_moves_c_and_grows_p_of_c(view):
 
 
 def test_the_last_frame_shows_the_run_anneal_reports(view):
-    view.player.value = view.player.end
+    view.step_slider.value = view.step_slider.end
     now = view.current()
     world = view.world
     settings = AnnealingSettings(runs=1, max_steps=TRACE_MAX_STEPS, rate=view.rate, search_speed=view.search_speed)
@@ -51,12 +52,12 @@ def test_the_last_frame_shows_the_run_anneal_reports(view):
 
 
 def test_changing_the_schedule_retraces_from_the_first_step(view):
-    view.player.value = 5
+    view.step_slider.value = 5
     linear = view.traced
     view.schedule = "geometric"
     tr = view.traced
     assert tr is not linear and tr.settings["schedule"] == "geometric"
-    assert view.step == 0 and view.player.value == 0 and view.player.end == tr.steps - 1
+    assert view.step == 0 and view.step_slider.value == 0 and view.step_slider.end == tr.steps - 1
     np.testing.assert_allclose(tr.c[1:] / tr.c[:-1], 1 + view.rate)
     view.schedule = "backoff"
     assert view.traced.settings["schedule"] == "backoff" and view.traced.found.sum() >= 1
@@ -136,7 +137,9 @@ def test_every_control_has_a_description(view):
                   "Seed", "Monte Carlo runs per point", "Run Monte Carlo", "Stop"):
         assert label in names
     assert all(w.description for w in described)
-    assert any(isinstance(w, pn.widgets.Player) for w in widgets)
+    # the playback buttons are named in words (a screen reader reads the name; a room reads the label)
+    buttons = {w.label for w in widgets if isinstance(w, pn.widgets.Button)}
+    assert {"First", "Back", "Play", "Next", "Last"} <= buttons
 
 
 def test_the_view_renders(view):
@@ -192,3 +195,77 @@ def test_a_link_whose_settings_conflict_shows_the_defaults_and_says_so(link):
     assert "the page shows the default settings" in view.message
     assert view.schedule == "linear" and view.c_start is None and view.traced is not None
     assert location.search == ""
+
+
+# ---- playback, the Monte Carlo's curves, typed numbers ------------------------------------------
+
+
+def test_play_follows_the_clock_so_a_run_takes_frames_times_the_interval(view):
+    clock = [100.0]
+    view._clock = lambda: clock[0]
+    view.interval = 50
+    last = view.traced.steps - 1
+    view.play()
+    assert view.playing and view.play_button.label == "Pause"
+    clock[0] += 0.26  # five frames of 50 ms
+    view._tick()
+    assert view.step == 5 and view.playing
+    clock[0] += 0.02  # not yet the next frame
+    view._tick()
+    assert view.step == 5
+    clock[0] += 60  # a page that could not keep up jumps to where the clock is, never lags behind it
+    view._tick()
+    assert view.step == last and not view.playing and view.play_button.label == "Play"
+    view.play()  # from the end: starts again at 0
+    assert view.step == 0 and view.playing
+    view.step_slider.value = 7  # dragged by hand: playback stops there
+    assert not view.playing and view.step == 7
+
+
+def test_the_step_buttons_move_and_stay_within_the_run(view):
+    last = view.traced.steps - 1
+    view.last_button.clicks += 1
+    assert view.step == last
+    view.next_button.clicks += 1
+    assert view.step == last
+    view.back_button.clicks += 1
+    assert view.step == last - 1
+    view.first_button.clicks += 1
+    view.back_button.clicks += 1
+    assert view.step == 0
+
+
+def test_both_the_linear_and_the_backoff_median_curves_stay_visible(view):
+    """Back-off often lies on linear: linear is wide and under, back-off thin, dashed and on top."""
+    from bokeh.models import GlyphRenderer, Line
+
+    view.run_monte_carlo(runs=20, ratios=[0.001, 0.1])
+    medians = pn.panel(view._mc_plots()).objects[-1].object
+    fig = hv.render(medians)
+    lines = [r for r in fig.renderers if isinstance(r, GlyphRenderer) and isinstance(r.glyph, Line)]
+    by_color = {r.glyph.line_color: (i, r) for i, r in enumerate(lines)}
+    (i_lin, linear), (i_back, backoff) = by_color["#56B4E9"], by_color["#000000"]
+    assert linear.visible and backoff.visible and i_lin < i_back  # back-off drawn last, on top
+    assert linear.glyph.line_alpha >= 0.5 and backoff.glyph.line_alpha >= 0.9
+    assert linear.glyph.line_width >= 2 * backoff.glyph.line_width + 2  # linear shows either side of it
+    assert backoff.glyph.line_dash != [] and linear.glyph.line_dash == []
+    assert {item.label["value"] for item in fig.legend[0].items} >= {"linear", "geometric", "backoff"}
+
+
+def test_a_number_typed_outside_a_settings_range_is_refused_with_the_limit_not_clamped(view):
+    fields = {w.label: w for w in pn.panel(view).select(pn.widgets.IntInput)}
+    speed = fields["Search speed (draws per step)"]
+    assert speed.start is None and speed.end is None  # no spinner bounds to put the old value back silently
+    speed.value = 20_000
+    assert view.search_speed == 8 and speed.value == 8
+    assert "search_speed: 20,000" in view.message and "10,000" in view.message and view.alert.visible
+    speed.value = 12
+    assert view.search_speed == 12 and view.traced.settings["search_speed"] == 12 and view.message == ""
+    runs = fields["Monte Carlo runs per point"]
+    runs.value = 5
+    assert view.mc_runs == 500 and "mc_runs: 5 " in view.message and "[10, 100,000]" in view.message
+
+
+def test_the_world_is_drawn_one_dot_per_kind_and_pixel_with_every_program_counted(view):
+    data = view.figures.world_source.data
+    assert len(data["x"]) < len(view.world.cols["avg_compute"]) and sum(data["count"]) == len(view.world.cols["avg_compute"])

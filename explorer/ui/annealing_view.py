@@ -20,7 +20,9 @@ so the run a link asks for is the one traced, and keeps the link in step after.
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Sequence
@@ -53,6 +55,7 @@ from explorer.scenarios import SCENARIOS, scenarios_of
 from explorer.simulation import Simulation
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
+from explorer.ui.number_fields import number_field
 from explorer.ui.page_thread import on_page
 from explorer.ui.url import held, sync_params
 
@@ -63,10 +66,23 @@ TRACE_MAX_STEPS = 5000
 SHOW = 64
 #: Frames a full play-through takes at most: long runs advance several steps per frame.
 MAX_FRAMES = 400
+#: Playback speeds: milliseconds per frame.
+SPEEDS = {"Slow": 400, "Normal": 150, "Fast": 50}
 NONE_COLOR = "#999999"
+#: The programs plot's train-performance axis.
+Y_RANGE = (-0.04, 1.1)
+#: Cells of the grid the world's dots are thinned to (wider than the plot is ever drawn, in pixels).
+PIXEL_CELLS = (1200, 600)
 #: Okabe-Ito colours not already taken by a kind.
 SCHEDULE_COLORS = {"linear": "#56B4E9", "geometric": "#CC79A7", "backoff": "#000000"}
-SCHEDULE_DASHES = {"linear": "solid", "geometric": "solid", "backoff": "dashed"}  # backoff often lies on linear
+#: The back-off curve often lies exactly on the linear one: linear is drawn first, wide and light, back-off
+#: last, thin and dashed on top of it, so both stay visible where they coincide.
+SCHEDULE_LINES = {"linear": {"line_width": 7, "alpha": 0.65},
+                  "geometric": {"line_width": 3, "alpha": 0.9},
+                  "backoff": {"line_width": 2, "alpha": 1.0, "line_dash": "dashed"}}
+SCHEDULE_MARKERS = {"linear": {"size": 13, "marker": "circle", "alpha": 0.65},
+                    "geometric": {"size": 8, "marker": "square", "alpha": 0.9},
+                    "backoff": {"size": 7, "marker": "triangle", "alpha": 1.0}}
 CONTROLS = ("scenario", "schedule", "sampling", "search_speed", "rate", "c_start", "seed")
 #: The settings a link to this page holds: the search's controls and the Monte Carlo's runs.
 LINK = (*CONTROLS, "mc_runs")
@@ -100,13 +116,16 @@ class AnnealingView(pn.viewable.Viewer):
                         doc=AnnealingSettings.param.rate.doc)
     c_start = param.Number(None, allow_None=True, bounds=(0.0, None), step=0.5, label="C at step 0",
                            doc=AnnealingSettings.param.c_start.doc)
-    seed = param.Integer(0, bounds=(0, 2**32 - 1), label="Seed",
+    seed = param.Integer(0, bounds=(0, 2**32 - 1), label="Seed", step=1,
                          doc="Seed of the animated run and of the Monte Carlo; the same seed replays the same "
                              "searches.")
     mc_runs = param.Integer(500, bounds=(10, 100_000), label="Monte Carlo runs per point",
                             doc="Independent searches simulated at each schedule and ratio of the Monte Carlo summary.")
 
     step = param.Integer(0, bounds=(0, None), doc="The step of the animated run on show.")
+    interval = param.Selector(default=SPEEDS["Normal"], objects=list(SPEEDS.values()),
+                              doc="Milliseconds per frame while the run plays.")
+    playing = param.Boolean(False, doc="Whether the run is playing.")
     traced = param.ClassSelector(class_=Trace, default=None, allow_None=True, doc="The animated run.")
     message = param.String("", doc="Why the last change was not applied (empty when it was).")
     mc_rows = param.List([], doc="Monte Carlo results: one flat row per schedule and ratio.")
@@ -126,14 +145,11 @@ class AnnealingView(pn.viewable.Viewer):
         self._mc_thread: threading.Thread | None = None
         self._stops_with_session = False
         self.world: World | None = None  # the world of the trace on show (kept while a bad setting is shown)
-        # No value label on the player: Panel 1.9's player leaves it stale when the value is set from Python
-        # (a new trace resets the step); the status line under it names the step instead.
-        self.player = pn.widgets.Player(label="Step", start=0, end=0, value=0, interval=150, loop_policy="once",
-                                        show_value=False, width=460, scale_buttons=0.8)
-        self.player.link(self, value="step", bidirectional=True)
+        self._playback()
         self.run_button = pn.widgets.Button(
             label="Run Monte Carlo", color="primary", width=180, sizing_mode="fixed",
-            description="Sweep the three schedules over the rate / speed ratios below, with these settings.")
+            description="Sweep the three schedules over rate / search speed ratios with these settings; the results "
+                        "appear under the animation.")
         self.stop_button = pn.widgets.Button(
             label="Stop", color="warning", disabled=True, width=100, sizing_mode="fixed",
             description="Stop the Monte Carlo after the sweep point under way; the points done stay on show.")
@@ -143,7 +159,7 @@ class AnnealingView(pn.viewable.Viewer):
         self.stop_button.on_click(lambda event: self.stop_monte_carlo())
         self.param.watch(self._sync_mc_widgets, ["mc_done", "mc_total", "mc_running"])
         self.figures = RunFigures()
-        self.status = markup.markdown("", sizing_mode="stretch_width")
+        self.status = markup.markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.alert = markup.alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self._drawn_world: World | None = None
         if retrace:
@@ -167,6 +183,102 @@ class AnnealingView(pn.viewable.Viewer):
             view._retrace()
         view.message = " ".join(messages)
         return view
+
+    # ---- playback ------------------------------------------------------------------------------
+
+    def _playback(self) -> None:
+        """The playback controls: buttons named in words, a step slider and a speed, driven from the server.
+
+        Why not Panel's Player: its buttons are glyphs with no name a screen reader (or a room) can read,
+        and it advances on a browser timer that waits for each frame to be painted, so a frame that takes
+        longer than the interval to paint stretched a 69-step run at 150 ms from 10 s to 28 s. Here a
+        periodic callback moves the step by the clock (`_tick`): a run plays in about frames x interval,
+        and a slow browser shows fewer frames, not a slower run."""
+        self._stride = 1  # steps per frame (long runs play in at most MAX_FRAMES frames)
+        self._play_from = (0.0, 0)  # (clock, step) when play was pressed
+        self._ticking = False
+        self._animator = None
+        self._clock = time.monotonic
+        self.step_slider = pn.widgets.IntSlider(label="Step", start=0, end=1, value=0, sizing_mode="stretch_width",
+                                                margin=(0, 15))
+        self.step_slider.link(self, value="step", bidirectional=True)
+
+        def button(label, description, action, **params):
+            b = pn.widgets.Button(label=label, description=description, width=params.pop("width", 80),
+                                  sizing_mode="fixed", **params)
+            b.on_click(lambda event: action())
+            return b
+
+        self.first_button = button("First", "Go to step 0 (C at its start).", lambda: self.go(0))
+        self.back_button = button("Back", "One frame back.", lambda: self.go(self.step - self._stride))
+        self.play_button = button("Play", "Play the run from this step; press again to pause.", self.toggle,
+                                  color="primary", width=90)
+        self.next_button = button("Next", "One frame forward.", lambda: self.go(self.step + self._stride))
+        self.last_button = button("Last", "Go to the last step (the find, or where the run gave up).",
+                                  lambda: self.go(self._last()))
+        self.speed = pn.widgets.RadioButtonGroup(options=SPEEDS, value=self.interval, width=230, sizing_mode="fixed",
+                                                 description="Playback speed: 400, 150 or 50 milliseconds a frame.")
+        self.speed.link(self, value="interval", bidirectional=True)
+
+    def _last(self) -> int:
+        return max(self.traced.steps - 1, 0) if self.traced is not None else 0
+
+    def go(self, step: int) -> None:
+        """Pause and show `step` (kept within the run)."""
+        self.pause()
+        self.step = min(max(int(step), 0), self._last())
+
+    def toggle(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def play(self) -> None:
+        """Play from the step on show (from the start if it is the last), one frame every `interval` ms."""
+        if self.traced is None or self._last() == 0:
+            return
+        if self.step >= self._last():
+            self.step = 0
+        self._play_from = (self._clock(), self.step)
+        self.playing = True
+        if self._animator is not None and self._animator.running:
+            self._animator.stop()
+        self._animator = pn.state.add_periodic_callback(self._tick, period=max(self.interval // 2, 20))
+
+    def pause(self) -> None:
+        self.playing = False
+        if self._animator is not None and self._animator.running:
+            self._animator.stop()
+
+    def _tick(self) -> None:
+        """Show the frame the clock has reached since Play (skipping frames a slow page could not show)."""
+        if not self.playing:
+            return
+        started, first = self._play_from
+        frames = int((self._clock() - started) * 1000 // self.interval)
+        target = min(first + frames * self._stride, self._last())
+        if target != self.step:
+            self._ticking = True
+            try:
+                with pn.io.hold():
+                    self.step = target
+            finally:
+                self._ticking = False
+        if target >= self._last():
+            self.pause()
+
+    @param.depends("step", watch=True)
+    def _moved_by_hand(self):
+        if self.playing and not self._ticking:  # the slider was dragged while playing: stop there
+            self.pause()
+
+    @param.depends("interval", watch=True)
+    def _speed_changed(self):
+        if self.playing:
+            self.play()  # from the step on show, at the new speed
+
+    @param.depends("playing", watch=True, on_init=True)
+    def _play_label(self):
+        if hasattr(self, "play_button"):
+            self.play_button.label = "Pause" if self.playing else "Play"
 
     # ---- the animated run ----------------------------------------------------------------------
 
@@ -196,7 +308,9 @@ class AnnealingView(pn.viewable.Viewer):
             self.message = str(exc)
             return
         self.world = world
-        self.player.param.update(end=max(traced.steps - 1, 0), step=max(1, -(-traced.steps // MAX_FRAMES)))
+        self.pause()
+        self._stride = max(1, -(-traced.steps // MAX_FRAMES))
+        self.step_slider.param.update(end=max(traced.steps - 1, 1), step=self._stride)
         self.param.update(traced=traced, step=0, message="")
 
     def current(self) -> dict[str, Any]:
@@ -241,8 +355,9 @@ class AnnealingView(pn.viewable.Viewer):
     @param.depends("step", watch=True)
     def _draw_step(self):
         if self.traced is not None:
-            self.figures.show_step(self.traced, self.current())
-            self.status.object = self.status_text()
+            with pn.io.hold():
+                self.figures.show_step(self.traced, self.current())
+                self.status.object = self.status_text()
 
     # ---- the Monte Carlo summary ---------------------------------------------------------------
 
@@ -358,22 +473,26 @@ class AnnealingView(pn.viewable.Viewer):
                            vdims=[hv.Dimension("share", range=(0, 1))])
             panels.append(bars.opts(stacked=True, cmap=colors, color="kind", tools=["hover"], height=300,
                                     responsive=True, min_width=260, title=f"Kind found: {schedule}",
-                                    legend_position="right", show_legend=schedule == present[-1], xrotation=45))
+                                    show_legend=False, xrotation=45))
         ratio = hv.Dimension("ratio", label="rate / search speed")
         median = hv.Dimension("median_c_star", label="median C*")
         curves = [hv.Curve(frame[frame["schedule"] == s], ratio, median, label=s).opts(
-                      color=SCHEDULE_COLORS[s], line_dash=SCHEDULE_DASHES[s])
+                      color=SCHEDULE_COLORS[s], **SCHEDULE_LINES[s])
                   * hv.Scatter(frame[frame["schedule"] == s], ratio, median, label=s).opts(
-                      color=SCHEDULE_COLORS[s], size=6)
-                  for s in present]
+                      color=SCHEDULE_COLORS[s], **SCHEDULE_MARKERS[s])
+                  for s in present]  # in SCHEDULES order: linear first (underneath), back-off last (on top)
         c_min = frame["c_min"].dropna()
         if not c_min.empty:
             curves.append(hv.HLine(float(c_min.iloc[0])).opts(color="#0072B2", line_dash="dotted"))
-        medians = hv.Overlay(curves).opts(logx=True, responsive=True, height=300, legend_position="top_left",
+        medians = hv.Overlay(curves).opts(logx=True, responsive=True, height=300, legend_position="right",
                                           title="Median C* (dotted: c_min, the cheapest good-looking program)",
                                           tools=["hover"])
-        return pn.Column(pn.Row(*[pn.pane.HoloViews(p, sizing_mode="stretch_width") for p in panels],
-                                sizing_mode="stretch_width"),
+        # one legend for the three bar charts (one per chart squeezed the last one's axis)
+        key = markup.html("Kind found: " + " &nbsp; ".join(
+            f"<span style='color:{colors[k]}; font-size: 1.3em'>&#9632;</span> {markup.html_text(k)}" for k in kinds),
+            sizing_mode="stretch_width")
+        return pn.Column(key, pn.Row(*[pn.pane.HoloViews(p, sizing_mode="stretch_width") for p in panels],
+                                     sizing_mode="stretch_width"),
                          pn.pane.HoloViews(medians, sizing_mode="stretch_width"), sizing_mode="stretch_width")
 
     # ---- the page ------------------------------------------------------------------------------
@@ -382,37 +501,46 @@ class AnnealingView(pn.viewable.Viewer):
     def _show_message(self):
         self.alert.param.update(object=markup.text(self.message), visible=bool(self.message))
 
+    def _refuse(self, text: str) -> None:
+        """A typed number the page does not take: the field keeps the setting and the message says why."""
+        self.message = text
+
+    def controls(self) -> pn.Column:
+        """The settings, built once (each number field is in step with its setting, see number_fields)."""
+        if getattr(self, "_controls", None) is None:
+            p = self.param
+            select = {n: pn.widgets.Select.from_param(p[n], label=p[n].label, description=p[n].doc)
+                      for n in ("scenario", "schedule", "sampling")}
+            number = {n: number_field(self, n, self._refuse)
+                      for n in ("search_speed", "rate", "c_start", "seed", "mc_runs")}
+            self._controls = pn.Column(
+                markup.markdown("#### The search", margin=(0, 10)), select["scenario"],
+                pn.Row(select["schedule"], select["sampling"]), number["search_speed"], number["rate"],
+                pn.Row(number["c_start"], number["seed"]),
+                markup.markdown("#### Monte Carlo", margin=(10, 10, 0, 10)), number["mc_runs"],
+                pn.Row(self.run_button, self.stop_button), self.progress, width=320)
+        return self._controls
+
     def __panel__(self):
-        widgets = {
-            "scenario": pn.widgets.Select,
-            "schedule": pn.widgets.Select,
-            "sampling": pn.widgets.Select,
-            "search_speed": pn.widgets.IntInput,
-            "rate": pn.widgets.FloatInput,
-            "c_start": pn.widgets.FloatInput,
-            "seed": pn.widgets.IntInput,
-            "mc_runs": pn.widgets.IntInput,
-        }
-        search = pn.Param(self.param, parameters=list(CONTROLS), widgets=widgets, show_name=False, width=300)
-        runs = pn.Param(self.param, parameters=["mc_runs"], widgets=widgets, show_name=False, width=300)
         scenario = pn.bind(lambda s: markup.markdown(f"**{markup.text(SCENARIOS[s].title)}.** "
-                                                     f"{markup.text(SCENARIOS[s].explanation)}"), self.param.scenario)
+                                                     f"{markup.text(SCENARIOS[s].explanation)}",
+                                                     margin=(0, 10)), self.param.scenario)
         player_help = pn.widgets.TooltipIcon(
             value="Play, pause or step through the run; each step the search draws its programs, then C moves. "
-                  "The buttons can be reached with Tab and pressed with Enter or Space.")
+                  "Speed: Slow, Normal or Fast is 400, 150 or 50 milliseconds a frame. The buttons can be reached "
+                  "with Tab and pressed with Enter or Space.")
         points = pn.pane.Bokeh(self.figures.programs, sizing_mode="stretch_width")
         schedule = pn.pane.Bokeh(self.figures.schedule, sizing_mode="stretch_width")
         sizes = pn.pane.Bokeh(self.figures.sizes, sizing_mode="stretch_width")
         mc_status = pn.bind(lambda s: markup.markdown(markup.text(s)), self.param.mc_status)
+        buttons = pn.Row(self.first_button, self.back_button, self.play_button, self.next_button, self.last_button,
+                         self.speed, player_help, sizing_mode="stretch_width")
         main = pn.Column(
-            scenario, self.alert,
-            pn.Row(self.player, player_help), self.status, points, pn.Row(schedule, sizes, sizing_mode="stretch_width"),
+            scenario, self.alert, buttons, self.step_slider, self.status, points,
+            pn.Row(schedule, sizes, sizing_mode="stretch_width"),
             markup.markdown("### Many searches: what is found, against how fast C rises per program drawn"),
-            pn.Row(self.run_button, self.stop_button, self.progress, sizing_mode="stretch_width"), mc_status,
-            self._mc_plots, sizing_mode="stretch_width")
-        return pn.Row(pn.Column(markup.markdown("#### The search"), search, markup.markdown("#### Monte Carlo"), runs,
-                                width=320), main,
-                      sizing_mode="stretch_width")
+            mc_status, self._mc_plots, sizing_mode="stretch_width")
+        return pn.Row(self.controls(), main, sizing_mode="stretch_width")
 
 
 class RunFigures:
@@ -421,32 +549,35 @@ class RunFigures:
     Why Bokeh here and HoloViews elsewhere: an animation frame changes a few dozen points and three
     lines. Rebuilding HoloViews overlays for that cost about 100 ms of Python per plot per frame
     (measured), more than the frame interval; updating a Bokeh data source or a line's location costs
-    well under a millisecond and sends only what changed to the browser. The 20,000 dots of the
-    world are sent once per world.
+    well under a millisecond and sends only what changed to the browser. The world's dots are sent once
+    per world, one per kind per pixel cell (`pixel_dots`): every frame repaints them in the browser, and
+    20,000 overlapping dots cost about 150 ms a frame on a plain canvas for no visible difference.
     """
 
     def __init__(self):
         tools = "pan,wheel_zoom,box_zoom,reset,save"
         # follow the app-wide WebGL switch (explorer/ui/serving.py): WebGL for 20,000 dots in a real browser
         backend = "webgl" if hv.renderer("bokeh").webgl else "canvas"
-        self.world_source = ColumnDataSource({"x": [], "y": [], "kind": [], "bits": []})
+        self.world_source = ColumnDataSource({"x": [], "y": [], "kind": [], "bits": [], "count": []})
         self.before_source = ColumnDataSource({"x": [], "y": []})
         self.now_source = ColumnDataSource({"x": [], "y": []})
         self.finds_source = ColumnDataSource({"x": [], "y": []})
-        p = figure(height=430, sizing_mode="stretch_width", tools=tools, output_backend=backend,
+        p = figure(height=340, sizing_mode="stretch_width", tools=tools, output_backend=backend,
                    x_axis_label="average compute",
-                   y_axis_label="train performance", y_range=(-0.04, 1.1))
-        # one renderer per kind (a filtered view of one source), so the legend is fixed and each kind can be hidden
-        dots = {kind: p.scatter("x", "y", source=self.world_source, color=color, size=3, alpha=0.6,
-                                view=CDSView(filter=GroupFilter(column_name="kind", group=kind)))
+                   y_axis_label="train performance", y_range=Y_RANGE)
+        # one renderer per kind (a filtered view of one source), so the legend is fixed and each kind can be
+        # hidden; no outline (stroking each dot was most of a frame's paint)
+        dots = {kind: p.scatter("x", "y", source=self.world_source, fill_color=color, line_color=None, size=5,
+                                fill_alpha=0.85, view=CDSView(filter=GroupFilter(column_name="kind", group=kind)))
                 for kind, color in KIND_COLORS.items()}
         self.legend_items = {kind: LegendItem(label=kind, renderers=[r]) for kind, r in dots.items()}
         p.add_layout(Legend(items=list(self.legend_items.values()), title="kind"), "right")
         p.add_tools(HoverTool(renderers=list(dots.values()),
                               tooltips=[("kind", "@kind"), ("average compute", "@x{0.000}"),
-                                        ("train performance", "@y{0.000}"), ("bits", "@bits{0.0}")]))
+                                        ("train performance", "@y{0.000}"), ("bits", "@bits{0.0}"),
+                                        ("programs of this kind here", "@count")]))
         # The veil: everything right of C_t, the programs the search may not draw yet, is faded.
-        self.veil = BoxAnnotation(left=0.0, fill_color="white", fill_alpha=0.75, line_alpha=0.0)
+        self.veil = BoxAnnotation(left=0.0, fill_color="white", fill_alpha=0.8, line_alpha=0.0)
         self.c_line = Span(location=0.0, dimension="height", line_color="black", line_width=2)
         self.c_min_line = Span(location=0.0, dimension="height", line_color=KIND_COLORS["honest"],
                                line_dash="dotted", line_width=2)
@@ -465,7 +596,7 @@ class RunFigures:
 
         self.schedule_source = ColumnDataSource({"t": [], "c": []})
         self.schedule_point = ColumnDataSource({"t": [], "c": []})
-        s = figure(height=240, sizing_mode="stretch_width", tools=tools, x_axis_label="step", y_axis_label="C_t")
+        s = figure(height=260, sizing_mode="stretch_width", tools=tools, x_axis_label="step", y_axis_label="C")
         s.line("t", "c", source=self.schedule_source, color="black", line_width=2)
         self.schedule_c_min = Span(location=0.0, dimension="width", line_color=KIND_COLORS["honest"],
                                    line_dash="dotted")
@@ -477,13 +608,14 @@ class RunFigures:
 
         self.size_source = ColumnDataSource({"t": [], "n": [], "k": []})
         self.size_point = ColumnDataSource({"t": [], "n": []})
-        z = figure(height=240, sizing_mode="stretch_width", tools=tools, x_axis_label="step", y_axis_label="programs",
-                   title="How many programs the search may draw from")
+        z = figure(height=260, sizing_mode="stretch_width", tools=tools, x_axis_label="step",
+                   y_axis_label="programs in P(C)",
+                   title="Programs the search may draw from")
         z.line("t", "n", source=self.size_source, color="black", line_width=2, legend_label="|P(C)|")
         # the good-looking programs are a small share of P(C): they get their own axis, on the right
         self.good_range = Range1d(0, 1)
         z.extra_y_ranges = {"good": self.good_range}
-        z.add_layout(LinearAxis(y_range_name="good", axis_label="good-looking in P(C)",
+        z.add_layout(LinearAxis(y_range_name="good", axis_label="good-looking",
                                 axis_label_text_color=KIND_COLORS["honest"]), "right")
         z.line("t", "k", source=self.size_source, color=KIND_COLORS["honest"], line_width=2, y_range_name="good",
                legend_label="good-looking in P(C) (right axis)")
@@ -495,15 +627,14 @@ class RunFigures:
 
     def show_world(self, world: World) -> None:
         cols = world.cols
-        self.world_source.data = {"x": cols["avg_compute"], "y": cols["train_perf"], "kind": cols["kind_name"],
-                                  "bits": cols["bits"]}
+        avg = cols["avg_compute"]
+        x_range = (min(0.0, float(avg.min())) if len(avg) else 0.0, float(avg.max()) * 1.04 if len(avg) else 1.0)
+        self.world_source.data = pixel_dots(cols, x_range)
         present = set(np.unique(cols["kind_name"]))
         for kind, item in self.legend_items.items():
             item.visible = kind in present
         self.threshold_line.location = world.threshold
-        avg = cols["avg_compute"]
-        self.programs.x_range.update(start=min(0.0, float(avg.min())) if len(avg) else 0.0,
-                                     end=float(avg.max()) * 1.04 if len(avg) else 1.0)
+        self.programs.x_range.update(start=x_range[0], end=x_range[1])
         self.world = world
 
     def show_trace(self, tr: Trace) -> None:
@@ -538,6 +669,22 @@ class RunFigures:
             line.location = t
         self.schedule_point.data = {"t": [t], "c": [c if np.isfinite(c) else np.nan]}
         self.size_point.data = {"t": [t], "n": [now["in_p"]]}
+
+
+def pixel_dots(cols: dict[str, np.ndarray], x_range: tuple[float, float],
+               cells: tuple[int, int] = PIXEL_CELLS) -> dict[str, np.ndarray]:
+    """The world's programs as dots to draw: one per kind per cell of a `cells` grid over the plot (about a
+    screen pixel each), at its first program, with how many programs of that kind the cell holds."""
+    x, y, kind = cols["avg_compute"], cols["train_perf"], np.asarray(cols["kind_name"]).astype(str)
+    if not len(x):
+        return {"x": x, "y": y, "kind": kind, "bits": cols["bits"], "count": np.zeros(0, dtype=int)}
+    names, kind_index = np.unique(kind, return_inverse=True)
+    span_x = max(x_range[1] - x_range[0], 1e-12)
+    qx = np.clip(((x - x_range[0]) / span_x * cells[0]).astype(np.int64), 0, cells[0])
+    qy = np.clip(((y - Y_RANGE[0]) / (Y_RANGE[1] - Y_RANGE[0]) * cells[1]).astype(np.int64), 0, cells[1])
+    key = (kind_index.astype(np.int64) * (cells[0] + 1) + qx) * (cells[1] + 1) + qy
+    _, first, count = np.unique(key, return_index=True, return_counts=True)
+    return {"x": x[first], "y": y[first], "kind": kind[first], "bits": cols["bits"][first], "count": count}
 
 
 def _flat(schedule: str, point: dict[str, Any], kinds: Sequence[str]) -> dict[str, Any]:
