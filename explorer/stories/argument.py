@@ -37,7 +37,7 @@ RELATIONS = ("rests on", "is evidence for", "supports", "refutes", "assumes")
 UNDEFINED = "undefined"
 #: Short names of the criteria for a narrow map (the hover shows the whole question).
 CRITERION_SHORT = {"goal_alignment": "goal align.", "goal_competitiveness": "goal compet.",
-                   "rationale_alignment": "rationale align.", "rationale_competitiveness": "rationale compet."}
+                   "rationale_alignment": "ration. align.", "rationale_competitiveness": "ration. compet."}
 
 
 def node_key(kind: str, item: str) -> str:

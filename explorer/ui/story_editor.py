@@ -4,6 +4,14 @@ The editor holds one Story (the model) and the forms of explorer.ui.story_forms 
 changes the model; the editor then re-validates the text the story would be saved as (so messages are
 located at the lines of that file) and shows the messages in a list and under the part they are about.
 
+The page opens on the library (each story's title, first sentence and recorded statuses), not on a blank
+form; `?story=NAME` opens a story and `&item=KIND:ID` (a tap on the story panel's map) opens that item's
+form. A story's parts are in tabs (story, claims, criteria, assumptions, evidence, sweeps, narrative),
+each a scrolling column whose forms are its direct children, so the argument map beside them can open
+any part: a tap switches to its tab, scrolls to its form and marks it. Problems appear under the form
+they are about and, in the list beside, named by the part the form shows (`Claims › claim RN1`), not
+by a line of a file the form does not show.
+
 Check runs the evidence in a background thread and shows each claim's status as a coloured badge.
 Save goes through the library's revision check: if someone saved the story since this page opened it,
 the save is refused with a clear message and the edits stay in the page, ready for Save as or download.
@@ -28,6 +36,8 @@ import param
 
 from explorer.errors import ExplorerError
 from explorer.stories import fileformat
+from explorer.stories.argument import argument
+from explorer.stories.catalogue import Entry, catalogue
 from explorer.stories.evidence import STATUSES, Result, claim_statuses, evidence_status, run
 from explorer.stories.library import StoryConflictError, StoryLibrary, check_name
 from explorer.stories.messages import Message, StoryFormatError
@@ -36,8 +46,9 @@ from explorer.stories.render import safe_html
 from explorer.stories.validate import validate
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 from explorer.ui import markup
+from explorer.ui.argument_map import ArgumentMap
 from explorer.ui.story_forms import (
-    AssumptionForm, Choices, ComponentForm, CriterionForm, EvidenceForm, HeaderForm, ListForm, SweepForm,
+    AssumptionForm, Choices, ClaimForm, ComponentForm, CriterionForm, EvidenceForm, HeaderForm, ListForm, SweepForm,
     badge, new_assumption, new_evidence, new_sweep,
 )
 from explorer.ui.sweep_map import SweepRunner
@@ -47,6 +58,18 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = "templates/"
 BLANK = "(blank story)"
+#: The editor's tabs, in order, and the tab of each kind of form (a problem names it; a tap opens it).
+SECTIONS = ("Story", "Claims", "Criteria", "Assumptions", "Evidence", "Sweeps", "Narrative")
+TAB_OF = {HeaderForm: "Story", ComponentForm: "Claims", ClaimForm: "Claims", CriterionForm: "Criteria",
+          AssumptionForm: "Assumptions", EvidenceForm: "Evidence", SweepForm: "Sweeps"}
+KIND_TAB = {"claim": "Claims", "criterion": "Criteria", "assumption": "Assumptions", "evidence": "Evidence"}
+#: Front-matter keys whose problems belong to the header form; the others name their tab.
+HEADER_KEYS = {"schema", "title", "authors", "revision", "goal_class", "rationale_classes", "failure_modes"}
+KEY_TAB = {"components": "Claims", "criteria": "Criteria", "assumptions": "Assumptions", "evidence": "Evidence",
+           "sweeps": "Sweeps"}
+#: The forms' columns fill the window below the toolbar and the tab bar, and scroll inside it.
+TAB_HEIGHT = "calc(100vh - 200px)"
+FOCUS_STYLE = {"border-left": "4px solid #0072B2", "background": "#eef6fc", "padding-left": "8px"}
 
 
 def blank_story() -> Story:
@@ -96,12 +119,29 @@ def _guarded(method):
     return wrapper
 
 
-def messages_html(messages: list[Message]) -> str:
-    """Messages as an escaped HTML list, errors in red, warnings in amber."""
+def messages_html(messages: list[Message], where: list[str] | None = None) -> str:
+    """Messages as an escaped HTML list, errors in red, warnings in amber; each names the part it is about
+    (`where`, as the form labels it) instead of the file line the form does not show (none: said where it is)."""
     colour = {"error": "#b00020", "warning": "#8a5a00"}
-    items = "".join(f"<li class='story-message story-{m.severity}' style='color:{colour[m.severity]}'>"
-                    f"{markup.html_text(str(m))}</li>" for m in messages)
+    t = markup.html_text
+    items = "".join(
+        f"<li class='story-message story-{m.severity}' style='color:{colour[m.severity]}'>{t(m.severity)} "
+        f"<small>{t(m.code)}</small>{' <b>' + t(w) + '</b>' if w else ''}: {t(m.text)}</li>"
+        for m, w in zip(messages, where or [""] * len(messages)))
     return f"<ul class='story-messages' style='padding-left:1.2em;margin:0'>{items}</ul>" if items else ""
+
+
+def entry_html(entry: Entry) -> str:
+    """One story of the library as the list shows it (every piece of its text escaped)."""
+    t = markup.html_text
+    if entry.problem:
+        return (f"<div class='story-entry'><b>{t(entry.name)}</b>: <span style='color:#b00020'>does not load: "
+                f"{t(entry.problem, limit=300)}</span></div>")
+    counts = " ".join(f"{badge(s)} {n}" for s, n in entry.statuses.items())
+    recorded = f"{entry.claims} claim{'s' if entry.claims != 1 else ''}: {counts}" if entry.claims else "no claims yet"
+    return (f"<div class='story-entry'><b class='story-entry-title'>{t(entry.title)}</b> "
+            f"<small style='color:#555'>{t(entry.name)}</small><br>{t(entry.about)}"
+            f"<br><small>{recorded} <i>(as recorded in the file)</i></small></div>")
 
 
 class StoryEditor(pn.viewable.Viewer):
@@ -113,9 +153,11 @@ class StoryEditor(pn.viewable.Viewer):
                                     doc="The revision this page opened (the save check compares it).")
     dirty = param.Boolean(False, doc="Whether there are edits not saved yet.")
     running = param.Boolean(False, doc="Whether a check is running.")
+    mode = param.Selector(default="library", objects=["library", "story"],
+                          doc="What the page shows: the library's list, or the story being edited.")
 
     def __init__(self, library: StoryLibrary | None = None, story: str | None = None, **params):
-        """`story`: the library name to open first (else a blank story)."""
+        """`story`: the library name to open first (else the page shows the library)."""
         super().__init__(**params)
         self.library = library or StoryLibrary()
         self.story: Story = blank_story()
@@ -128,6 +170,12 @@ class StoryEditor(pn.viewable.Viewer):
         # toolbar
         self.picker = pn.widgets.Select(label="Story", options=[], width=260, css_classes=["story-picker"])
         self.open_button = pn.widgets.Button(label="Open", color="primary", width=80, align="end")
+        self.library_button = pn.widgets.Button(label="Library", color="light", width=90, align="end",
+                                                description="Back to the list of stories (your edits stay here)",
+                                                css_classes=["story-library-button"])
+        self.back_button = pn.widgets.Button(label="Back to the story", color="light", align="end", visible=False)
+        self.library_button.on_click(lambda _e: self.show_library())
+        self.back_button.on_click(lambda _e: setattr(self, "mode", "story"))
         self.template = pn.widgets.Select(label="New from template", options=[BLANK], width=240)
         self.new_button = pn.widgets.Button(label="New", color="light", width=70, align="end")
         self.save_button = pn.widgets.Button(
@@ -159,12 +207,23 @@ class StoryEditor(pn.viewable.Viewer):
                                              sizing_mode="stretch_width", css_classes=["story-body"])
         self.body.param.watch(self._body_edited, ["value", "value_input"])
 
-        self._sections = {key: pn.Column(sizing_mode="stretch_width") for key in
-                          ("header", "components", "criteria", "assumptions", "evidence", "sweeps")}
+        self._sections = {name: pn.Column(sizing_mode="stretch_width", scroll=True, styles={"max-height": TAB_HEIGHT},
+                                          css_classes=[f"story-tab-{name.lower()}"]) for name in SECTIONS}
+        self.tabs = pn.Tabs(*self._sections.items(), dynamic=False, sizing_mode="stretch_width",
+                            css_classes=["story-tabs"])
+        self.map = ArgumentMap(on_tap=self.focus, css_classes=("story-editor-map",))
+        self._focused: Any = None
+        self.focused: str | None = None  # KIND:ID of the form last opened from the map or a link
+        self.library_list = pn.Column(sizing_mode="stretch_width", css_classes=["story-library"])
         self.sweep_runner = SweepRunner(story=None)
+        self._library_part = pn.Column(self.library_toolbar(), self.library_list, sizing_mode="stretch_width")
+        self._story_part = pn.Row(pn.Column(self.toolbar(), self.tabs, sizing_mode="stretch_width"), self.side(),
+                                  sizing_mode="stretch_width")
         self.refresh_library()
         if story is None or not self.open(story):
             self._load(blank_story(), None, None)
+            self.show_library()
+        self._mode_changed()
 
     # ---- the library ---------------------------------------------------------------------------
 
@@ -175,7 +234,35 @@ class StoryEditor(pn.viewable.Viewer):
         self.picker.options = names
         if self.story_name in names:
             self.picker.value = self.story_name
+        elif names and self.picker.value not in names:
+            self.picker.value = names[0]
         self.template.options = [BLANK] + [n for n in names if n.startswith(TEMPLATES)]
+        if self.mode == "library":
+            self._list_library()
+
+    def show_library(self) -> None:
+        """Show the library's list (the story being edited stays, one click away)."""
+        self.mode = "library"
+        self.refresh_library()
+
+    def _list_library(self) -> None:
+        rows: list[Any] = []
+        entries = catalogue(self.library)
+        for heading, part in (("Stories", [e for e in entries if not e.template]),
+                              ("Templates (start from one: choose it under New from template)",
+                               [e for e in entries if e.template])):
+            if not part:
+                continue
+            rows.append(markup.html(f"<h3 style='margin:6px 0 0 0'>{markup.html_text(heading)}</h3>"))
+            for entry in part:
+                button = pn.widgets.Button(label="Open", color="primary", width=70, align="center",
+                                           description=f"Open {entry.name} in the editor")
+                button.on_click(functools.partial(lambda name, _e: self.open(name), entry.name))
+                rows.append(pn.Row(button, markup.html(entry_html(entry), sizing_mode="stretch_width"),
+                                   sizing_mode="stretch_width", css_classes=["story-library-row"]))
+        if not rows:
+            rows = [markup.html("<i>The library is empty: start a new story with New.</i>")]
+        self.library_list[:] = rows
 
     @_guarded
     def open(self, name: str | None) -> bool:
@@ -184,6 +271,7 @@ class StoryEditor(pn.viewable.Viewer):
             raise ExplorerError("choose a story to open")
         story = self.library.open(name)
         self._load(story, name, story.revision)
+        self.mode = "story"
         self.show_alert("")
         return True
 
@@ -192,6 +280,7 @@ class StoryEditor(pn.viewable.Viewer):
         """Start a new, unsaved story: blank, or a copy of a library template."""
         story = blank_story() if template is None else self.library.open(template)
         self._load(story, None, None)
+        self.mode = "story"
         self.dirty = True
         self.show_alert("New story: give it a name and press Save as to keep it.", kind="info")
         return True
@@ -272,12 +361,13 @@ class StoryEditor(pn.viewable.Viewer):
                                      lambda: new_evidence(story), "evidence", changed, self.choices)
             self.sweeps = ListForm(story.sweeps, lambda item, rm: SweepForm(item, self.choices, changed, rm),
                                    lambda: new_sweep(story), "sweep", changed, self.choices)
-            self._sections["header"][:] = [self.header.panel()]
-            self._sections["components"][:] = [f.layout for f in self.components.values()]
-            self._sections["criteria"][:] = [f.layout for f in self.criteria.values()]
-            self._sections["assumptions"][:] = [self.assumptions.layout]
-            self._sections["evidence"][:] = [self.evidence.layout]
-            self._sections["sweeps"][:] = [self.sweeps.layout, self.sweep_runner]
+            self._focused = None
+            self._sections["Story"][:] = [self.header.panel()]
+            self._sections["Criteria"][:] = [f.layout for f in self.criteria.values()]
+            self._sections["Narrative"][:] = [pn.Row(self.body, self.preview, sizing_mode="stretch_width")]
+            for form in (*self.components.values(), self.assumptions, self.evidence, self.sweeps):
+                form.relayout = self._relayout
+            self._relayout()
             self.sweep_runner.story = story
             self.body.value = story.body
             self.preview.object = safe_html(story.body)
@@ -288,6 +378,49 @@ class StoryEditor(pn.viewable.Viewer):
             self.picker.value = name
         self.download.filename = f"{(name or 'story').rsplit('/', 1)[-1]}{fileformat.SUFFIX}"
         self._revalidate()
+
+    def _relayout(self) -> None:
+        """Lay the list forms out flat in their tabs (after a part is added or removed)."""
+        self._sections["Claims"][:] = [p for form in self.components.values() for p in form.parts()]
+        self._sections["Assumptions"][:] = self.assumptions.parts()
+        self._sections["Evidence"][:] = self.evidence.parts()
+        self._sections["Sweeps"][:] = [*self.sweeps.parts(), self.sweep_runner]
+
+    # ---- opening a part from the map ---------------------------------------------------------------
+
+    def form_of(self, kind: str, item: str) -> Any:
+        """The form of a claim, criterion, assumption or evidence by id (None: the story has none)."""
+        if kind == "claim":
+            return next((f for comp in self.components.values() for f in comp.claims if f.claim.id == item), None)
+        if kind == "criterion":
+            return self.criteria.get(item)
+        forms = {"assumption": (self.assumptions.forms, "name"), "evidence": (self.evidence.forms, "id")}.get(kind)
+        if forms is None:
+            return None
+        return next((f for f in forms[0] if getattr(f.item, forms[1]) == item), None)
+
+    @_guarded
+    def focus(self, kind: str, item: str) -> bool:
+        """Open a part's form: switch to its tab, scroll to it and mark it (a tap on the map, a link's item)."""
+        form = self.form_of(kind, item)
+        if form is None:
+            raise ExplorerError(f"this story has no {kind} {item!r} to open")
+        self.mode = "story"
+        tab = KIND_TAB[kind]
+        if self._focused is not None:
+            self._focused[0].styles = self._focused[1]
+        self._focused = (form.layout, dict(form.layout.styles))
+        form.layout.styles = {**form.layout.styles, **FOCUS_STYLE}
+        self.tabs.active = SECTIONS.index(tab)
+        column = self._sections[tab]
+        index = next(i for i, o in enumerate(column.objects) if o is form.layout)
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:  # after the tab is shown, or nothing scrolls
+            doc.add_timeout_callback(lambda: column.scroll_to(index), 300)
+        else:
+            column.scroll_to(index)
+        self.focused = f"{kind}:{item}"
+        return True
 
     # ---- reacting to edits ----------------------------------------------------------------------
 
@@ -322,8 +455,8 @@ class StoryEditor(pn.viewable.Viewer):
             self.messages = validate(reloaded, label)
         except StoryFormatError as exc:
             self.messages = list(exc.messages)
-        self.messages_pane.object = messages_html(self.messages) or "<i>No problems found.</i>"
-        self._inline_messages(reloaded)
+        where = self._inline_messages(reloaded)
+        self.messages_pane.object = messages_html(self.messages, where) or "<i>No problems found.</i>"
         self._show_statuses()
         self._update_status()
 
@@ -335,7 +468,7 @@ class StoryEditor(pn.viewable.Viewer):
         source = reloaded.source
         for key in source or {}:
             try:
-                out.append((source.lc.key(key)[0] + 2, None))
+                out.append((source.lc.key(key)[0] + 2, self.header if key in HEADER_KEYS else str(key)))
             except (AttributeError, KeyError, TypeError):
                 pass
         for name, form in self.components.items():
@@ -349,32 +482,52 @@ class StoryEditor(pn.viewable.Viewer):
             out.extend((item.line, form) for item, form in zip(items, forms))
         return sorted((t for t in out if t[0]), key=lambda t: t[0])
 
-    def _inline_messages(self, reloaded: Story | None) -> None:
+    def _inline_messages(self, reloaded: Story | None) -> list[str]:
+        """Put each message under the form it is about; return, per message, that part's name as the
+        form shows it (`Claims › claim RN1`), for the list beside."""
         targets = self._targets(reloaded)
         found: dict[int, tuple[Any, list[Message]]] = {}
+        where = []
         for m in self.messages:
             owner = None
             for line, form in targets:
                 if line > m.line:
                     break
                 owner = form
-            if owner is not None and m.line:
+            if not m.line:
+                owner = None
+            if owner is not None and not isinstance(owner, str):
                 found.setdefault(id(owner), (owner, []))[1].append(m)
+            where.append(self._where(owner))
         for form in self._all_forms():
             owner, msgs = found.get(id(form), (form, []))
             form.messages.object = messages_html(msgs)
             form.messages.visible = bool(msgs)
+        return where
+
+    @staticmethod
+    def _where(owner: Any) -> str:
+        if owner is None:
+            return "the story"
+        if isinstance(owner, str):
+            return f"{KEY_TAB.get(owner, 'Story')} › {owner.replace('_', ' ')}"
+        return f"{TAB_OF[type(owner)]} › {owner.where}"
 
     def _all_forms(self) -> list[Any]:
         forms: list[Any] = []
         for comp in self.components.values():
             forms += [comp, *comp.claims]
-        return forms + list(self.criteria.values()) + self.assumptions.forms + self.evidence.forms + self.sweeps.forms
+        return [self.header] + forms + list(self.criteria.values()) + self.assumptions.forms + self.evidence.forms + self.sweeps.forms
 
     def errors(self) -> list[Message]:
         return [m for m in self.messages if m.severity == "error"]
 
     def _update_status(self) -> None:
+        if self.mode == "library":
+            n = len(self.picker.options)
+            self.status.object = (f"<div class='story-state story-library-state'>The story library: {n} "
+                                  f"stor{'y' if n == 1 else 'ies'}. Open one, or start a new one.</div>")
+            return
         errors = len(self.errors())
         warnings = len(self.messages) - errors
         where = (f"<b>{markup.html_text(self.story_name)}</b>, revision {self.opened_revision}" if self.story_name
@@ -462,6 +615,9 @@ class StoryEditor(pn.viewable.Viewer):
                                       f"{word}; press Check to run it now")
             else:
                 form.result.object = "<i>not checked yet</i>"
+        self.map.show(argument(self.story, statuses, {ev.id: ("refuted" if ev.id in self._check_problems else
+                                                             evidence_status(self.story, ev, results))
+                                                       for ev in self.story.evidence}))
         counts = {s: list(statuses.values()).count(s) for s in STATUSES}
         self.summary.object = " ".join(f"{badge(s)} {n}" for s, n in counts.items() if n) or "<i>No claims yet.</i>"
 
@@ -477,29 +633,31 @@ class StoryEditor(pn.viewable.Viewer):
 
     # ---- layout ----------------------------------------------------------------------------------
 
-    def toolbar(self) -> pn.Column:
-        return pn.Column(
-            pn.Row(self.picker, self.open_button, self.template, self.new_button),
-            pn.Row(self.save_button, self.save_as_name, self.save_as_button, self.download),
-            sizing_mode="stretch_width")
+    @param.depends("mode", watch=True)
+    def _mode_changed(self) -> None:
+        library = self.mode == "library"
+        self._library_part.visible, self._story_part.visible = library, not library
+        self.back_button.visible = library and (self.story_name is not None or self.dirty)
+        self._update_status()
+
+    def toolbar(self) -> pn.Row:
+        """The story's own buttons (the library's are on the library's page)."""
+        return pn.Row(self.library_button, self.save_button, self.save_as_name, self.save_as_button, self.download,
+                      sizing_mode="stretch_width")
+
+    def library_toolbar(self) -> pn.Row:
+        return pn.Row(self.picker, self.open_button, self.template, self.new_button, self.back_button,
+                      sizing_mode="stretch_width")
 
     def side(self) -> pn.Column:
         return pn.Column(
-            markup.html("<h3>Check</h3>"), pn.Row(self.check_button, self.stop_button, self.progress), self.summary,
-            markup.html("<h3>Problems</h3>"), self.messages_pane, width=380)
+            pn.Row(self.check_button, self.stop_button, self.progress), self.summary,
+            markup.html("<h3 style='margin:4px 0'>Argument map</h3>"), self.map,
+            markup.html("<h3 style='margin:4px 0'>Problems</h3>"), self.messages_pane, width=380,
+            css_classes=["story-side"])
 
     def __panel__(self):
-        cards = [
-            markup.card("Story", self._sections["header"], sizing_mode="stretch_width"),
-            self._sections["components"],
-            markup.card("Criteria", self._sections["criteria"], sizing_mode="stretch_width"),
-            markup.card("Assumptions", self._sections["assumptions"], sizing_mode="stretch_width"),
-            markup.card("Evidence", self._sections["evidence"], sizing_mode="stretch_width"),
-            markup.card("Sensitivity sweeps", self._sections["sweeps"], sizing_mode="stretch_width", collapsed=True),
-            markup.card("Narrative", pn.Row(self.body, self.preview), sizing_mode="stretch_width"),
-        ]
-        main = pn.Column(self.toolbar(), self.alert, self.status, *cards, sizing_mode="stretch_width")
-        return pn.Row(main, self.side(), sizing_mode="stretch_width")
+        return pn.Column(self.alert, self.status, self._library_part, self._story_part, sizing_mode="stretch_width")
 
 
 def sync_url(editor: StoryEditor) -> None:
@@ -511,10 +669,18 @@ def sync_url(editor: StoryEditor) -> None:
     if unread:
         editor.show_alert(f"This link could not be used: {unread}.")
     names = [v for k, v in pairs if k == "story"]
-    if names:
-        editor.open(names[0])
+    if names and editor.open(names[0]):
+        items = [v for k, v in pairs if k == "item"]
+        kind, _, item = (items[0] if items else "").partition(":")
+        if items and kind in KIND_TAB:
+            # Once the page is in the browser: a scroll sent before that has no column to scroll.
+            pn.state.onload(lambda: editor.focus(kind, item))
+        elif items:
+            editor.show_alert(f"This link's item {items[0]!r} is not a claim, criterion, assumption or evidence "
+                              "(KIND:ID, for example claim:GS1).")
 
     def write(*_):
-        location.search = "?" + urlencode({"story": editor.story_name}, safe="/") if editor.story_name else ""
+        shown = editor.story_name if editor.mode == "story" else None
+        location.search = "?" + urlencode({"story": shown}, safe="/") if shown else ""
 
-    editor.param.watch(write, "story_name")
+    editor.param.watch(write, ["story_name", "mode"])

@@ -235,8 +235,11 @@ class Choices:
 class HeaderForm:
     """Title, authors, goal class, rationale classes and failure modes."""
 
+    where = "story header"
+
     def __init__(self, story: Story, changed: Changed):
         self.story = story
+        self.messages = markup.html("", sizing_mode="stretch_width", visible=False)
         self.title = _watch_text(pn.widgets.TextInput(label="Title", value=story.title, sizing_mode="stretch_width",
                                                       css_classes=["story-title-input"]),
                                  lambda v: setattr(story, "title", v), changed)
@@ -292,8 +295,9 @@ class HeaderForm:
             changed(False)
 
     def panel(self) -> pn.Column:
-        return pn.Column(self.title, self.authors, pn.Row(self.goal_class, self.goal_custom), self.goal_custom_help(),
-                         self.rationale, self.rationale_custom, self.failure_modes, sizing_mode="stretch_width")
+        return pn.Column(self.messages, self.title, self.authors, pn.Row(self.goal_class, self.goal_custom),
+                         self.goal_custom_help(), self.rationale, self.rationale_custom, self.failure_modes,
+                         sizing_mode="stretch_width")
 
     @staticmethod
     def goal_custom_help() -> pn.pane.HTML:
@@ -306,6 +310,11 @@ class HeaderForm:
 
 class ClaimForm:
     """One claim: id, text, evidence and rests-on references, undeveloped, and its status badge."""
+
+    @property
+    def where(self) -> str:
+        """The form's name in a problem's line (the part it is about, as the form labels it)."""
+        return f"claim {self.claim.id}"
 
     def __init__(self, claim: Claim, choices: Choices, changed: Changed, remove: Callable[["ClaimForm"], None]):
         self.claim = claim
@@ -331,24 +340,33 @@ class ClaimForm:
 
 
 class ComponentForm:
-    """One of the four components: undeveloped, a note, and its claims (add and remove)."""
+    """One of the four components: undeveloped, a note, and its claims (add and remove).
+
+    The editor lays the parts out flat (`parts()`: the heading, each claim's form, the Add button) so
+    that every claim's form is a direct child of one scrolling column it can scroll to; `relayout` is
+    called after a claim is added or removed so the editor can lay the parts out again."""
 
     def __init__(self, name: str, story: Story, choices: Choices, changed: Changed):
         self.name, self.story, self.choices, self.changed = name, story, choices, changed
         comp = story.components.setdefault(name, Component())
         self.component = comp
+        self.where = COMPONENTS[name]
         self.undeveloped = _watch(pn.widgets.Checkbox(label="Not worked out yet (undeveloped)", value=comp.undeveloped),
                                   lambda v: setattr(comp, "undeveloped", bool(v)), changed)
         self.note = _watch_text(pn.widgets.TextAreaInput(label="Note", value=comp.note, **TEXT),
                                 lambda v: setattr(comp, "note", v), changed)
         self.claims = [ClaimForm(c, choices, changed, self.remove) for c in comp.claims]
-        self.claim_column = pn.Column(*(f.layout for f in self.claims), sizing_mode="stretch_width")
         self.add_button = pn.widgets.Button(label="Add claim", color="light",
                                             description=f"A new claim in {COMPONENTS[name]}")
         self.add_button.on_click(lambda _event: self.add())
         self.messages = markup.html("", sizing_mode="stretch_width", visible=False)
-        self.layout = markup.card(COMPONENTS[name], self.undeveloped, self.note, self.messages, self.claim_column,
-                                  self.add_button, sizing_mode="stretch_width", collapsed=False)
+        self.head = pn.Column(markup.html(f"<h3 style='margin:8px 0 0 0'>{markup.html_text(COMPONENTS[name])}</h3>"),
+                              pn.Row(self.undeveloped), self.note, self.messages, sizing_mode="stretch_width",
+                              css_classes=["story-component"])
+        self.relayout: Callable[[], None] = lambda: None
+
+    def parts(self) -> list[Any]:
+        return [self.head, *(f.layout for f in self.claims), self.add_button]
 
     def add(self, text: str = "") -> ClaimForm:
         taken = set(self.story.claims())
@@ -360,7 +378,7 @@ class ComponentForm:
         self.component.claims.append(claim)
         form = ClaimForm(claim, self.choices, self.changed, self.remove)
         self.claims.append(form)
-        self.claim_column.append(form.layout)
+        self.relayout()
         self.changed(True)
         return form
 
@@ -368,16 +386,20 @@ class ComponentForm:
         remove_identical(self.component.claims, form.claim)
         self.claims.remove(form)
         self.choices.forget(form.widgets)
-        self.claim_column.remove(form.layout)
+        self.relayout()
         self.changed(True)
 
 
 class CriterionForm:
     """One criterion: rating, the claims it rests on, a note."""
 
+    @property
+    def where(self) -> str:
+        return f"criterion {self.label.split(':')[0].lower()}"
+
     def __init__(self, name: str, story: Story, choices: Choices, changed: Changed):
         crit = story.criteria.setdefault(name, Criterion())
-        self.criterion = crit
+        self.criterion, self.label = crit, CRITERIA[name]
         ratings = {"(no rating)": "", **{r: r for r in RATINGS}}
         if crit.rating and crit.rating not in RATINGS:
             ratings[f"unknown: {crit.rating}"] = crit.rating
@@ -401,17 +423,20 @@ class ListForm:
                  choices: Choices):
         self.items, self.make, self.new, self.changed, self.choices = items, make, new, changed, choices
         self.forms = [make(item, self.remove) for item in items]
-        self.column = pn.Column(*(f.layout for f in self.forms), sizing_mode="stretch_width")
         self.add_button = pn.widgets.Button(label=f"Add {label}", color="light")
         self.add_button.on_click(lambda _event: self.add())
-        self.layout = pn.Column(self.column, self.add_button, sizing_mode="stretch_width")
+        #: Called after a part is added or removed (the editor lays its forms out flat, see ComponentForm).
+        self.relayout: Callable[[], None] = lambda: None
+
+    def parts(self) -> list[Any]:
+        return [*(f.layout for f in self.forms), self.add_button]
 
     def add(self):
         item = self.new()
         self.items.append(item)
         form = self.make(item, self.remove)
         self.forms.append(form)
-        self.column.append(form.layout)
+        self.relayout()
         self.changed(True)
         return form
 
@@ -419,7 +444,7 @@ class ListForm:
         remove_identical(self.items, form.item)
         self.forms.remove(form)
         self.choices.forget(getattr(form, "widgets", []))
-        self.column.remove(form.layout)
+        self.relayout()
         self.changed(True)
 
 
@@ -433,6 +458,10 @@ def _unique(prefix: str, taken: Iterable[str]) -> str:
 
 class AssumptionForm:
     """An assumption: name, the parameter it sets, nominal value and range, note."""
+
+    @property
+    def where(self) -> str:
+        return f"assumption {self.item.name}"
 
     def __init__(self, item: Assumption, changed: Changed, remove):
         self.item = item
@@ -469,6 +498,10 @@ class EvidenceForm:
     """Evidence: a simulation (scenario, parameters, assumptions, predicate) or an external source."""
 
     SIMULATION, SOURCE = "Simulation", "External source"
+
+    @property
+    def where(self) -> str:
+        return f"evidence {self.item.id}"
 
     def __init__(self, item: Evidence, choices: Choices, changed: Changed, remove):
         self.item, self.changed = item, changed
@@ -569,6 +602,10 @@ class EvidenceForm:
 
 class SweepForm:
     """A sensitivity sweep: scenario, the assumptions it varies, grid points and the two failure conditions."""
+
+    @property
+    def where(self) -> str:
+        return f"sweep {self.item.id}"
 
     def __init__(self, item: Sweep, choices: Choices, changed: Changed, remove):
         self.item, self.changed = item, changed

@@ -49,11 +49,13 @@ from explorer.stories.evidence import (
     Checked, as_checked, as_checked_is_cached, claim_statuses, compare, effective_params, evidence_status, flat_metrics,
     plain,
 )
+from explorer.stories.argument import Argument, argument
 from explorer.stories.library import StoryLibrary
 from explorer.stories.messages import StoryFormatError
 from explorer.stories.model import Evidence, Story
 from explorer.stories.vocabulary import COMPONENTS
 from explorer.ui import markup
+from explorer.ui.argument_map import ArgumentMap
 from explorer.ui.page_thread import on_page
 from explorer.ui.state import SimulationState
 from explorer.ui.story_forms import badge
@@ -171,6 +173,13 @@ class StoryPanel(pn.viewable.Viewer):
         self._thread: threading.Thread | None = None
         self.picker = pn.widgets.Select(label="Training story", options=[NONE], value=NONE, sizing_mode="stretch_width")
         self.view = markup.html("", sizing_mode="stretch_width", css_classes=["story-panel"])
+        # The argument map above the claims: its colours follow evaluate(); a tap says what the node is.
+        self.map = ArgumentMap(on_tap=self.focus, css_classes=("story-panel-map",))
+        self.show_map = pn.widgets.Checkbox(label="Argument map", value=True, css_classes=["story-map-toggle"])
+        self.focused = markup.html("", sizing_mode="stretch_width", visible=False, css_classes=["story-map-focus"])
+        self.map.layout.visible = self.show_map.value
+        self.show_map.param.watch(lambda e: setattr(self.map.layout, "visible", e.new), "value")
+        self._focus: tuple[str, str] | None = None
         self._picking = False
         self.picker.param.watch(self._picked, "value")
         self.state.param.watch(lambda _e: self.evaluate(), "version")
@@ -207,6 +216,7 @@ class StoryPanel(pn.viewable.Viewer):
         finally:
             self._picking = False
         self.story_name = name
+        self._focus = None
         self._check()
         self.evaluate()
 
@@ -275,6 +285,42 @@ class StoryPanel(pn.viewable.Viewer):
                 if ev.simulated and ev.predicate is not None and ev.scenario in SCENARIOS:
                     self.here[ev.id] = self._here_one(ev, metrics, settings)
         self.view.object = self.html()
+        self._draw_map()
+
+    # ---- the argument map ---------------------------------------------------------------------------
+
+    def argument(self) -> Argument:
+        """The story as an argument map: story check's statuses, and the verdicts here as rings."""
+        if self.story is None:
+            return Argument()
+        results = self.checked.results if self.checked is not None else None
+        evidence = {ev.id: evidence_status(self.story, ev, results) for ev in self.story.evidence}
+        claims = self.statuses() or {cid: "unchecked" for cid in self.story.claims()}  # unchecked while checking
+        here = {f"claim:{cid}": v for cid, v in self.here_verdicts().items()}
+        here.update({f"evidence:{eid}": "holds" if r.holds else "fails" for eid, r in self.here.items()
+                     if r.holds is not None and r.counts})
+        return argument(self.story, claims, evidence, here)
+
+    def _draw_map(self) -> None:
+        self.map.show(self.argument())
+        self.focus(*self._focus) if self._focus else setattr(self.focused, "visible", False)
+
+    def focus(self, kind: str, item: str) -> None:
+        """Say what a node of the map is (a tap), with a link to its form in the story editor."""
+        t = markup.html_text
+        try:
+            node = self.map.argument.node(f"{kind}:{item}")
+        except StopIteration:
+            self.focused.visible = False
+            return
+        self._focus = (kind, item)
+        here = {"holds": " &middot; holds here", "fails": " &middot; <b style='color:#D55E00'>fails here</b>"}
+        link = (f"./stories?story={quote(self.story_name or '', safe='/')}&item={quote(kind + ':' + item, safe=':')}")
+        status = f" &middot; {t(node.status)}" if node.status else ""
+        self.focused.object = (f"<div style='font-size:0.9em'><b>{t(item)}</b> <small>({t(kind)}{status}"
+                               f"{here.get(node.here or '', '')})</small> {t(node.detail)}<br>{t(node.text, limit=600)}"
+                               f"<br><a href='{t(link)}' target='_blank'>Open it in the story editor</a></div>")
+        self.focused.visible = True
 
     def _here_one(self, ev: Evidence, metrics: dict[str, Any], settings: dict[str, Any]) -> LiveResult:
         own = self._own.get(ev.id)
@@ -493,7 +539,7 @@ class StoryPanel(pn.viewable.Viewer):
         }
 
     def __panel__(self):
-        return pn.Column(self.picker, self.view, sizing_mode="stretch_width")
+        return pn.Column(self.picker, self.show_map, self.map, self.focused, self.view, sizing_mode="stretch_width")
 
 
 def _served_doc():
