@@ -199,3 +199,45 @@ def test_a_link_keeps_its_penalties_whichever_order_it_lists_them():
         setup = NeuralWorld()
         assert apply_params(setup, LINK_PARAMS, query) == []
         assert (setup.proposal, setup.penalties) == ("early-exit", "0.2"), query
+
+
+# ---- how results and messages are drawn ----------------------------------------------------------
+
+
+def test_penalties_over_decades_get_a_log_axis_with_no_penalty_drawn_at_its_left():
+    import numpy as np
+
+    from explorer.ui.neural_view import penalty_axis
+
+    axis = penalty_axis(np.array([0.0, 0.001, 0.01, 0.1]))
+    assert axis["logx"] and axis["positions"][0] == pytest.approx(1e-4)  # 0: a decade left of the smallest
+    assert [label for _, label in axis["ticks"]] == ["0", "0.001", "0.01", "0.1"]
+    assert 1e-4 < axis["break_at"] < 1e-3 and "0 at the left" in axis["label"]
+    assert list(penalty_axis(np.array([0.001, 0.01, 0.1]))["positions"]) == [0.001, 0.01, 0.1]
+    narrow = penalty_axis(np.array([0.0, 0.01, 0.02]))  # less than a decade: a linear axis holds 0 itself
+    assert not narrow["logx"] and list(narrow["positions"]) == [0.0, 0.01, 0.02]
+
+
+def test_a_sweep_from_no_penalty_over_decades_is_drawn_on_a_log_axis(view):
+    import holoviews as hv
+    from bokeh.models import LogAxis
+
+    view.penalties.value = "0, 0.01, 1"
+    assert view.start()
+    finish(view)
+    for plot in view.penalty_plots().values():
+        fig = hv.render(plot)
+        assert isinstance(fig.xaxis[0], LogAxis)
+        assert fig.xaxis[0].axis_label.startswith("beta")
+        labels = dict(fig.xaxis[0].major_label_overrides)
+        assert sorted(labels.values()) == ["0", "0.01", "1"]
+        assert fig.x_range.start < min(labels) and fig.x_range.end > max(labels)  # every tick drawn, 0's too
+
+
+def test_a_message_is_a_red_alert_shown_only_while_there_is_one(view):
+    assert isinstance(view.alert, pn.pane.Alert) and view.alert.alert_type == "danger"
+    assert not view.alert.visible and "neural-message" not in view.alert.css_classes
+    view.seed.value = -3
+    assert view.alert.visible and "neural-message" in view.alert.css_classes and "seed: -3" in view.message
+    view.message = ""
+    assert not view.alert.visible and "neural-message" not in view.alert.css_classes

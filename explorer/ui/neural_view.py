@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Legend, LegendItem
+from bokeh.models import ColumnDataSource, DataRange1d, Legend, LegendItem, Range1d
 from bokeh.plotting import figure
 
 from explorer.errors import ExplorerError
@@ -59,6 +59,9 @@ PROPOSAL_LABELS = {
 #: The compute each proposal's live curve counts on the training batch.
 LIVE_COMPUTE = {"grow": "multiply-adds", "ponder": "rollouts K", "halt": "expected ponder steps",
                 "early-exit": "mean exit layer", "misbehaviour": "expected ponder steps"}
+#: ... and its short name on the live plot's axis (the plot is short: the long name is its title).
+LIVE_AXIS = {"multiply-adds": "multiply-adds", "rollouts K": "K", "expected ponder steps": "steps",
+             "mean exit layer": "exit layer"}
 PENALTY_LABELS = {"beta": "beta values (KL penalty on steps)", "alpha": "alpha values (late-exit penalty)"}
 #: The library story shown beside each proposal: learned halting has a story of this world (so its
 #: evidence is also evaluated on the networks trained here); the drive is the essay's goof-off; the
@@ -103,19 +106,39 @@ class LiveCurves:
 
     METRICS = ("loss", "accuracy", "compute")
 
-    def __init__(self):
+    HEIGHT = 200
+
+    def __init__(self, compute_label: str = "compute", steps: int = 1000):
         self.sources: dict[str, ColumnDataSource] = {}
         self.figures: list = []
-        self.panes = [pn.pane.Bokeh(None, sizing_mode="stretch_width", min_height=220) for _ in self.METRICS]
-        self.reset(["run"], "compute")
+        self.panes = [pn.pane.Bokeh(None, sizing_mode="stretch_width", min_height=self.HEIGHT) for _ in self.METRICS]
+        self.reset(["run"], compute_label, steps)
 
-    def reset(self, labels: list[str], compute_label: str) -> None:
+    @staticmethod
+    def _titles(compute_label: str) -> dict[str, str]:
+        return {"loss": "Loss", "accuracy": "Accuracy",
+                "compute": f"Compute used: {compute_label}"}
+
+    def relabel(self, compute_label: str) -> None:
+        """Name the compute another proposal counts (the curves on show stay)."""
+        fig = self.figures[self.METRICS.index("compute")]
+        fig.title.text = self._titles(compute_label)["compute"]
+        fig.yaxis.axis_label = LIVE_AXIS.get(compute_label, compute_label)
+
+    def reset(self, labels: list[str], compute_label: str, steps: int) -> None:
         self.sources = {label: ColumnDataSource({"step": [], **{m: [] for m in self.METRICS}}) for label in labels}
-        titles = {"loss": "Loss", "accuracy": "Accuracy", "compute": f"Compute used ({compute_label})"}
+        titles = self._titles(compute_label)
+        ylabels = {"loss": "loss", "accuracy": "accuracy", "compute": LIVE_AXIS.get(compute_label, compute_label)}
         self.figures = []
         for metric, pane in zip(self.METRICS, self.panes):
-            fig = figure(height=220, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
-                         x_axis_label="step", y_axis_label=metric, title=titles[metric])
+            # Axes from the start (Bokeh draws none while a data range has no data): the steps of the run;
+            # accuracy 0..1; loss and compute from 0 and at least to 1 (an unseen anchor), then as they grow.
+            y_range = Range1d(-0.02, 1.02) if metric == "accuracy" else DataRange1d(start=0)
+            fig = figure(height=self.HEIGHT, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
+                         x_axis_label="step", y_axis_label=ylabels[metric], title=titles[metric],
+                         x_range=Range1d(0, max(steps, 1)), y_range=y_range)
+            if metric != "accuracy":
+                fig.scatter([0, 0], [0, 1], alpha=0, size=1)
             lines = [fig.line("step", metric, source=source, color=LINE_COLORS[i % len(LINE_COLORS)], line_width=2)
                      for i, source in enumerate(self.sources.values())]
             if metric == "compute" and len(labels) > 1:  # one legend, beside the widest plot
@@ -184,9 +207,10 @@ class NeuralView(pn.viewable.Viewer):
         self.stop_button.on_click(lambda _e: self.stop())
         self.progress = pn.indicators.Progress(value=0, max=1, visible=False, sizing_mode="stretch_width",
                                                bar_color="primary")
-        self.alert = markup.html("", visible=False, sizing_mode="stretch_width")
-        self.status_pane = markup.markdown(self.status, sizing_mode="stretch_width", css_classes=["neural-status"])
-        self.curves = LiveCurves()
+        self.alert = markup.alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.status_pane = markup.markdown(self.status, sizing_mode="stretch_width", css_classes=["neural-status"],
+                                           margin=(0, 10))
+        self.curves = LiveCurves(LIVE_COMPUTE[self.setup.proposal], self.setup.steps)
         self.results = pn.Column(sizing_mode="stretch_width", css_classes=["neural-results"])
         self.state = SimulationState(self._simulation(values_of(self.setup)), select=False)
         self._trained: dict[str, Any] = {}  # the settings of the run under way or last run
@@ -222,9 +246,10 @@ class NeuralView(pn.viewable.Viewer):
 
     @param.depends("message", watch=True)
     def _show_message(self) -> None:
-        self.alert.object = (f"<div class='alert alert-danger neural-message' role='alert'>"
-                             f"{markup.html_text(self.message)}</div>" if self.message else "")
-        self.alert.visible = bool(self.message)
+        """A red alert while there is a message; the class that finds it only while it is on show."""
+        shown = bool(self.message)
+        self.alert.param.update(object=markup.text(self.message), visible=shown,
+                                css_classes=["neural-message"] if shown else [])
 
     @param.depends("status", watch=True)
     def _show_status(self) -> None:
@@ -287,6 +312,8 @@ class NeuralView(pn.viewable.Viewer):
         self.penalties.label = PENALTY_LABELS.get(name, "Penalty (none: this proposal raises its size or K itself)")
         self.penalties.disabled = name is None
         self.mu.visible = self.setup.proposal == "misbehaviour"
+        if not self.running:
+            self.curves.relabel(LIVE_COMPUTE[self.setup.proposal])
         self.story.show(STORIES.get(self.setup.proposal, DEFAULT_STORY))
 
     # ---- the run ----------------------------------------------------------------------------------
@@ -306,7 +333,7 @@ class NeuralView(pn.viewable.Viewer):
         self.outcome = None
         self.results[:] = []
         self.state.clear()
-        self.curves.reset(job.point_labels(), LIVE_COMPUTE[job.proposal])
+        self.curves.reset(job.point_labels(), LIVE_COMPUTE[job.proposal], self._trained["steps"])
         self.trainer = Trainer(job).start()
         self._seen, self._handled = 0, False
         self._watch_session()
@@ -379,19 +406,15 @@ class NeuralView(pn.viewable.Viewer):
         sim.adopt_table(outcome.table)
         self.state.apply(simulation=sim)
         parts: list[Any] = [markup.markdown("### Accuracy and compute per difficulty"),
-                            pn.pane.HoloViews(self.difficulty_plots(), sizing_mode="stretch_width"),
+                            *_panes(self.difficulty_plots()),
                             markup.card("The numbers per difficulty",
-                                        pn.pane.DataFrame(self.difficulty_frame(), index=False, sizing_mode="stretch_width",
-                                                          css_classes=["neural-difficulty-table"], float_format="{:.3f}".format),
+                                        _table(self.difficulty_frame(), "neural-difficulty-table"),
                                         collapsed=ran > 1, sizing_mode="stretch_width")]
         if outcome.penalty_rows:
-            parts += [markup.markdown(self._penalty_heading()),
-                      pn.pane.HoloViews(self.penalty_plots(), sizing_mode="stretch_width"),
-                      pn.pane.DataFrame(pd.DataFrame(outcome.penalty_rows), index=False, sizing_mode="stretch_width",
-                                        css_classes=["neural-penalty-table"], float_format="{:.3f}".format)]
+            parts += [markup.markdown(self._penalty_heading()), *_panes(self.penalty_plots()),
+                      _table(pd.DataFrame(outcome.penalty_rows), "neural-penalty-table")]
         parts += [markup.markdown(f"### Which network each prior selects (looks good: training accuracy >= {THRESHOLD})"),
-                  pn.pane.DataFrame(self.selection_frame(), index=False, sizing_mode="stretch_width",
-                                    float_format="{:.3f}".format)]
+                  _table(_by_prior(self.selection_frame()), "neural-selection-table", index=True)]
         self.results[:] = parts
 
     def _penalty_heading(self) -> str:
@@ -424,7 +447,7 @@ class NeuralView(pn.viewable.Viewer):
                 color = LINE_COLORS[i % len(LINE_COLORS)]
                 curves.append(hv.Curve(part, "difficulty", (column, label), label=name).opts(color=color))
                 curves.append(hv.Scatter(part, "difficulty", (column, label), label=name).opts(color=color, size=6))
-            title = f"{label.capitalize()} per difficulty (shaded: held out, harder than any training example)"
+            title = f"{label.capitalize()} per difficulty (shaded: held out)"
             plots.append((hv.Overlay(curves) * span).opts(
                 responsive=True, height=280, title=title, tools=["hover"], show_legend=len(self.outcome.points) > 1,
                 legend_position="right", xlabel="difficulty", ylabel=label, **extra))
@@ -433,9 +456,10 @@ class NeuralView(pn.viewable.Viewer):
     def penalty_plots(self) -> hv.Layout:
         frame = pd.DataFrame(self.outcome.penalty_rows)
         name = "beta" if "beta" in frame else "alpha"
-        logx = bool((frame[name] > 0).all()) and len(frame) > 1
-        ticks = [(float(v), f"{v:g}") for v in frame[name]]  # the values trained, not a log axis's crowded minor ticks
-        x = hv.Dimension(name, label=f"penalty {name}")
+        axis = penalty_axis(frame[name].to_numpy(dtype=float))
+        frame["position"] = axis["positions"]
+        x = hv.Dimension("position", label=axis["label"].format(label=name))
+        value = hv.Dimension(name, label=name)
         if "drive_accuracy" in frame:
             share = [("drive_accuracy", "drive accuracy (its surviving share)", "#E69F00"),
                      ("accuracy", "task accuracy, drive networks", "#0072B2"),
@@ -450,10 +474,15 @@ class NeuralView(pn.viewable.Viewer):
         for lines, ylabel, title, extra in ((share, "accuracy", "Accuracy against the penalty", {"ylim": (-0.02, 1.05)}),
                                             (cost, self.outcome.unit, "Compute against the penalty", {})):
             overlay = [hv.Curve(frame, x, (col, ylabel), label=label).opts(color=color) *
-                       hv.Scatter(frame, x, (col, ylabel), label=label).opts(color=color, size=7)
+                       hv.Scatter(frame, x, [(col, ylabel), value], label=label).opts(color=color, size=7)
                        for col, label, color in lines if col in frame and frame[col].notna().any()]
-            plots.append(hv.Overlay(overlay).opts(responsive=True, height=280, logx=logx, title=title, tools=["hover"],
-                                                  legend_position="right", xticks=ticks, **extra))
+            if axis["zero_at"] is not None:  # where the log axis breaks: no penalty left of it
+                overlay.append(hv.VLine(axis["break_at"]).opts(color="#777777", line_dash="dotted", line_width=1))
+            if axis["logx"]:  # half a decade of room either side, so the end ticks (0 among them) are drawn
+                extra["xlim"] = (float(axis["positions"].min()) / 3, float(axis["positions"].max()) * 3)
+            plots.append(hv.Overlay(overlay).opts(responsive=True, height=280, logx=axis["logx"], title=title,
+                                                  tools=["hover"], legend_position="bottom", xticks=axis["ticks"],
+                                                  **extra))
         return hv.Layout(plots).cols(1)
 
     def selection_frame(self) -> pd.DataFrame:
@@ -477,21 +506,68 @@ class NeuralView(pn.viewable.Viewer):
     # ---- the page ---------------------------------------------------------------------------------
 
     def controls(self) -> pn.Column:
+        """Start and Stop first, so that they are on screen at a projector's 1280x720 with every setting."""
         return pn.Column(
-            markup.markdown("#### What to train"), self.proposal, self.task, self.size, self.penalties, self.mu,
-            markup.markdown("#### Training"), self.steps, self.learning_rate, self.seed,
-            pn.Row(self.start_button, self.stop_button), sizing_mode="stretch_width")
+            pn.Row(self.start_button, self.stop_button), markup.markdown("#### What to train", margin=(0, 10)),
+            self.proposal, self.task, self.size, self.penalties, self.mu,
+            markup.markdown("#### Training", margin=(0, 10)), self.steps, self.learning_rate, self.seed,
+            sizing_mode="stretch_width")
 
     def __panel__(self):
         intro = markup.markdown(
-            "Real networks, trained here on a CPU thread. Each proposal is one way to put a speed prior into "
-            "training; every trained network is measured per example (right or not, compute used) and becomes "
-            "a program the priors choose among.", sizing_mode="stretch_width")
-        main = pn.Column(intro, self.alert, self.progress, self.status_pane,
-                         markup.markdown("### Live: on the training batch, every check"), self.curves,
+            "Real networks, trained here on a CPU thread, each under one proposal for a speed prior. Every "
+            "network is measured per example (right or not, compute used) and becomes a program the priors "
+            "choose among. The curves below are on the training batch, at every check.",
+            sizing_mode="stretch_width", margin=(0, 10))
+        main = pn.Column(intro, self.alert, self.progress, self.status_pane, self.curves,
                          self.results, sizing_mode="stretch_width")
         return pn.Row(pn.Column(self.controls(), width=300), main, pn.Column(self.story, width=360),
                       sizing_mode="stretch_width")
+
+
+#: Result tables narrow enough for the page's middle column: smaller type, headers that wrap.
+TABLE_CSS = """
+table { font-size: 0.85em; border-collapse: collapse; }
+th { white-space: normal; vertical-align: bottom; }
+th, td { padding: 2px 5px; }
+"""
+
+
+def _table(frame: pd.DataFrame, css_class: str, index: bool = False) -> pn.pane.DataFrame:
+    return pn.pane.DataFrame(frame, index=index, sizing_mode="stretch_width", css_classes=[css_class],
+                             float_format="{:.3f}".format, stylesheets=[TABLE_CSS])
+
+
+def _by_prior(frame: pd.DataFrame) -> pd.DataFrame:
+    """The selection with one column per prior and one row per measure: five columns fit beside the story
+    where twelve did not."""
+    shown = frame.set_index("prior").map(lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))
+    shown = shown.T
+    shown.columns.name = None
+    return shown
+
+
+def _panes(layout: hv.Layout) -> list[pn.pane.HoloViews]:
+    """Each plot of a layout in a pane of its own, so that each takes the column's whole width."""
+    return [pn.pane.HoloViews(plot, sizing_mode="stretch_width") for plot in layout.values()]
+
+
+def penalty_axis(values: np.ndarray) -> dict[str, Any]:
+    """Where each penalty value sits on a plot's x axis, and how the axis is labelled.
+
+    Penalties are swept over decades (0.001, 0.01, 0.1), so the axis is logarithmic once the positive
+    values span a decade or more; a linear axis would crowd all but the largest at its left edge. A log
+    axis has no place for 0 (no penalty, the baseline), so 0 is drawn a decade left of the smallest positive
+    value, labelled "0", with a dotted line where the axis breaks. Ticks are the values trained.
+    """
+    positive = values[values > 0]
+    logx = len(positive) >= 2 and positive.max() >= 10 * positive.min()
+    zero_at = float(positive.min()) / 10 if logx and (values == 0).any() else None
+    positions = np.where(values > 0, values, zero_at if zero_at is not None else 0.0)
+    ticks = [(float(p), "0" if v == 0 else f"{v:g}") for v, p in zip(values, positions)]
+    label = "{label}" + (": log scale, 0 at the left" if zero_at is not None else ": log scale" if logx else "")
+    return {"positions": positions, "ticks": ticks, "logx": bool(logx), "zero_at": zero_at,
+            "break_at": float(np.sqrt(zero_at * positive.min())) if zero_at is not None else None, "label": label}
 
 
 def _amount(v) -> str:
