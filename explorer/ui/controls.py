@@ -55,8 +55,9 @@ SIZES = [1_000, 10_000, 100_000, 1_000_000]
 
 #: How a changed control looks: its label bold with a dot before it (the class is set on the widget's host).
 CHANGED_CSS = """
-:host(.changed) .bk-slider-title, :host(.changed) label { font-weight: 700; }
-:host(.changed) .bk-slider-title::before, :host(.changed) label::before { content: "\\25CF  "; color: #c2410c; }
+:host(.changed) .bk-slider-title, :host(.changed) label, :host(.changed) .bk-label { font-weight: 700; }
+:host(.changed) .bk-slider-title::before, :host(.changed) label::before, :host(.changed) .bk-label::before {
+  content: "\\25CF  "; color: #c2410c; }
 """
 
 

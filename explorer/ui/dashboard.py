@@ -150,7 +150,7 @@ class PriorsDashboard(pn.viewable.Viewer):
         reset = pn.widgets.Button(label="Reset to preset", color="default", description="Undo every change since the preset loaded.")
         reset.on_click(self.reset)
         preset = pn.Column(picker, reset, sizing_mode="stretch_width", margin=0, visible=self.room.param.preset_visible)
-        return pn.Column(self.room, preset, self.controls, self.pinned.controls(), self.room.builder(),
+        return pn.Column(self.room, preset, self.pinned.controls(), self.controls, self.room.builder(),
                          sizing_mode="stretch_width")
 
     def downloads(self) -> pn.Row:

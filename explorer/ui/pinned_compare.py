@@ -25,19 +25,22 @@ from explorer.scenarios import machine_params, preset_params, scenarios_of
 from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, Simulation, parameter
 from explorer.table import KINDS
 from explorer.ui import markup
+from explorer.ui.controls import LABELS
 from explorer.ui.state import SimulationState
 from explorer.ui.url import MAX_FIELDS, settings_pairs
 
 #: The page's own settings, which A shares with B.
 SHARED = machine_params("abstract")  # n_programs, backend
+#: A fixed layout, so the table fits the story column (~300 px): a prior's name runs over its empty row.
 TABLE_CSS = """
-table.pinned-compare { border-collapse: collapse; font-size: 15px; }
-table.pinned-compare th, table.pinned-compare td { padding: 2px 8px; }
-table.pinned-compare th { border-bottom: 2px solid #888; text-align: right; }
+table.pinned-compare { border-collapse: collapse; font-size: 14px; line-height: 1.25; table-layout: fixed; width: 100%; }
+table.pinned-compare th, table.pinned-compare td { padding: 0 3px; }
+table.pinned-compare th { border-bottom: 2px solid #888; text-align: right; font-size: 12px; font-weight: 600; }
+table.pinned-compare th:nth-child(1) { width: 18px; }
+table.pinned-compare th:nth-child(2) { width: 26%; }
+table.pinned-compare tr.prior td { padding-top: 4px; font-weight: 700; white-space: nowrap; overflow: visible; }
 table.pinned-compare tr.B td { border-bottom: 1px solid #ccc; }
 """
-#: A mass that moved by less than this (half a percentage point) is shown as the same.
-SAME = 0.005
 
 
 def pin_text(scenario: str, params: dict[str, Any]) -> str:
@@ -93,7 +96,6 @@ class PinnedComparison(pn.viewable.Viewer):
         self._key: tuple | None = None  # the (n_programs, backend) A's results were computed for
         self._view = markup.html("", sizing_mode="stretch_width", name="compare", stylesheets=[TABLE_CSS])
         self._heading = markup.markdown("", sizing_mode="stretch_width")
-        self._status = markup.markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.pin_button = pn.widgets.Button(label="Pin as A", color="primary",
                                             description="Keep the current settings as A, then change the controls to compare.")
         self.pin_button.on_click(lambda _: self.pin(self._current_scenario()))
@@ -174,45 +176,42 @@ class PinnedComparison(pn.viewable.Viewer):
         return [(n, _text(v), _text(b[n])) for n, v in self.pinned.items() if b.get(n) != v]
 
     def table_html(self) -> str:
-        """Rows A and B for each prior: the pick (MAP kind) and the posterior mass per kind; B's cells
-        that differ from A's are highlighted."""
+        """For each prior a row with its name, then rows A and B: the pick (MAP kind) and the posterior mass
+        per kind; B's cells that differ from A's are highlighted. Narrow enough for the story column."""
         head = "".join(f"<th>{markup.html_text(k.replace('_', '-'))}</th>" for k in KINDS)
         rows = []
         for prior in PRIORS:
             a, b = self.results.get(prior), self.state.results.get(prior)
             if a is None or b is None:
                 continue
+            rows.append(f"<tr class='prior'><td class='name'>{markup.html_text(prior)}</td>"
+                        + "<td></td>" * (len(KINDS) + 1) + "</tr>")
             for label, r, other in (("A", a, None), ("B", b, a)):
-                pick, pick_other = _pick(r), None if other is None else _pick(other)
-                cells = [_cell(pick, other is not None and pick != pick_other)]
-                for k in KINDS:
-                    cells.append(_cell(f"{r.mass[k]:.0%}", other is not None and abs(r.mass[k] - other.mass[k]) >= SAME))
-                name = f"<b>{markup.html_text(prior)}</b>" if label == "A" else ""
-                rows.append(f"<tr class='{label}'><td>{name}</td><td><b>{label}</b></td>{''.join(cells)}</tr>")
-        return (f"<table class='pinned-compare'><thead><tr><th>prior</th><th></th><th>pick</th>{head}</tr></thead>"
+                cells = [_cell(_pick(r), other is not None and _pick(r) != _pick(other))]
+                for k in KINDS:  # highlighted where the numbers shown differ (a cell never says 55% vs 55%)
+                    cells.append(_cell(_percent(r.mass[k]), other is not None and _percent(r.mass[k]) != _percent(other.mass[k])))
+                rows.append(f"<tr class='{label}'><td><b>{label}</b></td>{''.join(cells)}</tr>")
+        return (f"<table class='pinned-compare'><thead><tr><th></th><th>pick</th>{head}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>")
 
     def _draw(self) -> None:
         if self.pinned is None:
-            self._heading.object = ("Nothing pinned yet. **Pin as A** (in the sidebar, under *Compare*) keeps the "
+            self._heading.object = ("Nothing pinned yet. **Pin as A** (in the sidebar, under the preset) keeps the "
                                     "current settings; then change the controls and read A beside B here.")
             self._view.object = ""
-            self._status.object = "Pin the current settings, then change the controls to compare them."
             self.unpin_button.visible = False
             return
         diff = self.differences()
-        said = "; ".join(f"{markup.text(n)}: A {markup.text(a)}, B {markup.text(b)}" for n, a, b in diff[:8])
+        said = "; ".join(f"{markup.text(LABELS.get(n, n))}: A {markup.text(a)}, B {markup.text(b)}" for n, a, b in diff[:8])
         more = f"; and {len(diff) - 8} more" if len(diff) > 8 else ""
         self._heading.object = (f"**A**: pinned (preset {markup.text(self.scenario)}). **B**: the current settings. "
                                 + (f"They differ in {said}{more}." if diff else "They are the same settings."))
         self._view.object = self.table_html()
-        self._status.object = f"A is pinned (preset {markup.text(self.scenario)}); {len(diff)} setting(s) differ now."
         self.unpin_button.visible = True
 
-    def controls(self) -> pn.Card:
-        """The sidebar's part: Pin as A, Unpin, and what is pinned."""
-        return markup.card("Compare", self._status, pn.Row(self.pin_button, self.unpin_button),
-                           collapsed=False, sizing_mode="stretch_width")
+    def controls(self) -> pn.Row:
+        """The sidebar's part: Pin as A and Unpin (what is pinned shows beside the results)."""
+        return pn.Row(self.pin_button, self.unpin_button, sizing_mode="stretch_width")
 
     def __panel__(self):
         return pn.Column(self._heading, self._view, sizing_mode="stretch_width", name="Compare A and B")
@@ -220,6 +219,10 @@ class PinnedComparison(pn.viewable.Viewer):
 
 def _pick(result: PriorResult) -> str:
     return (result.map or {}).get("kind", "none").replace("_", "-")
+
+
+def _percent(mass: float) -> str:
+    return f"{mass:.0%}"
 
 
 def _cell(text: str, changed: bool) -> str:

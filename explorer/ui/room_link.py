@@ -89,7 +89,8 @@ class RoomLink(pn.viewable.Viewer):
         self.choices = {title: pn.widgets.CheckBoxGroup(options={labels[n]: n for n in names}, value=list(names),
                                                         inline=False, sizing_mode="stretch_width")
                         for title, names in {"Preset": [PRESET], **GROUPS}.items()}
-        self.text = pn.widgets.TextInput(label="Link for the room (select and copy)", value="", sizing_mode="stretch_width")
+        self.text = pn.widgets.TextAreaInput(label="Link for the room (select and copy)", value="", rows=4,
+                                             sizing_mode="stretch_width")
         everything = pn.widgets.Button(label="All", color="light", width=60)
         everything.on_click(lambda _: self.choose(SHOWABLE))
         simple = pn.widgets.Button(label="Simple set", color="light", width=100)
