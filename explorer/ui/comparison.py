@@ -1,6 +1,9 @@
 """The five priors side by side: which program each selects, and its posterior mass per kind.
 
-A Viewer over a SimulationState: it draws what the state computed and follows its `version`.
+A Viewer over a SimulationState: it draws what the state computed and follows its `version`. The page
+shows a compact table (`picks`: one row per prior, its pick and its mass on each kind and on actually good
+programs, short headers, cells shaded in the kind's colour) above the fold at 1280x720, horizontal stacked
+bars (`bars_view`) and the full table (`table_view`, every column, as the CSV export has them) further down.
 """
 
 from __future__ import annotations
@@ -22,6 +25,43 @@ KIND_COLORS = {"honest": "#0072B2", "goof_off": "#E69F00", "deceptive": "#D55E00
 
 NUMBER_COLUMNS = ["avg compute", "max compute", "bits", *KINDS, "actually good", "deploy perf"]
 
+#: The compact table's columns (the selection frame's names, so exports and tests read the same fields)
+#: and their short headers, so that all of them fit beside the picture at 1280x720.
+PICK_COLUMNS = ["prior", "MAP kind", *KINDS, "actually good"]
+PICK_TITLES = {"prior": "prior", "MAP kind": "pick", "honest": "honest", "goof_off": "goof-off",
+               "deceptive": "deceptive", "lookup": "lookup", "actually good": "good"}
+PICK_TOOLTIPS = {"prior": "The prior (how it scores programs that look good)",
+                 "MAP kind": "The kind of the single most probable program (the MAP) under this prior",
+                 **{k: f"Posterior mass on {k.replace('_', '-')} programs" for k in KINDS},
+                 "actually good": "Posterior mass on programs that are actually good (honest and solving held-out tasks)"}
+
+#: Prior names as the plots print them: short enough for an axis at 1280x720.
+PRIOR_LABELS = {"simplicity": "simplicity", "max_speed": "max speed", "average_speed": "average speed",
+                "combined": "combined", "levin": "Levin"}
+#: Colour of the actually-good column's shading (Okabe-Ito bluish green is the lookup's; this is black).
+GOOD_COLOR = "#000000"
+
+
+def _shade(color: str, mass) -> str:
+    """A cell background: the kind's colour at an opacity that grows with the mass (text stays readable)."""
+    try:
+        alpha = 0.45 * max(0.0, min(1.0, float(mass)))
+    except (TypeError, ValueError):
+        return ""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"background-color: rgba({r}, {g}, {b}, {alpha:.2f})"
+
+
+def _shade_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    colors = {**KIND_COLORS, "actually good": GOOD_COLOR}
+    return pd.DataFrame({c: [_shade(colors[c], v) if c in colors else "" for v in frame[c]] for c in frame.columns},
+                        index=frame.index)
+
+
+def picks_frame(state: SimulationState) -> pd.DataFrame:
+    """The compact table: each prior's pick and its mass per kind and on actually good programs."""
+    return selection_frame(state)[PICK_COLUMNS]
+
 
 def selection_frame(state: SimulationState) -> pd.DataFrame:
     """One row per prior: its MAP program and posterior mass per kind (what the CSV export holds)."""
@@ -36,23 +76,31 @@ def selection_frame(state: SimulationState) -> pd.DataFrame:
 
 
 class PriorComparison(pn.viewable.Viewer):
-    """The MAP program and posterior mass per kind of each prior, as a table and stacked bars."""
+    """The MAP program and posterior mass per kind of each prior: a compact table, stacked bars, the full table."""
 
     state = param.ClassSelector(class_=SimulationState, doc="The simulation this view draws.")
 
     def __init__(self, **params):
         super().__init__(**params)
+        money = {"type": "money", "precision": 3}
         self._table = pn.widgets.Tabulator(
-            selection_frame(self.state), show_index=False, disabled=True, sizing_mode="stretch_width",
-            formatters={c: {"type": "money", "precision": 3} for c in NUMBER_COLUMNS})
+            picks_frame(self.state), show_index=False, disabled=True, sortable=False, selectable=False,
+            titles=PICK_TITLES, header_tooltips=PICK_TOOLTIPS, layout="fit_data_table",
+            formatters={c: money for c in PICK_COLUMNS[2:]}, text_align={c: "right" for c in PICK_COLUMNS[2:]},
+            css_classes=["prior-picks"], sizing_mode="fixed")
+        self._table.style.apply(_shade_frame, axis=None)
+        self._full_table: pn.widgets.Tabulator | None = None  # made when its tab is first shown
         self._source = ColumnDataSource(self._bar_data())
+        self._figures: list = []  # the live bars' figures, for the larger type
         self.state.param.watch(self._refresh, "version")
 
     def _refresh(self, *_):
         # Replace the whole value: five rows cost nothing to send. Tabulator.patch() edits `value` in place
         # but not the data a view is built from, so a patch made before the page rendered (a link's
         # preset) left the table showing the previous preset's numbers while the bars showed the new ones.
-        self._table.value = selection_frame(self.state)
+        self._table.value = picks_frame(self.state)
+        if self._full_table is not None:
+            self._full_table.value = selection_frame(self.state)
         # Patch the bars' data in place: a slider move then sends sixteen numbers, not a new plot.
         self._source.data = self._bar_data()
 
@@ -69,17 +117,61 @@ class PriorComparison(pn.viewable.Viewer):
     def _live_bars(self):
         # Plain bokeh rather than holoviews here: it is redrawn on every slider move, and patching a
         # ColumnDataSource costs a fraction of what re-rendering a holoviews element does.
-        fig = figure(x_range=list(PRIORS), y_range=(0, 1), height=300, sizing_mode="stretch_width",
-                     title="Posterior mass per kind", toolbar_location="right", tools="save", output_backend="canvas")
-        renderers = fig.vbar_stack(list(KINDS), x="prior", width=0.8, source=self._source,
-                                   color=[KIND_COLORS[k] for k in KINDS], legend_label=list(KINDS))
+        # Horizontal, the priors top to bottom as in the table, so their names never overlap.
+        fig = figure(y_range=list(reversed(PRIORS)), x_range=(0, 1), height=230, sizing_mode="stretch_width",
+                     title="Posterior mass per kind", toolbar_location=None, tools="", output_backend="canvas")
+        renderers = fig.hbar_stack(list(KINDS), y="prior", height=0.7, source=self._source,
+                                   color=[KIND_COLORS[k] for k in KINDS],
+                                   legend_label=[k.replace("_", "-") for k in KINDS])
         fig.add_tools(HoverTool(renderers=renderers, tooltips=[("prior", "@prior"), ("kind", "$name"), ("mass", "@$name{0.000}")]))
-        fig.yaxis.axis_label = "posterior mass"
-        fig.legend.location = "top_right"
-        fig.add_layout(fig.legend[0], "right")
+        fig.xaxis.axis_label = "posterior mass"
+        fig.yaxis.major_label_overrides = dict(PRIOR_LABELS)
+        legend = fig.legend[0]
+        legend.orientation = "horizontal"
+        legend.click_policy = "none"
+        fig.add_layout(legend, "above")
+        self._figures.append(fig)
         return fig
 
-    def __panel__(self):
-        bars = pn.Column(pn.pane.Bokeh(self._live_bars(), sizing_mode="stretch_width"), css_classes=["posterior-bars"],
+    def picks(self) -> pn.widgets.Tabulator:
+        """The compact table: each prior's pick and its posterior mass on every kind."""
+        return self._table
+
+    def bars_view(self) -> pn.Column:
+        """The live stacked bars (a new figure on the same data source for each page that shows them)."""
+        return pn.Column(pn.pane.Bokeh(self._live_bars(), sizing_mode="stretch_width"), css_classes=["posterior-bars"],
                          sizing_mode="stretch_width")
-        return pn.Column(self._table, bars, sizing_mode="stretch_width")
+
+    def table_view(self) -> pn.widgets.Tabulator:
+        """Every column of the selection, as the CSV export has it (made on first use: it hides in a tab)."""
+        if self._full_table is None:
+            self._full_table = pn.widgets.Tabulator(
+                selection_frame(self.state), show_index=False, disabled=True, sizing_mode="stretch_width",
+                formatters={c: {"type": "money", "precision": 3} for c in NUMBER_COLUMNS})
+        return self._full_table
+
+    def set_font_scale(self, scale: float) -> None:
+        """Scale the live bars' text (the page's larger type), and fit the table's columns to its new text
+        (Tabulator sizes them to their text once, when it draws)."""
+        for fig in self._figures:
+            scale_fonts(fig, scale)
+        self._table.param.trigger("layout")
+
+    def __panel__(self):
+        return pn.Column(self._table, self.bars_view(), sizing_mode="stretch_width")
+
+
+#: Bokeh's default text sizes, which `scale_fonts` multiplies.
+BASE_FONTS = {"title": 13, "axis_label": 13, "tick": 11, "legend": 13}
+
+
+def scale_fonts(fig, scale: float) -> None:
+    """Set a Bokeh figure's title, axis, tick and legend text to `scale` times Bokeh's defaults."""
+    size = {k: f"{round(v * scale)}px" for k, v in BASE_FONTS.items()}
+    if fig.title is not None and not isinstance(fig.title, str):
+        fig.title.text_font_size = size["title"]
+    for axis in [*fig.xaxis, *fig.yaxis]:
+        axis.axis_label_text_font_size = size["axis_label"]
+        axis.major_label_text_font_size = size["tick"]
+    for legend in fig.legend:
+        legend.label_text_font_size = size["legend"]

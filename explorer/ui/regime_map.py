@@ -10,6 +10,10 @@ Thread safety: the worker thread never touches a widget directly. It hands each 
 `pn.state.execute(..., schedule=True)` with the session's document made current, which queues it on the
 server's event loop (Bokeh's next-tick callback) where the document lock is held, as Panel's own
 widgets do when they are changed from another thread.
+
+Parameters appear by the controls' labels (explorer.ui.controls.LABELS) in the pickers and on the axes;
+the flat names stay the values, as links and the CLI use them. The controls sit in three columns above
+the two maps, so each map gets half the page's width.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from explorer.regimes import (
 from explorer.table import KINDS
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
+from explorer.ui.controls import LABELS
 from explorer.ui.page_thread import on_page, progress_reporter
 from explorer.ui.state import SimulationState
 
@@ -51,17 +56,26 @@ COLOR_BY = {"most posterior mass": "mass", "kind of the MAP program": "map"}
 PROGRESS_INTERVAL = 0.1
 
 
+def axis_label(name: str) -> str:
+    """A parameter as the page's controls name it (the flat name, in words, for those without a control)."""
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+#: The pickers' choices: the label shown, the flat name kept.
+AXIS_CHOICES = {axis_label(n): n for n in NUMERIC_PARAMS}
+
+
 class RegimeMapView(pn.viewable.Viewer):
     """Pick two parameters and a prior; see which kind of program that prior favours across the grid."""
 
     state = param.ClassSelector(class_=SimulationState,
                                 doc="The simulation whose current parameters the map starts from.")
 
-    x = param.Selector(default="w_avg", objects=list(NUMERIC_PARAMS), label="Horizontal axis",
+    x = param.Selector(default="w_avg", objects=AXIS_CHOICES, label="Horizontal axis",
                        doc="Parameter varied along the horizontal axis; every other parameter keeps the page's value.")
     x_min = param.Number(0.0, label="Horizontal from", doc="Smallest value of the horizontal parameter.")
     x_max = param.Number(1.0, label="Horizontal to", doc="Largest value of the horizontal parameter.")
-    y = param.Selector(default="misbehaviour_cost", objects=list(NUMERIC_PARAMS), label="Vertical axis",
+    y = param.Selector(default="misbehaviour_cost", objects=AXIS_CHOICES, label="Vertical axis",
                        doc="Parameter varied along the vertical axis; must differ from the horizontal one.")
     y_min = param.Number(0.0, label="Vertical from", doc="Smallest value of the vertical parameter.")
     y_max = param.Number(1.0, label="Vertical to", doc="Largest value of the vertical parameter.")
@@ -203,28 +217,29 @@ class RegimeMapView(pn.viewable.Viewer):
 
     def _rectangles(self, data: pd.DataFrame, vdim_color: str) -> hv.Rectangles:
         m = self.result
-        kdims = [hv.Dimension("x0", label=m.x), hv.Dimension("y0", label=m.y), "x1", "y1"]
+        xl, yl = axis_label(m.x), axis_label(m.y)
+        kdims = [hv.Dimension("x0", label=xl), hv.Dimension("y0", label=yl), "x1", "y1"]
         # The value dimensions' labels must differ from the key dimensions' ones: HoloViews fills a
         # column by label, and a shared label gave the hover the cell edge instead of its value.
-        vdims = [hv.Dimension("x_value", label=f"{m.x} at the cell centre"),
-                 hv.Dimension("y_value", label=f"{m.y} at the cell centre"), "winner", "most_mass", "map_kind",
+        vdims = [hv.Dimension("x_value", label=f"{xl} at the cell centre"),
+                 hv.Dimension("y_value", label=f"{yl} at the cell centre"), "winner", "most_mass", "map_kind",
                  *(hv.Dimension(f"mass_{k}", label=f"mass {k}") for k in KINDS),
                  hv.Dimension("actually_good", label="mass actually good", range=(0, 1)), "candidates"]
-        tooltips = [(m.x, "@x_value{0.000}"), (m.y, "@y_value{0.000}"), ("most mass", "@most_mass"),
+        tooltips = [(xl, "@x_value{0.000}"), (yl, "@y_value{0.000}"), ("most mass", "@most_mass"),
                     ("MAP kind", "@map_kind"), *((f"mass {k}", f"@mass_{k}{{0.000}}") for k in KINDS),
                     ("actually good", "@actually_good{0.000}"), ("programs that look good", "@candidates{0}")]
         return hv.Rectangles(data, kdims=kdims, vdims=vdims).opts(
             color=vdim_color, line_color=None, tools=["hover"], hover_tooltips=tooltips,
             logx=_log_axis(m.x, m.x_values), logy=_log_axis(m.y, m.y_values),
             xlim=(data.x0.min(), data.x1.max()), ylim=(data.y0.min(), data.y1.max()),
-            responsive=True, height=380)
+            responsive=True, height=340)
 
     def winner_element(self) -> hv.Rectangles:
         """One rectangle per cell, coloured by the winning kind."""
         data = self.frame()
         return self._rectangles(data, "winner").opts(
             cmap={k: CELL_COLORS[k] for k in sorted(set(data.winner))}, show_legend=True,
-            legend_position="right", title=f"{self.result.prior}: {self.color_by}")
+            legend_position="bottom", legend_cols=3, title=f"{self.result.prior.replace('_', ' ')}: {self.color_by}")
 
     def good_element(self) -> hv.Rectangles:
         """One rectangle per cell, coloured by the posterior mass on actually good programs."""
@@ -239,7 +254,7 @@ class RegimeMapView(pn.viewable.Viewer):
         drawable = all(v is not None and (v > 0 or not _log_axis(name, values))
                        for v, name, values in ((cx, m.x, m.x_values), (cy, m.y, m.y_values)))
         points = [(float(cx), float(cy))] if drawable else []
-        return hv.Points(points, kdims=[hv.Dimension("x0", label=m.x), hv.Dimension("y0", label=m.y)],
+        return hv.Points(points, kdims=[hv.Dimension("x0", label=axis_label(m.x)), hv.Dimension("y0", label=axis_label(m.y))],
                          label="current settings").opts(
             marker="x", size=16, line_width=3, color="black", tools=[], show_legend=legend)
 
@@ -268,14 +283,14 @@ class RegimeMapView(pn.viewable.Viewer):
         return markup.alert(markup.text(self.message), alert_type=kind, visible=bool(self.message))
 
     def __panel__(self):
-        controls = pn.Param(
-            self.param, show_name=False, width=300,
-            parameters=["x", "x_min", "x_max", "y", "y_min", "y_max", "resolution", "prior", "color_by"],
-            widgets={"resolution": {"type": pn.widgets.IntSlider}})
-        buttons = pn.Row(self._compute_button, self._stop_button)
-        return pn.Row(pn.Column(controls, buttons, self._progress, width=320),
-                      pn.Column(self._alert, self.plot, sizing_mode="stretch_width"),
-                      sizing_mode="stretch_width")
+        def group(*names):
+            return pn.Param(self.param, show_name=False, parameters=list(names), sizing_mode="stretch_width",
+                            widgets={"resolution": {"type": pn.widgets.IntSlider}})
+
+        controls = pn.Row(group("x", "x_min", "x_max"), group("y", "y_min", "y_max"),
+                          group("resolution", "prior", "color_by"), sizing_mode="stretch_width")
+        buttons = pn.Row(self._compute_button, self._stop_button, self._progress, sizing_mode="stretch_width")
+        return pn.Column(controls, buttons, self._alert, self.plot, sizing_mode="stretch_width")
 
 
 def _log_axis(name: str, values: np.ndarray) -> bool:

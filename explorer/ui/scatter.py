@@ -23,7 +23,7 @@ from holoviews.operation.datashader import rasterize
 
 from explorer.priors import PRIORS
 from explorer.table import KINDS
-from explorer.ui.comparison import KIND_COLORS
+from explorer.ui.comparison import KIND_COLORS, scale_fonts
 from explorer.ui.state import SimulationState
 
 #: Shape per kind, so kinds stay apart without colour too (printouts, colour-vision deficiencies).
@@ -43,6 +43,8 @@ _KIND_DTYPE = pd.CategoricalDtype(list(KINDS))
 
 #: Vertical gap, in training-performance units, between a MAP highlight and its label (and between labels).
 LABEL_STEP = 0.04
+#: Size of the picks' labels (before the page's larger type scales it).
+PICK_FONT_PX = 12
 #: Marks a figure that already carries the MAP picks (hooks can run again on the same figure).
 PICKS_TAG = "explorer-map-picks"
 
@@ -77,6 +79,7 @@ class ProgramScatter(pn.viewable.Viewer):
     table_revision = param.Integer(
         0, precedence=-1, doc="Bumped when the table itself changes, so a weight change does not re-rasterise it.")
     lines_revision = param.Integer(0, precedence=-1, doc="Bumped when the threshold or the budget moves.")
+    font_scale = param.Number(1.0, bounds=(0.5, 3.0), doc="Text size relative to Bokeh's defaults (a projector's larger type).")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -93,8 +96,10 @@ class ProgramScatter(pn.viewable.Viewer):
         pri = self.state.simulation.priors
         self._lines_seen = (pri.performance_threshold, pri.compute_budget)
         self._pick_sources: list[ColumnDataSource] = []  # one per figure drawn (a served page, a notebook cell)
+        self._figures: list = []  # the live figures, whose text follows font_scale
         self.state.param.watch(self._on_update, "version")
         self.param.watch(self._on_update, "max_points")
+        self.param.watch(self._scale_fonts, "font_scale")
 
     # ---- data -----------------------------------------------------------------------------------
 
@@ -231,9 +236,16 @@ class ProgramScatter(pn.viewable.Viewer):
 
     def pick_data(self) -> pd.DataFrame:
         """The MAP picks with where each label goes. Picks look good, so they sit near the top of the axis:
-        their labels stack downwards, one step each, so neighbouring picks stay readable and inside the plot."""
+        their labels stack downwards, one step each, so neighbouring picks stay readable and inside the plot.
+        A pick in the right half of the drawn programs' compute range is labelled to its left (`align`,
+        `dx` in pixels), so no label runs off the plot's right edge."""
         picks = self.highlights().sort_values("avg_compute")
-        return picks.assign(label_y=picks["train_perf"] - LABEL_STEP * (1 + np.arange(len(picks)))).reset_index(drop=True)
+        x = self.frame()["avg_compute"]
+        middle = (float(x.min()) + float(x.max())) / 2 if len(x) else 0.0
+        right = (picks["avg_compute"] > middle).to_numpy()
+        return picks.assign(label_y=picks["train_perf"] - LABEL_STEP * (1 + np.arange(len(picks))),
+                            align=np.where(right, "right", "left"),
+                            dx=np.where(right, -12.0, 12.0)).reset_index(drop=True)
 
     def _add_picks(self, plot, element) -> None:
         """HoloViews hook: draw the MAP picks as plain bokeh glyphs on the figure, once per figure.
@@ -242,6 +254,11 @@ class ProgramScatter(pn.viewable.Viewer):
         where re-rendering a holoviews layer costs tens of milliseconds on every move.
         """
         fig = plot.state
+        if fig not in self._figures:
+            self._figures.append(fig)
+        scale_fonts(fig, self.font_scale)
+        for labels in fig.select(LabelSet):
+            labels.text_font_size = f"{round(PICK_FONT_PX * self.font_scale)}px"
         if PICKS_TAG in fig.tags:
             return
         source = ColumnDataSource(self.pick_data().to_dict(orient="list"))
@@ -249,7 +266,8 @@ class ProgramScatter(pn.viewable.Viewer):
         circles = fig.scatter("avg_compute", "train_perf", source=source, marker="circle", size=20, fill_alpha=0, level="overlay",
                               line_color="black", line_width=2.5)
         fig.add_layout(LabelSet(x="avg_compute", y="label_y", text="priors", source=source, text_baseline="top",
-                                text_font_size="9pt", text_font_style="bold", text_color="black",
+                                text_align={"field": "align"}, x_offset={"field": "dx"},
+                                text_font_size=f"{round(PICK_FONT_PX * self.font_scale)}px", text_font_style="bold", text_color="black",
                                 background_fill_color="white", background_fill_alpha=0.7, level="overlay"))
         fig.add_tools(HoverTool(renderers=[circles], tooltips=[("MAP of", "@priors"), ("program", "@index"), ("kind", "@kind")]))
         fig.tags = [*fig.tags, PICKS_TAG]
@@ -277,11 +295,18 @@ class ProgramScatter(pn.viewable.Viewer):
         return self._style(layers)
 
     def _style(self, obj, live: bool = False):
-        title = f"Average compute vs training performance: {len(self.table):,} programs"
-        if self.dense:
-            title += f" (rasterised; {self.max_points:,} sampled for hover)"
+        # Short enough for the plot's width beside the story at 1280x720.
+        title = f"{len(self.table):,} programs"
+        title += f" ({self.max_points:,} drawn, the rest as density)" if self.dense else ", each drawn"
+        # Room above y = 1 for the rings of picks that score full marks.
         return obj.opts(title=title, responsive=True, height=self.height, legend_position="bottom_right",
-                        show_grid=True, hooks=[self._add_picks] if live else [])
+                        show_grid=True, padding=(0.05, 0.08), hooks=[self._add_picks] if live else [])
+
+    def _scale_fonts(self, *_):
+        for fig in self._figures:
+            scale_fonts(fig, self.font_scale)
+            for labels in fig.select(LabelSet):
+                labels.text_font_size = f"{round(PICK_FONT_PX * self.font_scale)}px"
 
     # ---- panel ------------------------------------------------------------------------------------
 
@@ -313,6 +338,7 @@ class ProgramScatter(pn.viewable.Viewer):
         if self._pane is not None and self._shape() != self._shown:
             self._shown = self._shape()
             self._pick_sources = []
+            self._figures = []
             self._pane.object = self._dynamic()
         data = self.pick_data().to_dict(orient="list")
         for source in self._pick_sources:
@@ -321,7 +347,7 @@ class ProgramScatter(pn.viewable.Viewer):
     def __panel__(self):
         if self._pane is None:
             self._shown = self._shape()
-            self._pane = pn.pane.HoloViews(self._dynamic(), sizing_mode="stretch_width")
+            self._pane = pn.pane.HoloViews(self._dynamic(), sizing_mode="stretch_width", css_classes=["program-scatter"])
         return self._pane
 
 

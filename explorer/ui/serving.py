@@ -31,3 +31,32 @@ def configure_app() -> None:
         hv.renderer("bokeh").webgl = False
     pn.extension("tabulator", notifications=True, sizing_mode="stretch_width")
     use_offline_design()  # the Fast templates without Google's web font
+
+
+#: The class a page's containers get for larger type (a projector); LARGE_TYPE_CSS, added to each such
+#: container's stylesheets, enlarges the text inside it: Panel's widgets and panes size their text from the
+#: design's --type-ramp-* variables (Bokeh's from --bokeh-font-size), which inherit through shadow roots.
+LARGE_TYPE_CLASS = "large-type"
+LARGE_TYPE_CSS = """
+:host(.large-type) {
+  --type-ramp-base-font-size: 18px;
+  --type-ramp-base-line-height: 26px;
+  --type-ramp-minus-1-font-size: 16px;
+  --type-ramp-minus-2-font-size: 15px;
+  --type-ramp-plus-1-font-size: 21px;
+  --bokeh-font-size: 16px;
+  --bokeh-base-font-size: 16px;
+  font-size: 18px;
+}
+:host(.large-type) .tabulator { font-size: 16px; }
+"""
+
+#: A Fast template's header and margins made smaller, so a 1280x720 projector keeps its height for the
+#: content (a page adds it with `template.config.raw_css.append(...)`; the template is not in a shadow root).
+COMPACT_HEADER_CSS = """
+#header { height: 32px; padding: 6px 10px; }
+#header .app-header .title { font-size: 1.35em; }
+#main .card-margin { margin: 0.4em 0; }
+#main { padding: 0 8px; }
+#sidebar { padding-top: 4px; }
+"""

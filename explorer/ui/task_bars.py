@@ -8,6 +8,9 @@ its capacity on easy tasks, so its average rises while its max stays where it wa
 Worlds have from 1 to 4096 tasks. Above `max_bars` tasks, consecutive tasks (in difficulty order) share a
 bar whose height is their mean and whose width is their count, so the bars' area still equals the
 program's total compute and the dashed line is still their average.
+
+One key above the panels says what the colours and lines are (a legend in each panel repeated it five
+times and spilled over its neighbours), and titles stay short enough for a panel half the page wide.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import panel as pn
 import param
 
 from explorer.priors import PRIORS
+from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.scatter import prior_label
 from explorer.ui.state import SimulationState
@@ -158,13 +162,23 @@ class TaskBars(pn.viewable.Viewer):
         note = self.notes()[prior]
         note_text = t["note"].clone(pd.DataFrame({"task": [n_tasks / 2], "compute": [ylim[1] / 2], "text": [note]}))
 
-        title = f"{prior_label(prior)}: " + (f"MAP is {m['kind']} (program {m['index']})" if m else "nothing selected")
+        title = f"{prior_label(prior)}: " + (f"{m['kind'].replace('_', '-')} (program {m['index']})" if m else "nothing selected")
         if self.binned:
-            title += f"; {n_tasks} tasks in {self.max_bars} bars (means)"
-        xlabel = TASK.label + (" (bars are bin means)" if self.binned else "") + "; faded: unsolved"
+            title += f", {self.max_bars} bars"
+        xlabel = TASK.label + (" (bin means)" if self.binned else "")
         return hv.Overlay([*blocks, cap_line, avg_line, note_text]).opts(
             title=title, xlim=(0, n_tasks), ylim=ylim, xlabel=xlabel, responsive=True, height=self.height,
-            legend_position="bottom", legend_cols=2, framewise=True)
+            show_legend=False, framewise=True)
+
+    def key(self) -> str:
+        """What the colours and lines mean, once for all panels (HTML built from constants only)."""
+        mark = '<span style="color:{};font-weight:700;margin-left:12px">{}</span> {}'
+        parts = [mark.format(PART_COLORS[p], "&#9632;", PART_LABELS[p]) for p in PART_COLORS]
+        parts += [mark.format("black", "&#9473;&#9473;", "max compute (capacity)"),
+                  mark.format("black", "&#9476;&#9476;", "average compute")]
+        n_tasks = self.state.simulation.world.n_tasks
+        binned = f"; {n_tasks} tasks in {self.max_bars} bars, each the mean of its tasks" if self.binned else ""
+        return "".join(parts) + f'<span style="margin-left:12px">faded bars: tasks not solved{binned}</span>'
 
     def _update(self, prior: str, *_):
         return self.panel_for(prior)
@@ -174,7 +188,7 @@ class TaskBars(pn.viewable.Viewer):
         return self._layout([self.panel_for(p) for p in PRIORS])
 
     def _layout(self, panels) -> hv.Layout:
-        return hv.Layout(panels).cols(2).opts(shared_axes=True)
+        return hv.Layout(panels).cols(2).opts(shared_axes=True, toolbar=None)
 
     def _styled(self) -> dict:
         # Setting holoviews options costs more than building the elements: style templates once, then clone.
@@ -186,7 +200,9 @@ class TaskBars(pn.viewable.Viewer):
 
     def __panel__(self):
         maps = [hv.DynamicMap(pn.bind(self._update, p, self.state.param.version, self.param.max_bars)) for p in PRIORS]
-        return pn.pane.HoloViews(self._layout(maps), sizing_mode="stretch_width")
+        key = markup.html(pn.bind(lambda *_: self.key(), self.state.param.version, self.param.max_bars),
+                          sizing_mode="stretch_width", css_classes=["task-bars-key"])
+        return pn.Column(key, pn.pane.HoloViews(self._layout(maps), sizing_mode="stretch_width"), sizing_mode="stretch_width")
 
 
 def _templates() -> dict:

@@ -6,6 +6,10 @@ as the learner set them), so a setting from an earlier step or a slider the lear
 Reveal shows the answer, says whether the learner's chosen option matched, and lists the step's checks
 computed at the state's size and back end.
 
+On the page the tour sits beside the picture, in a column a third of the page wide: Previous and Next
+come first, under the step's heading, so a presenter never scrolls to move on, and the tour's
+introduction shows on its first step only.
+
 A tour is a file anyone can edit: its text is Markdown shown in panes with raw HTML off (explorer.ui.markup),
 and messages that quote a setting are escaped with `markup.text`.
 """
@@ -41,11 +45,13 @@ class TourView(pn.viewable.Viewer):
         self.param.step.bounds = (0, len(tour.steps) - 1)
         self._outcomes: dict[tuple, list[Outcome] | str] = {}  # (step, n_programs, backend) -> checks
 
-        self._intro = _markdown(f"### {tour.title}\n\n{tour.intro}")
+        self._intro = _markdown(f"### {tour.title}\n\n{tour.intro}", sizing_mode="stretch_width")
         self._heading = _markdown()
         self._question = _markdown()
         self._options = pn.widgets.RadioButtonGroup(options=["-"], orientation="vertical", color="default",
-                                                    variant="outline", label="Your prediction")
+                                                    variant="outline", label="Your prediction",
+                                                    sizing_mode="stretch_width",
+                                                    stylesheets=[".bk-btn { white-space: normal; }"])  # long options wrap
         self._reveal_button = pn.widgets.Button(label="Reveal", color="primary", description="Show the answer")
         self._verdict = markup.alert("", alert_type="info", visible=False)
         self._answer = _markdown(visible=False)
@@ -94,6 +100,7 @@ class TourView(pn.viewable.Viewer):
             self.revealed = False
         n = len(self.tour.steps)
         title = f": {s.title}" if s.title else ""
+        self._intro.visible = self.step == 0
         self._heading.object = (f"**Step {self.step + 1} of {n}{title}**  \n"
                                 f"Preset: {SCENARIOS[s.scenario].title}" + _overrides(s))
         self._question.object = s.question
@@ -150,9 +157,9 @@ class TourView(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            self._intro, self._problem, self._heading, self._question, self._options, self._reveal_button,
-            self._verdict, self._answer, self._evidence, pn.Row(self._previous, self._next),
-            sizing_mode="stretch_width",
+            self._heading, pn.Row(self._previous, self._next, sizing_mode="stretch_width"), self._problem,
+            self._intro, self._question, self._options, self._reveal_button, self._verdict, self._answer,
+            self._evidence, sizing_mode="stretch_width", css_classes=["tour-step"],
         )
 
 
