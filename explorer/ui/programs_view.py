@@ -56,13 +56,16 @@ THRESHOLD = 1.0
 LINK = ("task", "max_length", "generalization_check", "traced_prior", "trace_input", "deployed")
 #: Served limits a link may not exceed (a value over one is refused with a message naming it).
 LINK_LIMITS = {"max_length": PAGE_MAX_LENGTH}
+TABLE_CSS = ".tabulator { font-size: 13px; }"
 
 
 class ProgramsView(pn.viewable.Viewer):
     """Choose task and length; see the space, each prior's pick, and a trace of one pick."""
 
     task = param.Selector(default="parity", objects=list(TASKS), doc="What a program must compute.")
-    max_length = param.Integer(5, bounds=(1, PAGE_MAX_LENGTH), doc="Longest program enumerated.")
+    max_length = param.Integer(5, bounds=(1, PAGE_MAX_LENGTH), label=f"Max length (at most {PAGE_MAX_LENGTH} here)",
+                               doc=f"Longest program enumerated (this page measures up to {PAGE_MAX_LENGTH}; "
+                                   "longer spaces are a batch job: python -m explorer programs).")
     generalization_check = param.Boolean(True, doc="Training also checks the held-out inputs (off: memorisers pass).")
     traced_prior = param.Selector(default="simplicity", objects=list(PRIORS), doc="Whose pick the trace runs.")
     trace_input = param.String("1011", doc="Input bits for the trace, x[0] first.")
@@ -84,9 +87,13 @@ class ProgramsView(pn.viewable.Viewer):
         self.picks_source = ColumnDataSource({"bits": [], "avg_compute": [], "prior": []})
         self.figure = self._figure()
         self.summary = markup.markdown("", sizing_mode="stretch_width")
-        self.picks = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width")
-        self.trace_pane = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, height=260,
-                                               sizing_mode="stretch_width")
+        # Tables in smaller type without sort arrows, so that every column fits beside the story at 1280 px;
+        # the listing wraps rather than being cut.
+        table = {"disabled": True, "show_index": False, "sizing_mode": "stretch_width", "stylesheets": [TABLE_CSS],
+                 "configuration": {"columnDefaults": {"headerSort": False}}}
+        self.picks = pn.widgets.Tabulator(pd.DataFrame(), layout="fit_data_table",
+                                          formatters={"program": {"type": "textarea"}}, **table)
+        self.trace_pane = pn.widgets.Tabulator(pd.DataFrame(), height=260, **table)
         self.trace_note = markup.markdown("", sizing_mode="stretch_width")
         self.story = StoryPanel(self.state, library=story_library, scenario=None, story_name=DEFAULT_STORY,
                                 here_label="on the programs measured here",
@@ -299,26 +306,37 @@ class ProgramsView(pn.viewable.Viewer):
     # ---- drawing ---------------------------------------------------------------------------------
 
     def _figure(self):
-        fig = figure(height=380, sizing_mode="stretch_width", x_axis_label="bits (description length)",
-                     y_axis_label="mean steps on the training inputs",
+        fig = figure(height=360, sizing_mode="stretch_width", x_axis_label="bits (description length)",
+                     y_axis_label="mean steps (training inputs)",
                      title="Programs correct on every training input (each prior's pick ringed)")
-        dots = fig.scatter("bits", "avg_compute", source=self.source, color="color", marker="marker", size=9,
-                           fill_alpha=0.5, legend_field="kind")
+        dots = fig.scatter("bits", "avg_compute", source=self.source, color="color", marker="marker", size=11,
+                           fill_alpha=0.8, line_color="#333333", line_width=0.5, legend_field="kind")
         fig.scatter("bits", "avg_compute", source=self.picks_source, marker="circle", size=22, fill_alpha=0,
                     line_color="black", line_width=2)
         fig.add_tools(HoverTool(renderers=[dots], tooltips=[("program", "@listing"), ("kind", "@kind"),
                                                             ("steps", "@avg_compute{0.00}"), ("held-out", "@heldout_perf{0.00}")]))
-        fig.legend.location = "top_left"
+        legend = fig.legend[0]
+        fig.center.remove(legend)
+        fig.add_layout(legend, "right")  # outside the frame: it hides no program
         return fig
 
     def __panel__(self):
-        controls = pn.Param(self.param, parameters=["task", "max_length", "generalization_check"], show_name=False,
-                            widgets={"max_length": pn.widgets.IntSlider})
-        trace_controls = pn.Param(self.param, parameters=["traced_prior", "trace_input", "deployed"], show_name=False)
-        left = pn.Column(controls, pn.Row(self._progress, self._stop_button, sizing_mode="stretch_width"),
-                         self.status, self.summary, pn.pane.Bokeh(self.figure),
-                         markup.markdown("### Each prior's pick"), self.picks, markup.markdown("### Trace"), trace_controls, self.trace_note, self.trace_pane, sizing_mode="stretch_width")
-        return pn.Row(left, pn.Column(self.story, width=420), sizing_mode="stretch_width")
+        p, w = self.param, pn.widgets
+        task = w.Select.from_param(p.task, label="Task", description=p.task.doc, width=200, sizing_mode="fixed")
+        length = w.IntSlider.from_param(p.max_length, sizing_mode="stretch_width")
+        check = w.Checkbox.from_param(p.generalization_check, label="Generalization check", align="end",
+                                      width=170, sizing_mode="fixed")
+        controls = pn.Row(task, length, check, self._stop_button, sizing_mode="stretch_width")
+        trace_controls = pn.Row(
+            w.Select.from_param(p.traced_prior, label="Traced prior", description=p.traced_prior.doc),
+            w.TextInput.from_param(p.trace_input, label="Trace input", description=p.trace_input.doc),
+            w.Checkbox.from_param(p.deployed, label="Deployed", align="end", width=110, sizing_mode="fixed"),
+            sizing_mode="stretch_width")
+        left = pn.Column(controls, self._progress, self.status, self.summary,
+                         pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
+                         markup.markdown("### Each prior's pick"), self.picks, markup.markdown("### Trace"),
+                         trace_controls, self.trace_note, self.trace_pane, sizing_mode="stretch_width")
+        return pn.Row(left, pn.Column(self.story, width=360), sizing_mode="stretch_width")
 
 
 def _empty_points() -> dict[str, list]:
