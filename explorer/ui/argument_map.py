@@ -147,8 +147,9 @@ class ArgumentMap(pn.viewable.Viewer):
         for r in (ring, nodes):  # a tap selects a node; the others keep their colours
             r.nonselection_glyph = None
             r.selection_glyph = None
-        p.text("label_x", "y", text="label", source=self.nodes, text_font_size="10.5px", text_align="align",
-               text_baseline="middle", text_color="#222222")
+        labels = p.text("label_x", "y", text="label", source=self.nodes, text_font_size="10.5px", text_align="align",
+                        text_baseline="middle", text_color="#222222")
+        labels.nonselection_glyph = labels.selection_glyph = None
         heads = ColumnDataSource({"x": [X[k] for k in KINDS], "text": [HEADINGS[k] for k in KINDS]},
                                  name="argument-headings")
         p.text(x="x", y=0.8, text="text", source=heads, text_font_size="11px", text_font_style="italic",
@@ -211,13 +212,12 @@ def legend_html() -> str:
     """Swatches for the statuses and the two rings, and what the shapes are (fixed text only; the sanitiser
     keeps colours, not sizes, so the swatches are characters)."""
     def swatch(colour: str, label: str, mark: str = "&#9679;") -> str:
-        edge = "-webkit-text-stroke:1px #333;" if colour == NO_STATUS else ""
-        return (f"<span style='white-space:nowrap;margin:0 8px 0 0'><span style='color:{colour};font-size:1.3em;"
-                f"{edge}'>{mark}</span> {label}</span> ")
+        return (f"<span style='white-space:nowrap;margin:0 8px 0 0'><span style='color:{colour};font-size:1.3em'>"
+                f"{mark}</span> {label}</span> ")
 
     statuses = "".join(swatch(c, s) for s, c in STATUS_COLOURS.items())
     rings = (swatch(HERE_COLOURS["holds"], "holds here", "&#9711;") + swatch(HERE_COLOURS["fails"], "fails here", "&#9711;"))
     return (f"<div class='argument-legend' style='font-size:0.8em;color:#444'>{statuses}"
-            f"{swatch(NO_STATUS, 'no status (criteria, assumptions)')}{rings}"
+            f"{swatch('#333333', 'no status (criteria, assumptions)', '&#9675;')}{rings}"
             f"<br>&#9632; criterion &#9679; claim &#9670; evidence &#9650; assumption; a line: rests on, is "
             f"evidence for, assumes. Tap a node to open it.</div>")

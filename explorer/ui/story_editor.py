@@ -169,7 +169,8 @@ class StoryEditor(pn.viewable.Viewer):
 
         # toolbar
         self.picker = pn.widgets.Select(label="Story", options=[], width=260, css_classes=["story-picker"])
-        self.open_button = pn.widgets.Button(label="Open", color="primary", width=80, align="end")
+        self.open_button = pn.widgets.Button(label="Open", color="primary", width=80, align="end",
+                                             css_classes=["story-open-button"])
         self.library_button = pn.widgets.Button(label="Library", color="light", width=90, align="end",
                                                 description="Back to the list of stories (your edits stay here)",
                                                 css_classes=["story-library-button"])

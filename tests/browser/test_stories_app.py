@@ -18,10 +18,15 @@ def claim_text(path):
 
 
 def open_story(page, server, name):
-    """Open `name` from a link and wait until the editor shows it: the page opens on a blank story and
-    loads the link's once the browser has connected, so a form seen earlier may be replaced."""
+    """Open `name` from a link and wait until the editor shows it (the page opens on the library and loads
+    the link's story once the browser has connected), then show its claims' tab."""
     page.goto(f"{server}/stories?story={name}")
     expect(page.locator(".story-state")).to_contain_text(f"{name}, revision", timeout=TIMEOUT)
+    show_claims(page)
+
+
+def show_claims(page):
+    page.locator(".bk-tab", has_text="Claims").click()
     page.locator(".claim-text textarea").first.wait_for(timeout=TIMEOUT)
 
 
@@ -41,8 +46,9 @@ def test_injected_markup_is_shown_as_text_in_the_editor(page, story_server, stor
     (story_library / "xss.story.md").write_text(XSS_STORY)
     open_story(page, story_server, "xss")
     expect(page.locator(".story-preview")).to_contain_text(XSS_SCRIPT, timeout=TIMEOUT)  # the body, as text
-    expect(page.locator(".story-preview")).to_contain_text(XSS_IMG)
     expect(claim_area(page)).to_have_value(f"Claim {XSS_SCRIPT}")
+    page.locator(".bk-tab", has_text="Story").first.click()
+    expect(page.locator(".story-preview")).to_contain_text(XSS_IMG)
     expect(page.locator(".story-title-input input")).to_have_value(f"Title {XSS_IMG}")
     expect(page.get_by_text(XSS_ID).first).to_be_attached()  # the evidence id among the claim's choices, as text
     no_script_ran(page)
@@ -51,6 +57,9 @@ def test_injected_markup_is_shown_as_text_in_the_editor(page, story_server, stor
 def test_injected_markup_is_shown_as_text_beside_the_simulation(page, story_server, story_library):
     (story_library / "speed-prior.story.md").write_text(XSS_STORY)  # the panel's story for every preset here
     page.goto(f"{story_server}/priors")
+    story_tab = page.locator(".bk-tab", has_text="Story")  # beside the picture, in a tab of its own
+    story_tab.first.wait_for(timeout=TIMEOUT)
+    story_tab.first.click()
     panel = page.locator(".story-panel")
     expect(panel).to_contain_text(f"Title {XSS_IMG}", timeout=TIMEOUT)
     expect(panel).to_contain_text(f"Claim {XSS_SCRIPT}")
@@ -100,8 +109,11 @@ def test_a_malformed_story_shows_a_located_error_and_the_session_stays_alive(pag
     (story_library / "fine.story.md").write_text(story("A fine story", "It loads."))
     page.goto(f"{story_server}/stories?story=broken")
     expect(page.locator(".story-alert")).to_contain_text(re.compile(r"broken\.story\.md:\d+: error TS-F03"), timeout=TIMEOUT)
+    expect(page.locator(".story-library-state")).to_contain_text("The story library")  # it stays on the library
     page.locator(".story-picker select").select_option("fine")
-    page.get_by_role("button", name="Open", exact=True).click()
+    page.locator(".story-open-button button").click()
+    expect(page.locator(".story-state")).to_contain_text("fine, revision", timeout=TIMEOUT)
+    show_claims(page)
     expect(claim_area(page)).to_have_value("It loads.", timeout=TIMEOUT)
     expect(page.locator(".story-alert-box")).to_be_hidden()
     expect(page).to_have_url(re.compile(r"/stories\?story=fine$"))  # the link follows the open story
