@@ -564,7 +564,7 @@ class RunFigures:
         self.finds_source = ColumnDataSource({"x": [], "y": []})
         p = figure(height=340, sizing_mode="stretch_width", tools=tools, output_backend=backend,
                    x_axis_label="average compute",
-                   y_axis_label="train performance", y_range=Y_RANGE)
+                   y_axis_label="train performance", y_range=Y_RANGE, css_classes=["annealing-programs-plot"])
         # one renderer per kind (a filtered view of one source), so the legend is fixed and each kind can be
         # hidden; no outline (stroking each dot was most of a frame's paint)
         dots = {kind: p.scatter("x", "y", source=self.world_source, fill_color=color, line_color=None, size=5,

@@ -136,7 +136,7 @@ class LiveCurves:
             y_range = Range1d(-0.02, 1.02) if metric == "accuracy" else DataRange1d(start=0)
             fig = figure(height=self.HEIGHT, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
                          x_axis_label="step", y_axis_label=ylabels[metric], title=titles[metric],
-                         x_range=Range1d(0, max(steps, 1)), y_range=y_range)
+                         x_range=Range1d(0, max(steps, 1)), y_range=y_range, css_classes=["neural-live-plot"])
             if metric != "accuracy":
                 fig.scatter([0, 0], [0, 1], alpha=0, size=1)
             lines = [fig.line("step", metric, source=source, color=LINE_COLORS[i % len(LINE_COLORS)], line_width=2)

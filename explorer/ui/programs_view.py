@@ -308,7 +308,8 @@ class ProgramsView(pn.viewable.Viewer):
     def _figure(self):
         fig = figure(height=360, sizing_mode="stretch_width", x_axis_label="bits (description length)",
                      y_axis_label="mean steps (training inputs)",
-                     title="Programs correct on every training input (each prior's pick ringed)")
+                     title="Programs correct on every training input (each prior's pick ringed)",
+                     css_classes=["programs-plot"])
         dots = fig.scatter("bits", "avg_compute", source=self.source, color="color", marker="marker", size=11,
                            fill_alpha=0.8, line_color="#333333", line_width=0.5, legend_field="kind")
         fig.scatter("bits", "avg_compute", source=self.picks_source, marker="circle", size=22, fill_alpha=0,
