@@ -426,3 +426,106 @@ def test_removing_one_of_two_equal_claims_removes_that_one(editor):
     assert left is first.claim  # the form left on the page still edits the claim left in the story
     first.text.value_input = "Changed words."
     assert saved_story(editor).components["rationale_constraints"].claims[0].text == "Changed words."
+
+
+# ---- the library first, the map, problems beside their fields ---------------------------------------------
+
+
+def test_the_editor_opens_on_the_library_not_a_blank_story(lib):
+    ed = StoryEditor(lib)
+    assert ed.mode == "library" and ed.story_name is None
+    assert ed._library_part.visible and not ed._story_part.visible
+    assert "The story library: 2 stories" in ed.status.object and "error" not in ed.status.object
+    rows = [o for o in ed.library_list.objects if isinstance(o, pn.Row)]
+    assert len(rows) == 2 and "Goofing off, checked cheaply" in rows[0][1].object
+    assert "3 claims" in rows[0][1].object  # its claims, with their recorded statuses
+    rows[0][0].clicks += 1  # Open, as a click does
+    assert ed.mode == "story" and ed.story_name == "goof" and ed._story_part.visible and not ed._library_part.visible
+    ed.show_library()
+    assert ed.mode == "library" and ed.back_button.visible and ed.story_name == "goof"  # the story waits
+    ed.back_button.clicks += 1
+    assert ed.mode == "story"
+
+
+def test_the_catalogue_says_what_each_story_is(lib, tmp_path):
+    from explorer.stories.catalogue import about, catalogue
+
+    (tmp_path / "broken.story.md").write_text("---\ntitle: [\n---\n")
+    entries = {e.name: e for e in catalogue(lib)}
+    assert list(entries) == ["broken", "goof", "templates/narrow-agent"]  # templates last
+    assert entries["goof"].title == "Goofing off, checked cheaply" and entries["goof"].claims == 3
+    assert entries["goof"].about == "Goof-offs waste compute on easy tasks."
+    assert sum(entries["goof"].statuses.values()) == 3
+    assert "TS-F03" in entries["broken"].problem and entries["templates/narrow-agent"].template
+    assert about("# Head\n\nSome **bold** [link](http://x) text.\n\nMore.") == "Some bold link text."
+
+
+def test_problems_name_the_part_they_are_about_not_a_file_line(editor):
+    claim = claim_form(editor, "rationale_nudges", 0)
+    claim.evidence.value = []
+    side = editor.messages_pane.object
+    assert "Claims › claim RN1" in side.replace("&#8250;", "›") or "Claims \u203a claim RN1" in side
+    assert "goof.story.md:" not in side and ".story.md" not in claim.messages.object
+    assert "TS-V03" in claim.messages.object
+    editor.header.title.value_input = "  "
+    assert editor.header.messages.visible and "TS-F05" in editor.header.messages.object  # beside the title
+    assert "Story › title" in editor.messages_pane.object.replace("&#8250;", "›")
+
+
+def test_sweeps_and_every_section_have_a_tab(editor):
+    from explorer.ui.story_editor import SECTIONS
+
+    assert [editor.tabs._names[i] for i in range(len(SECTIONS))] == list(SECTIONS)
+    sweeps = editor._sections["Sweeps"].objects
+    assert editor.sweeps.add_button in sweeps and len(sweeps) == len(editor.sweeps.forms) + 2  # and the runner
+    form = editor.sweeps.add()
+    assert form.layout in editor._sections["Sweeps"].objects  # laid out again after an add
+    comp = editor.components["goal_desirability"]
+    new = comp.add("A new claim")
+    assert new.layout in editor._sections["Claims"].objects
+    comp.remove(new)
+    assert new.layout not in editor._sections["Claims"].objects
+
+
+def test_the_editors_map_shows_the_story_and_a_tap_opens_the_form(editor):
+    from explorer.ui.story_editor import SECTIONS
+
+    colours = editor.map.colours()
+    assert {"claim:GS1", "claim:RN1", "evidence:honest-map", "criterion:goal_alignment"} <= set(colours)
+    before = editor.map.figure
+    editor.check()  # statuses change: the same plot, its colours patched
+    assert editor.map.figure is before
+    statuses = editor.statuses()
+    assert colours != editor.map.colours() or all(s == "unchecked" for s in statuses.values())
+    keys = editor.map.nodes.data["key"]
+    editor.map.nodes.selected.indices = [keys.index("evidence:average-below-max")]  # a tap
+    assert editor.tabs.active == SECTIONS.index("Evidence") and editor.focused == "evidence:average-below-max"
+    form = editor.form_of("evidence", "average-below-max")
+    assert form.layout.styles.get("border-left", "").startswith("4px solid")
+    editor.map.nodes.selected.indices = [keys.index("criterion:rationale_alignment")]
+    assert editor.tabs.active == SECTIONS.index("Criteria")
+    assert not form.layout.styles.get("border-left", "").startswith("4px")  # only one part is marked
+    assert editor.focus("claim", "nope") is None and "no claim &#x27;nope&#x27;" in editor.alert.object
+
+
+def test_the_panels_map_follows_the_slider_and_a_tap_says_what_a_node_is(panel_lib):
+    from explorer.scenarios import preset_params
+    from explorer.ui.state import SimulationState
+    from explorer.ui.story_panel import StoryPanel
+
+    state = SimulationState(**{**preset_params("goof-off"), "n_programs": 20_000})
+    panel = StoryPanel(state=state, library=panel_lib, scenario="goof-off")
+    green, red = "#009E73", "#D55E00"
+    assert panel.map.colours()["evidence:average-below-max"] == (green, green)  # supported, holds here
+    data = panel.map.nodes.data
+    state.apply(w_avg=0.0)
+    assert panel.map.nodes.data is data  # patched in place, not redrawn
+    assert panel.map.colours()["evidence:average-below-max"] == (green, red)  # status stays, fails here
+    assert panel.map.colours()["claim:RN1"] == (green, red)
+    panel.map.nodes.selected.indices = [data["key"].index("claim:RN1")]
+    assert panel.focused.visible and "fails here" in panel.focused.object
+    assert "./stories?story=scenarios/goof-off&amp;item=claim:RN1" in panel.focused.object
+    state.apply(w_avg=1.0)
+    assert panel.map.colours()["claim:RN1"] == (green, green) and "fails here" not in panel.focused.object
+    panel.show_map.value = False
+    assert not panel.map.layout.visible

@@ -92,13 +92,21 @@ class ArgumentMap(pn.viewable.Viewer):
         return {
             "key": [n.key for n in nodes], "kind": [n.kind for n in nodes], "item": [n.item for n in nodes],
             "x": [X[n.kind] for n in nodes],
-            "label_x": [X[n.kind] - (0.17 if n.kind in LEFT_LABELLED else -0.17) for n in nodes],
+            "label_dx": [-14 if n.kind in LEFT_LABELLED else 14 for n in nodes],  # pixels: clear of the ring
             "align": ["right" if n.kind in LEFT_LABELLED else "left" for n in nodes], "y": [ys[n.key] for n in nodes],
             "marker": [MARKERS[n.kind] for n in nodes],
-            "label": [short(n.label, self.label_chars - (4 if n.kind == "assumption" else 0)) for n in nodes],
+            "label": [self._label(n, any(m.kind == "assumption" for m in nodes)) for n in nodes],
             "text": [short(n.text, 160) for n in nodes], "detail": [short(n.detail, 120) for n in nodes],
             **self._status_data(argument),
         }
+
+    def _label(self, node, assumptions: bool) -> str:
+        """A node's label cut to its column's room (criteria have fixed short names; evidence gets the
+        assumptions' room when the story has none)."""
+        if node.kind == "criterion":
+            return node.label
+        room = {"assumption": self.label_chars - 4, "evidence": self.label_chars + (0 if assumptions else 4)}
+        return short(node.label, room.get(node.kind, self.label_chars))
 
     @staticmethod
     def _status_data(argument: Argument) -> dict[str, list[Any]]:
@@ -147,11 +155,12 @@ class ArgumentMap(pn.viewable.Viewer):
         for r in (ring, nodes):  # a tap selects a node; the others keep their colours
             r.nonselection_glyph = None
             r.selection_glyph = None
-        labels = p.text("label_x", "y", text="label", source=self.nodes, text_font_size="10.5px", text_align="align",
+        labels = p.text("x", "y", text="label", source=self.nodes, x_offset="label_dx", text_font_size="10.5px",
+                        text_align="align",
                         text_baseline="middle", text_color="#222222")
         labels.nonselection_glyph = labels.selection_glyph = None
-        heads = ColumnDataSource({"x": [X[k] for k in KINDS], "text": [HEADINGS[k] for k in KINDS]},
-                                 name="argument-headings")
+        self.heads = heads = ColumnDataSource({"x": [X[k] for k in KINDS], "text": [HEADINGS[k] for k in KINDS]},
+                                              name="argument-headings")
         p.text(x="x", y=0.8, text="text", source=heads, text_font_size="11px", text_font_style="italic",
                text_color="#666666", text_baseline="middle", text_align="center")
         p.add_tools(HoverTool(renderers=[nodes], tooltips=[("", "@kind @item"), ("status", "@status"),
@@ -174,6 +183,9 @@ class ArgumentMap(pn.viewable.Viewer):
         self.nodes.data = self._node_data(argument)
         self.edges.data = self._edge_data(argument, ys)
         self.figure.y_range.start, self.figure.y_range.end = -(rows - 1) - 0.6, 1.3
+        kinds = [k for k in KINDS if k != "assumption" or any(n.kind == k for n in argument.nodes)]
+        self.heads.data = {"x": [X[k] for k in kinds], "text": [HEADINGS[k] for k in kinds]}
+        self.figure.x_range.end = X_RANGE[1] if "assumption" in kinds else X["assumption"] + 0.4
         self.figure.height = max(self.min_height, TOP_PX + rows * ROW_PX)
 
     def update(self, argument: Argument) -> None:

@@ -362,7 +362,7 @@ class StoryEditor(pn.viewable.Viewer):
                                      lambda: new_evidence(story), "evidence", changed, self.choices)
             self.sweeps = ListForm(story.sweeps, lambda item, rm: SweepForm(item, self.choices, changed, rm),
                                    lambda: new_sweep(story), "sweep", changed, self.choices)
-            self._focused = None
+            self._focused, self._last_targets = None, []
             self._sections["Story"][:] = [self.header.panel()]
             self._sections["Criteria"][:] = [f.layout for f in self.criteria.values()]
             self._sections["Narrative"][:] = [pn.Row(self.body, self.preview, sizing_mode="stretch_width")]
@@ -469,7 +469,7 @@ class StoryEditor(pn.viewable.Viewer):
         source = reloaded.source
         for key in source or {}:
             try:
-                out.append((source.lc.key(key)[0] + 2, self.header if key in HEADER_KEYS else str(key)))
+                out.append((source.lc.key(key)[0] + 2, (self.header, str(key)) if key in HEADER_KEYS else str(key)))
             except (AttributeError, KeyError, TypeError):
                 pass
         for name, form in self.components.items():
@@ -485,8 +485,12 @@ class StoryEditor(pn.viewable.Viewer):
 
     def _inline_messages(self, reloaded: Story | None) -> list[str]:
         """Put each message under the form it is about; return, per message, that part's name as the
-        form shows it (`Claims › claim RN1`), for the list beside."""
-        targets = self._targets(reloaded)
+        form shows it (`Claims › claim RN1`), for the list beside. Text that would not load has no parts
+        of its own: its messages go by the parts of the last text that did (one edit earlier, the same lines
+        but for that edit)."""
+        targets = self._targets(reloaded) if reloaded is not None else getattr(self, "_last_targets", [])
+        if reloaded is not None:
+            self._last_targets = targets
         found: dict[int, tuple[Any, list[Message]]] = {}
         where = []
         for m in self.messages:
@@ -497,9 +501,11 @@ class StoryEditor(pn.viewable.Viewer):
                 owner = form
             if not m.line:
                 owner = None
+            where.append(self._where(owner))
+            if isinstance(owner, tuple):  # a key of the header: its form
+                owner = owner[0]
             if owner is not None and not isinstance(owner, str):
                 found.setdefault(id(owner), (owner, []))[1].append(m)
-            where.append(self._where(owner))
         for form in self._all_forms():
             owner, msgs = found.get(id(form), (form, []))
             form.messages.object = messages_html(msgs)
@@ -510,6 +516,8 @@ class StoryEditor(pn.viewable.Viewer):
     def _where(owner: Any) -> str:
         if owner is None:
             return "the story"
+        if isinstance(owner, tuple):
+            return f"Story › {owner[1].replace('_', ' ')}"
         if isinstance(owner, str):
             return f"{KEY_TAB.get(owner, 'Story')} › {owner.replace('_', ' ')}"
         return f"{TAB_OF[type(owner)]} › {owner.where}"
