@@ -144,8 +144,7 @@ class ArgumentMap(pn.viewable.Viewer):
                    min_border=4, outline_line_color=None, name="argument-map-figure")
         p.axis.visible = False
         p.grid.visible = False
-        p.background_fill_color = None
-        p.border_fill_color = None
+        p.background_fill_color = p.border_fill_color = "#ffffff"  # a white card, readable in either theme
         p.bezier("x0", "y0", "x1", "y1", "cx0", "cy0", "cx1", "cy1", source=self.edges, line_color="colour",
                  line_width=1.2, line_alpha=0.8)
         ring = p.scatter("x", "y", source=self.nodes, marker="marker", size=23, fill_color=None, line_color="ring",

@@ -465,16 +465,16 @@ class AssumptionForm:
 
     def __init__(self, item: Assumption, changed: Changed, remove):
         self.item = item
-        self.name = _watch_text(pn.widgets.TextInput(label="Name", value=item.name, width=160),
+        self.name = _watch_text(pn.widgets.TextInput(label="Name", value=item.name, width=140),
                                 lambda v: setattr(item, "name", v.strip()), changed, structural=True, live=False)
-        self.parameter = _watch(pn.widgets.Select(label="Sets parameter", value=item.parameter, width=200,
+        self.parameter = _watch(pn.widgets.Select(label="Sets parameter", value=item.parameter, width=180,
                                                   options=with_current(NUMERIC_PARAMS, item.parameter)),
                                 lambda v: setattr(item, "parameter", v), changed)
-        self.nominal = _watch(pn.widgets.FloatInput(label="Nominal", value=item.nominal, width=110),
+        self.nominal = _watch(pn.widgets.FloatInput(label="Nominal", value=item.nominal, width=90),
                               lambda v: self._set("nominal", v), changed)
-        self.low = _watch(pn.widgets.FloatInput(label="Range from", value=item.range[0], width=110),
+        self.low = _watch(pn.widgets.FloatInput(label="Range from", value=item.range[0], width=90),
                           lambda v: self._range(0, v), changed)
-        self.high = _watch(pn.widgets.FloatInput(label="to", value=item.range[1], width=110),
+        self.high = _watch(pn.widgets.FloatInput(label="to", value=item.range[1], width=90),
                            lambda v: self._range(1, v), changed)
         self.note = _watch_text(pn.widgets.TextInput(label="Note", value=item.note, sizing_mode="stretch_width"),
                                 lambda v: setattr(item, "note", v), changed)
@@ -520,11 +520,11 @@ class EvidenceForm:
         self.assumptions = _watch(
             choices.multi("Assumptions (at their nominal values)", item.assumptions, choices.assumptions),
             lambda v: setattr(item, "assumptions", list(v)), changed)
-        self.metric = pn.widgets.Select(label="Metric", options=[pred.metric], value=pred.metric, width=300)
+        self.metric = pn.widgets.Select(label="Metric", options=[pred.metric], value=pred.metric, width=260)
         self.op = pn.widgets.Select(label="Op", options=with_current(OPERATORS, pred.op), value=pred.op,
                                     width=70)
-        self.against = pn.widgets.Select(label="Compared with", options=["a value"], value="a value", width=300)
-        self.value = live(pn.widgets.TextInput(label="Value", width=120,
+        self.against = pn.widgets.Select(label="Compared with", options=["a value"], value="a value", width=260)
+        self.value = live(pn.widgets.TextInput(label="Value", width=100,
                                                value="" if pred.value is None else format_value(pred.value)))
         if pred.other is not None:
             self.against.options = ["a value", pred.other]
