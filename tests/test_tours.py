@@ -315,3 +315,41 @@ def _reject(**params):
 
 def test_the_tour_view_renders(view):
     assert pn.panel(view).get_root() is not None
+
+
+# ---- the tour in the page's link ----------------------------------------------------------------
+
+
+def test_a_link_opens_the_tour_at_its_step_counted_from_one_and_next_updates_it():
+    from explorer.ui.dashboard import PriorsDashboard
+
+    dashboard = PriorsDashboard(n_programs=2_000)
+    assert dashboard.link_pairs() == []
+    assert dashboard.apply_link({"tour": "speed-prior-essay", "step": "3"}) == []
+    assert dashboard.tour.step == 2 and dashboard.scenario == TOUR.steps[2].scenario
+    _matches_step(dashboard.state, TOUR.steps[2])
+    assert dashboard.link_pairs() == [("tour", "speed-prior-essay"), ("step", "3")]
+    dashboard.tour.next()
+    assert dashboard.link_pairs() == [("tour", "speed-prior-essay"), ("step", "4")]
+    dashboard.large_type = True
+    assert ("type", "large") in dashboard.link_pairs()
+
+
+@pytest.mark.parametrize("values,message", [
+    ({"tour": "speed-prior-essay", "step": "0"}, "is not a step of speed-prior-essay"),
+    ({"tour": "speed-prior-essay", "step": "x<b>"}, "is not a step of speed-prior-essay"),
+    ({"tour": "no-such-tour"}, "is not a tour; tours: speed-prior-essay"),
+    ({"step": "2"}, "a step needs a tour"),
+    ({"type": "huge"}, "is not one of: large, normal"),
+])
+def test_a_tour_link_that_cannot_be_used_says_why(values, message):
+    from explorer.ui.dashboard import PriorsDashboard
+
+    dashboard = PriorsDashboard(n_programs=2_000)
+    problems = dashboard.apply_link(values)
+    assert len(problems) == 1 and message in problems[0]
+
+
+def test_the_essay_tour_counts_five_priors():
+    text = ESSAY.read_text(encoding="utf-8")
+    assert "four priors" not in text

@@ -271,3 +271,69 @@ def test_live_map_picks_follow_a_weight_change_in_a_rendered_page():
     after = list(source.data["index"])
     assert after != before
     assert sorted(after) == sorted({r.map["index"] for r in state.results.values()})
+
+
+# ---- what a room reads: labels inside the plot, one key, the controls' names, larger type ----------
+
+
+def test_pick_labels_in_the_right_half_are_drawn_to_their_left():
+    state = SimulationState(n_programs=SMALL, kind_mix={"honest": 0.5, "goof_off": 0.5}, misbehaviour_cost=3.0)
+    view = ProgramScatter(state=state)
+    picks = view.pick_data()
+    x = view.frame()["avg_compute"]
+    middle = (x.min() + x.max()) / 2
+    assert len(picks) >= 2
+    for _, row in picks.iterrows():
+        right = row["avg_compute"] > middle
+        assert row["align"] == ("right" if right else "left")
+        assert (row["dx"] < 0) == right
+
+
+def test_scatter_text_follows_its_font_scale():
+    from bokeh.models import LabelSet
+    from bokeh.plotting import figure
+
+    view = ProgramScatter(state=SimulationState(n_programs=SMALL))
+    root = pn.panel(view).get_root()
+    fig = next(m for m in root.references() if isinstance(m, figure))
+    labels = next(iter(fig.select(LabelSet)))
+    size = lambda text: float(text.rstrip("px"))  # noqa: E731
+    before, pick_before = size(fig.xaxis[0].axis_label_text_font_size), size(labels.text_font_size)
+    view.font_scale = 1.5
+    assert size(fig.xaxis[0].axis_label_text_font_size) > before and size(labels.text_font_size) > pick_before
+    assert size(fig.title.text_font_size) > 13
+
+
+def test_task_bars_have_one_key_and_no_legend_in_any_panel():
+    from explorer.ui.task_bars import PART_LABELS
+
+    view = TaskBars(state=SimulationState(n_programs=SMALL))
+    for prior in PRIORS:
+        assert view.panel_for(prior).opts.get().kwargs["show_legend"] is False
+    key = view.key()
+    assert all(label in key for label in PART_LABELS.values())
+    assert "max compute (capacity)" in key and "average compute" in key
+
+
+def test_regime_map_names_parameters_by_the_controls_labels():
+    from explorer.ui.controls import LABELS
+    from explorer.ui.regime_map import AXIS_CHOICES, RegimeMapView
+
+    view = RegimeMapView(SimulationState(n_programs=SMALL), resolution=2)
+    assert AXIS_CHOICES[LABELS["w_avg"]] == "w_avg" and view.x == "w_avg"  # the value stays the flat name
+    view.compute(sync=True)
+    element = view.winner_element()
+    assert element.kdims[0].label == LABELS["w_avg"] and element.kdims[1].label == LABELS["misbehaviour_cost"]
+
+
+def test_the_compact_table_has_every_prior_pick_and_kind_with_short_headers():
+    from explorer.table import KINDS
+    from explorer.ui.comparison import PICK_TITLES, PriorComparison
+
+    view = PriorComparison(state=SimulationState(n_programs=SMALL))
+    table = view.picks()
+    assert list(table.value["prior"]) == list(PRIORS)
+    assert {*KINDS, "MAP kind", "actually good"} <= set(table.value.columns)
+    assert max(len(t) for t in PICK_TITLES.values()) <= 9
+    assert len(table.value.columns) == 7  # the rest is in the full table, below the fold
+    assert len(view.table_view().value.columns) > 7
