@@ -160,3 +160,22 @@ def test_any_show_or_pin_text_is_read_without_raising(text):
     assert len(problems) <= 1
     scenario, values, problems = parse_pin(text)
     assert all(p.startswith("pin: ") for p in problems)
+
+
+def test_the_room_link_is_the_pages_link_with_the_builders_controls(priors):
+    priors.controls.widgets["w_avg"].value = 2.0
+    priors.room.simple.value = True  # the teacher's own view does not leak into the room's link
+    priors.room.choose(("w_avg", "memory"))
+    assert priors.room.link == "?scenario=goof-off&w_avg=2&show=w_avg,memory"
+    assert priors.room.text.value == priors.room.link
+    priors.room.choose(SIMPLE)
+    assert priors.room.link == "?scenario=goof-off&w_avg=2&mode=simple"
+    priors.room.choose(SHOWABLE)
+    assert priors.room.link == "?scenario=goof-off&w_avg=2"
+    priors.pinned.pin(priors.scenario)
+    assert priors.room.link == "?scenario=goof-off&w_avg=2&pin=scenario=goof-off;w_avg=2"
+    if "large_type" in priors.param:  # a page setting outside the simulation: read when the builder opens
+        card = priors.room.builder()
+        priors.large_type = True
+        card.collapsed = False
+        assert "type=large" in priors.room.link

@@ -169,8 +169,12 @@ class RoomLink(pn.viewable.Viewer):
                  for title, box in self.choices.items()]
         intro = markup.markdown("Tick what participants see; the rest stays at this page's values, hidden.",
                                 margin=(0, 10))
-        return markup.card("Share for the room", intro, self._quick, *boxes, self.text, collapsed=True,
+        card = markup.card("Share for the room", intro, self._quick, *boxes, self.text, collapsed=True,
                            sizing_mode="stretch_width", visible=self.param.restricted.rx.not_())
+        # Opened: the link as the page is now (a page setting outside the simulation, such as the type size,
+        # changes the page's link without a recompute).
+        card.param.watch(lambda e: None if e.new else self.update_link(), "collapsed")
+        return card
 
     def __panel__(self):
         return pn.Column(self.simple, self.show_all, sizing_mode="stretch_width")
