@@ -577,7 +577,7 @@ class RunFigures:
                                         ("train performance", "@y{0.000}"), ("bits", "@bits{0.0}"),
                                         ("programs of this kind here", "@count")]))
         # The veil: everything right of C_t, the programs the search may not draw yet, is faded.
-        self.veil = BoxAnnotation(left=0.0, fill_color="white", fill_alpha=0.8, line_alpha=0.0)
+        self.veil = BoxAnnotation(left=0.0, fill_color="white", fill_alpha=0.6, line_alpha=0.0)
         self.c_line = Span(location=0.0, dimension="height", line_color="black", line_width=2)
         self.c_min_line = Span(location=0.0, dimension="height", line_color=KIND_COLORS["honest"],
                                line_dash="dotted", line_width=2)
@@ -608,8 +608,8 @@ class RunFigures:
 
         self.size_source = ColumnDataSource({"t": [], "n": [], "k": []})
         self.size_point = ColumnDataSource({"t": [], "n": []})
-        z = figure(height=260, sizing_mode="stretch_width", tools=tools, x_axis_label="step",
-                   y_axis_label="programs in P(C)",
+        z = figure(height=290, sizing_mode="stretch_width", tools=tools, x_axis_label="step",
+                   y_axis_label="|P(C)|",
                    title="Programs the search may draw from")
         z.line("t", "n", source=self.size_source, color="black", line_width=2, legend_label="|P(C)|")
         # the good-looking programs are a small share of P(C): they get their own axis, on the right
@@ -618,11 +618,14 @@ class RunFigures:
         z.add_layout(LinearAxis(y_range_name="good", axis_label="good-looking",
                                 axis_label_text_color=KIND_COLORS["honest"]), "right")
         z.line("t", "k", source=self.size_source, color=KIND_COLORS["honest"], line_width=2, y_range_name="good",
-               legend_label="good-looking in P(C) (right axis)")
+               legend_label="good-looking (right axis)")
         self.size_step = Span(location=0, dimension="height", line_color="#D55E00")
         z.add_layout(self.size_step)
         z.scatter("t", "n", source=self.size_point, color="#D55E00", size=9)
-        z.legend.location = "top_left"
+        legend = z.legend[0]  # below the plot, across: inside it covered the curves
+        z.center.remove(legend)
+        legend.orientation = "horizontal"
+        z.add_layout(legend, "below")
         self.sizes = z
 
     def show_world(self, world: World) -> None:

@@ -139,6 +139,7 @@ class LiveCurves:
                          x_range=Range1d(0, max(steps, 1)), y_range=y_range, css_classes=["neural-live-plot"])
             if metric != "accuracy":
                 fig.scatter([0, 0], [0, 1], alpha=0, size=1)
+            fig.xaxis.ticker.desired_num_ticks = 4  # the half-width plots: 0, 500, 1000, 1500, not 8 that touch
             lines = [fig.line("step", metric, source=source, color=LINE_COLORS[i % len(LINE_COLORS)], line_width=2)
                      for i, source in enumerate(self.sources.values())]
             if metric == "compute" and len(labels) > 1:  # one legend, beside the widest plot
