@@ -126,8 +126,8 @@ def test_a_link_opens_the_page_it_names_measures_only_that_and_follows_changes(l
     view.task = "parity"
     assert location.search == "?max_length=4&traced_prior=max_speed&trace_input=0110&deployed=true&theme=dark"
     fresh = ProgramsView(measure=False)
-    from explorer.ui.url import apply_params
     from explorer.ui.programs_view import LINK
+    from explorer.ui.url import apply_params
     assert apply_params(fresh, LINK, location.search) == []
     assert {n: getattr(fresh, n) for n in LINK} == {n: getattr(view, n) for n in LINK}
 

@@ -20,15 +20,15 @@ so the run a link asks for is the one traced, and keeps the link in step after.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh plotting back end for .opts)
+import holoviews.plotting.bokeh
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -681,7 +681,7 @@ def pixel_dots(cols: dict[str, np.ndarray], x_range: tuple[float, float],
     x, y, kind = cols["avg_compute"], cols["train_perf"], np.asarray(cols["kind_name"]).astype(str)
     if not len(x):
         return {"x": x, "y": y, "kind": kind, "bits": cols["bits"], "count": np.zeros(0, dtype=int)}
-    names, kind_index = np.unique(kind, return_inverse=True)
+    _, kind_index = np.unique(kind, return_inverse=True)
     span_x = max(x_range[1] - x_range[0], 1e-12)
     qx = np.clip(((x - x_range[0]) / span_x * cells[0]).astype(np.int64), 0, cells[0])
     qy = np.clip(((y - Y_RANGE[0]) / (Y_RANGE[1] - Y_RANGE[0]) * cells[1]).astype(np.int64), 0, cells[1])

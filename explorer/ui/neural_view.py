@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 from typing import Any
 
 import holoviews as hv
@@ -37,11 +36,12 @@ from bokeh.models import ColumnDataSource, DataRange1d, Legend, LegendItem, Rang
 from bokeh.plotting import figure
 
 from explorer.errors import ExplorerError
-from explorer.params import allowed, values_of
+from explorer.params import values_of
 from explorer.priors import PRIORS
 from explorer.simulation import Simulation
 from explorer.stories.library import StoryLibrary
 from explorer.ui import markup
+from explorer.ui.number_fields import number_field, refusal
 from explorer.ui.state import SimulationState
 from explorer.ui.story_panel import StoryPanel
 from explorer.worlds.neural.session import Outcome, Trainer
@@ -73,6 +73,9 @@ LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
 #: The settings a link carries (apps/neural.py), in NeuralWorld's declaration order: a proposal resets the
 #: penalties, so it is written (and read) before them.
 LINK_PARAMS = ("proposal", "task", "bits", "penalties", "mu", "steps", "learning_rate", "seed")
+#: A number over the served limit names it and where larger runs are done.
+OVER_SERVED = ("{name}: {value} is more than this server trains (at most {most}); "
+               "use `python -m explorer neural` for larger runs")
 STATUS_WORDS = {"queued": "Waiting for a free worker (other runs are training)", "running": "Training",
                 "done": "Done", "stopped": "Stopped", "diverged": "Diverged", "failed": "Failed"}
 
@@ -194,12 +197,11 @@ class NeuralView(pn.viewable.Viewer):
         self.task = w.Select.from_param(s.task, label="Task", description=s.task.doc)
         self.penalties = w.TextInput.from_param(s.penalties, label="", description=s.penalties.doc)
         self.numbers: dict[str, pn.widgets.Widget] = {}  # the number fields by setting name
-        self.size = self._number_field(w.IntInput, "bits", "Size (parity entries or pointer slots)")
-        self.mu = self._number_field(w.FloatInput, "mu", "Drive strength mu", step=0.5)
-        self.steps = self._number_field(w.IntInput, "steps", "Training steps", step=100)
-        self.learning_rate = self._number_field(w.FloatInput, "learning_rate", "Learning rate", step=0.001)
-        self.seed = self._number_field(w.IntInput, "seed", "Seed")
-        self.setup.param.watch(self._show_numbers, list(self.numbers))
+        self.size = self._number_field("bits", "Size (parity entries or pointer slots)")
+        self.mu = self._number_field("mu", "Drive strength mu", step=0.5)
+        self.steps = self._number_field("steps", "Training steps", step=100)
+        self.learning_rate = self._number_field("learning_rate", "Learning rate", step=0.001)
+        self.seed = self._number_field("seed", "Seed")
         self.start_button = w.Button(label="Start", color="primary", width=120, sizing_mode="fixed",
                                      description="Train with these settings on a worker thread.")
         self.stop_button = w.Button(label="Stop", color="warning", width=120, sizing_mode="fixed", disabled=True,
@@ -258,54 +260,16 @@ class NeuralView(pn.viewable.Viewer):
 
     # ---- settings ---------------------------------------------------------------------------------
 
-    def _number_field(self, kind: type, name: str, label: str, **params) -> pn.widgets.Widget:
-        """A number field for the setting `name`, with no bounds of its own.
-
-        Why not `from_param` with `end=`: Bokeh's spinner puts the previous value back, without a word,
-        when a typed value is outside its bounds (40000 training steps became 1500 again). Here every
-        typed value reaches `_typed`, which takes it or says why not (`refusal`)."""
-        field = kind(value=getattr(self.setup, name), label=label, description=self.setup.param[name].doc, **params)
-        field.param.watch(functools.partial(self._typed, name), "value")
+    def _number_field(self, name: str, label: str, **params) -> pn.widgets.Widget:
+        """A field for the setting `name` that takes what is typed or keeps the setting and says why
+        (explorer/ui/number_fields.py: no spinner bounds to put 1500 back for 40000 steps without a word)."""
+        field = number_field(self.setup, name, self.notify, self.caps, over_cap=OVER_SERVED, label=label, **params)
         self.numbers[name] = field
         return field
 
     def refusal(self, name: str, value: Any) -> str:
-        """Why this page does not take `value` for the setting `name` ("" when it does): empty, over the
-        served limit (which it names), or outside the setting's own range."""
-        if value is None:
-            return f"{name}: give a number"
-        most = self.caps.get(name)
-        if most is not None and value > most:
-            return (f"{name}: {_amount(value)} is more than this server trains (at most {most:,}); "
-                    "use `python -m explorer neural` for larger runs")
-        p = self.setup.param[name]
-        (low, high), (low_in, high_in) = p.bounds, p.inclusive_bounds
-        too_low = low is not None and (value < low or (value == low and not low_in))
-        too_high = high is not None and (value > high or (value == high and not high_in))
-        if too_low or too_high or math.isnan(value):
-            return f"{name}: {_amount(value)} is not valid; expected {allowed(p)}"
-        return ""
-
-    @_guarded("Changing a setting")
-    def _typed(self, name: str, event: param.parameterized.Event) -> None:
-        """A number typed into a field: set it, or keep the setting as it was and say why (never silently)."""
-        kept = getattr(self.setup, name)
-        if event.new == kept:
-            return
-        problem = self.refusal(name, event.new)
-        if not problem:
-            try:
-                self.setup.param.update({name: event.new})
-                return
-            except ValueError as exc:  # a check of the parameter's own that refusal() does not repeat
-                problem = f"{name}: {_amount(event.new)} is not valid ({str(exc)[:200]})"
-        self.numbers[name].value = kept
-        self.notify(f"{problem}. {name} stays {_amount(kept)}.")
-
-    def _show_numbers(self, *events: param.parameterized.Event) -> None:
-        """Settings changed elsewhere (a link, the code) shown in their fields."""
-        for event in events:
-            self.numbers[event.name].value = event.new
+        """Why this page does not take `value` for the setting `name` ("" when it does)."""
+        return refusal(self.setup, name, value, self.caps, OVER_SERVED)
 
     @_guarded("Changing the proposal")
     def _proposal_changed(self, *_) -> None:
@@ -569,11 +533,6 @@ def penalty_axis(values: np.ndarray) -> dict[str, Any]:
     label = "{label}" + (": log scale, 0 at the left" if zero_at is not None else ": log scale" if logx else "")
     return {"positions": positions, "ticks": ticks, "logx": bool(logx), "zero_at": zero_at,
             "break_at": float(np.sqrt(zero_at * positive.min())) if zero_at is not None else None, "label": label}
-
-
-def _amount(v) -> str:
-    """A setting's value in a message: 40,000 for a count, 0.001 for a rate."""
-    return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _num(v) -> str:

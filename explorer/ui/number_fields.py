@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import panel as pn
 import param
@@ -23,7 +24,12 @@ def amount(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def refusal(obj: param.Parameterized, name: str, value: Any, caps: dict[str, int] | None = None) -> str:
+#: What a value over a served limit is told (a page may say more: where larger runs are done).
+OVER_CAP = "{name}: {value} is more than this server allows (at most {most})"
+
+
+def refusal(obj: param.Parameterized, name: str, value: Any, caps: dict[str, int] | None = None,
+            over_cap: str = OVER_CAP) -> str:
     """Why `obj` should not take `value` for its setting `name` ("" when it should): empty (unless the
     setting allows none), over a served limit in `caps` (which it names), or outside the setting's range."""
     p = obj.param[name]
@@ -31,7 +37,7 @@ def refusal(obj: param.Parameterized, name: str, value: Any, caps: dict[str, int
         return "" if p.allow_None else f"{name}: give a number"
     most = (caps or {}).get(name)
     if most is not None and value > most:
-        return f"{name}: {amount(value)} is more than this server allows (at most {most:,})"
+        return over_cap.format(name=name, value=amount(value), most=f"{most:,}")
     (low, high), (low_in, high_in) = p.bounds or (None, None), getattr(p, "inclusive_bounds", (True, True))
     too_low = low is not None and (value < low or (value == low and not low_in))
     too_high = high is not None and (value > high or (value == high and not high_in))
@@ -41,7 +47,7 @@ def refusal(obj: param.Parameterized, name: str, value: Any, caps: dict[str, int
 
 
 def number_field(obj: param.Parameterized, name: str, refuse: Callable[[str], None],
-                 caps: dict[str, int] | None = None, **params) -> pn.widgets.Widget:
+                 caps: dict[str, int] | None = None, over_cap: str = OVER_CAP, **params) -> pn.widgets.Widget:
     """An IntInput or FloatInput (by the parameter's type) for `obj.name`, without bounds, in step with it.
 
     A typed value is set, or the field goes back to the setting and `refuse` gets one message saying why
@@ -53,16 +59,16 @@ def number_field(obj: param.Parameterized, name: str, refuse: Callable[[str], No
     if p.step is not None and "step" not in params:
         params["step"] = p.step
     field = kind(value=getattr(obj, name), **params)
-    field.param.watch(functools.partial(_typed, obj, name, field, refuse, caps), "value")
+    field.param.watch(functools.partial(_typed, obj, name, field, refuse, caps, over_cap), "value")
     obj.param.watch(lambda event: setattr(field, "value", event.new), name)
     return field
 
 
-def _typed(obj, name, field, refuse, caps, event) -> None:
+def _typed(obj, name, field, refuse, caps, over_cap, event) -> None:
     kept = getattr(obj, name)
     if event.new == kept:
         return
-    problem = refusal(obj, name, event.new, caps)
+    problem = refusal(obj, name, event.new, caps, over_cap)
     if not problem:
         try:
             obj.param.update({name: event.new})
