@@ -474,7 +474,7 @@ class AnnealingView(pn.viewable.Viewer):
             panels.append(bars.opts(stacked=True, cmap=colors, color="kind", tools=["hover"], height=300,
                                     responsive=True, min_width=260, title=f"Kind found: {schedule}",
                                     show_legend=False, xrotation=45))
-        ratio = hv.Dimension("ratio", label="rate / search speed")
+        ratio = hv.Dimension("ratio", label="annealing rate / search speed")
         median = hv.Dimension("median_c_star", label="median C*")
         curves = [hv.Curve(frame[frame["schedule"] == s], ratio, median, label=s).opts(
                       color=SCHEDULE_COLORS[s], **SCHEDULE_LINES[s])
