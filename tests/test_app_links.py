@@ -1,7 +1,14 @@
 """Links of the apps other than /priors: a Parameterized's settings read from and written to a query string."""
 
 import param
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from explorer.scenarios import scenarios_of
+from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS
+from explorer.ui.pinned_compare import parse_pin, pin_text
+from explorer.ui.room_link import SHOWABLE, SIMPLE, parse_show, view_pairs
 from explorer.ui.url import apply_params, params_query
 
 
@@ -53,14 +60,6 @@ def test_a_choice_outside_the_list_names_every_allowed_one():
 
 
 # ---- /priors: the presenter's parts of a link (show=, mode=, pin=) ------------------------------------
-
-import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from explorer.ui.pinned_compare import parse_pin, pin_text  # noqa: E402
-from explorer.ui.room_link import SHOWABLE, SIMPLE, parse_show, view_pairs  # noqa: E402
-
 
 @pytest.fixture
 def priors():
@@ -159,6 +158,8 @@ def test_any_show_or_pin_text_is_read_without_raising(text):
     assert show is None or set(show) <= set(SHOWABLE)
     assert len(problems) <= 1
     scenario, values, problems = parse_pin(text)
+    assert scenario is None or scenario in scenarios_of("abstract")
+    assert set(values) <= set(WORLD_PARAMS + PRIOR_PARAMS) - {"n_programs", "backend"}
     assert all(p.startswith("pin: ") for p in problems)
 
 

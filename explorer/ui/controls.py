@@ -18,8 +18,8 @@ import param
 
 from explorer.backend import available_backends
 from explorer.scenarios import preset_params
-from explorer.table import KINDS
 from explorer.simulation import parameter
+from explorer.table import KINDS
 from explorer.ui import markup
 from explorer.ui.state import SimulationState
 

@@ -26,7 +26,6 @@ from explorer.params import parse_value, quoted
 from explorer.scenarios import preset_params, scenarios_of
 from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
 
-
 #: Characters a link leaves as they are: kind_mix's `honest:0.5,lookup:0.5`, and the `name=value;name=value`
 #: of a pinned setting (`pin=`), so a link stays readable.
 SAFE = ":,;="

@@ -125,7 +125,7 @@ def test_a_changed_control_is_marked_and_one_click_puts_the_presets_value_back(s
 def test_compare_shows_a_and_b_side_by_side(page, server):
     open_priors(page, f"{server}/priors")
     row = page.locator(".tabulator-row", has_text="average_speed")
-    masses = lambda: [float(row.locator(f"[tabulator-field={k}]").inner_text()) for k in ("honest", "goof_off")]  # noqa: E731
+    masses = lambda: [float(row.locator(f"[tabulator-field={k}]").inner_text()) for k in ("honest", "goof_off")]
     a_honest, a_mass = masses()
     page.get_by_role("button", name="Pin as A").click()
     expect(page).to_have_url(re.compile(r"pin=scenario=goof-off"))
