@@ -553,3 +553,13 @@ def test_saving_duplicate_ids_over_a_file_writes_no_anchors():
     new = _story(sweeps=[sweep, twin])
     new.source = fileformat.loads(fileformat.dumps(old)).source
     assert "&" not in _round_trips(new)
+
+
+def test_a_mapping_used_as_a_key_is_a_located_error_not_a_crash():
+    # Found by the fuzz test: '?' makes the next mapping a key, which ruamel cannot hash.
+    from explorer.stories.fileformat import loads
+    from explorer.stories.messages import StoryFormatError
+
+    with pytest.raises(StoryFormatError) as err:
+        loads("---\nschema: 1\ntitle: t\nsweeps:\n?\n  - id: a\n---\n")
+    assert err.value.messages[0].code == "TS-F03" and "as a key" in err.value.messages[0].text

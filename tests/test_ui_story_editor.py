@@ -529,3 +529,18 @@ def test_the_panels_map_follows_the_slider_and_a_tap_says_what_a_node_is(panel_l
     assert panel.map.colours()["claim:RN1"] == (green, green) and "fails here" not in panel.focused.object
     panel.show_map.value = False
     assert not panel.map.layout.visible
+
+
+def test_a_problem_opens_the_form_it_is_about(editor):
+    from explorer.ui.story_editor import SECTIONS
+
+    assert not editor.goto.visible
+    claim_form(editor, "rationale_nudges", 0).evidence.value = []
+    editor.criteria["goal_alignment"].rating.value = ""
+    assert editor.goto.visible and len(editor.goto.options) == 3  # (none), and each part with a problem
+    editor.goto.value = next(o for o in editor.goto.options if "claim RN1" in o)
+    assert editor.tabs.active == SECTIONS.index("Claims")
+    layout = claim_form(editor, "rationale_nudges", 0).layout
+    assert layout.styles.get("border-left", "").startswith("4px solid")
+    editor.goto.value = next(o for o in editor.goto.options if "criterion" in o)
+    assert editor.tabs.active == SECTIONS.index("Criteria") and not layout.styles.get("border-left", "").startswith("4px")

@@ -207,6 +207,9 @@ def _parse_yaml(front: str, name: str) -> CommentedMap:
         raise StoryFormatError([Message("TS-F03", f"the front matter is not valid YAML: {what}", line, file=name)]) from None
     except (YAMLError, RecursionError, ValueError) as exc:
         raise StoryFormatError([Message("TS-F03", f"the front matter is not valid YAML: {type(exc).__name__}", 1, file=name)]) from None
+    except TypeError:  # ruamel cannot hash a mapping or list used as a key ('? {a: 1}: ...')
+        raise StoryFormatError([Message("TS-F03", "the front matter uses a mapping or a list as a key; keys are "
+                                                  "plain names", 1, file=name)]) from None
     if not isinstance(data, CommentedMap):
         raise StoryFormatError([Message("TS-F05", "the front matter must be a mapping of keys to values", 2, file=name)])
     return data

@@ -202,6 +202,11 @@ class StoryEditor(pn.viewable.Viewer):
         self.alert = markup.html("", visible=False, sizing_mode="stretch_width", css_classes=["story-alert-box"])
         self.status = markup.html("", sizing_mode="stretch_width")
         self.messages_pane = markup.html("", sizing_mode="stretch_width")
+        # Every problem is under its form; this opens the form of one, whichever tab is on show.
+        self.goto = pn.widgets.Select(label="Open the part a problem is about", options=[], visible=False,
+                                      sizing_mode="stretch_width", css_classes=["story-goto"])
+        self._goto_forms: dict[str, Any] = {}
+        self.goto.param.watch(self._goto, "value")
         self.summary = markup.html("", sizing_mode="stretch_width")
         self.preview = markup.html("", sizing_mode="stretch_width", css_classes=["story-preview"])
         self.body = pn.widgets.TextAreaInput(label="Narrative (Markdown)", auto_grow=True, rows=8, max_rows=40,
@@ -363,7 +368,8 @@ class StoryEditor(pn.viewable.Viewer):
             self.sweeps = ListForm(story.sweeps, lambda item, rm: SweepForm(item, self.choices, changed, rm),
                                    lambda: new_sweep(story), "sweep", changed, self.choices)
             self._focused, self._last_targets = None, []
-            self._sections["Story"][:] = [self.header.panel()]
+            self._header_layout = self.header.panel()
+            self._sections["Story"][:] = [self._header_layout]
             self._sections["Criteria"][:] = [f.layout for f in self.criteria.values()]
             self._sections["Narrative"][:] = [pn.Row(self.body, self.preview, sizing_mode="stretch_width")]
             for form in (*self.components.values(), self.assumptions, self.evidence, self.sweeps):
@@ -406,22 +412,30 @@ class StoryEditor(pn.viewable.Viewer):
         form = self.form_of(kind, item)
         if form is None:
             raise ExplorerError(f"this story has no {kind} {item!r} to open")
+        self.open_form(form)
+        self.focused = f"{kind}:{item}"
+        return True
+
+    def _layout_of(self, form: Any) -> Any:
+        return {HeaderForm: lambda: self._header_layout, ComponentForm: lambda: form.head}.get(
+            type(form), lambda: form.layout)()
+
+    def open_form(self, form: Any) -> None:
+        """Show a form: its tab, scrolled to it, marked (the mark moves from the form shown before)."""
         self.mode = "story"
-        tab = KIND_TAB[kind]
+        tab, layout = TAB_OF[type(form)], self._layout_of(form)
         if self._focused is not None:
             self._focused[0].styles = self._focused[1]
-        self._focused = (form.layout, dict(form.layout.styles))
-        form.layout.styles = {**form.layout.styles, **FOCUS_STYLE}
+        self._focused = (layout, dict(layout.styles))
+        layout.styles = {**layout.styles, **FOCUS_STYLE}
         self.tabs.active = SECTIONS.index(tab)
         column = self._sections[tab]
-        index = next(i for i, o in enumerate(column.objects) if o is form.layout)
+        index = next(i for i, o in enumerate(column.objects) if o is layout)
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:  # after the tab is shown, or nothing scrolls
             doc.add_timeout_callback(lambda: column.scroll_to(index), 300)
         else:
             column.scroll_to(index)
-        self.focused = f"{kind}:{item}"
-        return True
 
     # ---- reacting to edits ----------------------------------------------------------------------
 
@@ -492,7 +506,7 @@ class StoryEditor(pn.viewable.Viewer):
         if reloaded is not None:
             self._last_targets = targets
         found: dict[int, tuple[Any, list[Message]]] = {}
-        where = []
+        where, owners = [], []
         for m in self.messages:
             owner = None
             for line, form in targets:
@@ -502,6 +516,7 @@ class StoryEditor(pn.viewable.Viewer):
             if not m.line:
                 owner = None
             where.append(self._where(owner))
+            owners.append(owner)
             if isinstance(owner, tuple):  # a key of the header: its form
                 owner = owner[0]
             if owner is not None and not isinstance(owner, str):
@@ -510,7 +525,27 @@ class StoryEditor(pn.viewable.Viewer):
             owner, msgs = found.get(id(form), (form, []))
             form.messages.object = messages_html(msgs)
             form.messages.visible = bool(msgs)
+        self._goto_options(owners, where)
         return where
+
+    def _goto_options(self, owners: list[Any], where: list[str]) -> None:
+        forms = {}
+        for owner, label in zip(owners, where):
+            form = owner[0] if isinstance(owner, tuple) else owner
+            if form is not None and not isinstance(form, str):
+                forms.setdefault(label, form)
+        self._goto_forms = forms
+        options = [""] + list(forms)
+        if self.goto.options != options:
+            self.goto.options = options
+        self.goto.value = ""
+        self.goto.visible = bool(forms)
+
+    @_guarded
+    def _goto(self, event) -> None:
+        form = self._goto_forms.get(event.new or "")
+        if form is not None:
+            self.open_form(form)
 
     @staticmethod
     def _where(owner: Any) -> str:
@@ -662,7 +697,7 @@ class StoryEditor(pn.viewable.Viewer):
         return pn.Column(
             pn.Row(self.check_button, self.stop_button, self.progress), self.summary,
             markup.html("<h3 style='margin:4px 0'>Argument map</h3>"), self.map,
-            markup.html("<h3 style='margin:4px 0'>Problems</h3>"), self.messages_pane, width=380,
+            markup.html("<h3 style='margin:4px 0'>Problems</h3>"), self.goto, self.messages_pane, width=380,
             css_classes=["story-side"])
 
     def __panel__(self):

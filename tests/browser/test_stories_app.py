@@ -110,8 +110,7 @@ def test_a_malformed_story_shows_a_located_error_and_the_session_stays_alive(pag
     page.goto(f"{story_server}/stories?story=broken")
     expect(page.locator(".story-alert")).to_contain_text(re.compile(r"broken\.story\.md:\d+: error TS-F03"), timeout=TIMEOUT)
     expect(page.locator(".story-library-state")).to_contain_text("The story library")  # it stays on the library
-    page.locator(".story-picker select").select_option("fine")
-    page.locator(".story-open-button button").click()
+    page.locator(".story-library-row").filter(has_text="A fine story").get_by_role("button", name="Open").click()
     expect(page.locator(".story-state")).to_contain_text("fine, revision", timeout=TIMEOUT)
     show_claims(page)
     expect(claim_area(page)).to_have_value("It loads.", timeout=TIMEOUT)
