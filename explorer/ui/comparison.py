@@ -18,6 +18,7 @@ import param
 
 from explorer.priors import PRIORS
 from explorer.table import KINDS
+from explorer.ui import markup
 from explorer.ui.state import SimulationState
 
 #: Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -40,6 +41,13 @@ PRIOR_LABELS = {"simplicity": "simplicity", "max_speed": "max speed", "average_s
                 "combined": "combined", "levin": "Levin"}
 #: Colour of the actually-good column's shading (Okabe-Ito bluish green is the lookup's; this is black).
 GOOD_COLOR = "#000000"
+
+
+FULL_TABLE_CSS = """
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #ddd; white-space: nowrap; }
+th { text-align: left; white-space: normal; vertical-align: bottom; }
+"""
 
 
 def _shade(color: str, mass) -> str:
@@ -89,7 +97,7 @@ class PriorComparison(pn.viewable.Viewer):
             formatters={c: money for c in PICK_COLUMNS[2:]}, text_align={c: "right" for c in PICK_COLUMNS[2:]},
             css_classes=["prior-picks"], sizing_mode="fixed")
         self._table.style.apply(_shade_frame, axis=None)
-        self._full_table: pn.widgets.Tabulator | None = None  # made when its tab is first shown
+        self._full_table: pn.pane.HTML | None = None  # made when its tab is first shown
         self._source = ColumnDataSource(self._bar_data())
         self._figures: list = []  # the live bars' figures, for the larger type
         self.state.param.watch(self._refresh, "version")
@@ -100,7 +108,7 @@ class PriorComparison(pn.viewable.Viewer):
         # preset) left the table showing the previous preset's numbers while the bars showed the new ones.
         self._table.value = picks_frame(self.state)
         if self._full_table is not None:
-            self._full_table.value = selection_frame(self.state)
+            self._full_table.object = self.full_table_html()
         # Patch the bars' data in place: a slider move then sends sixteen numbers, not a new plot.
         self._source.data = self._bar_data()
 
@@ -142,13 +150,28 @@ class PriorComparison(pn.viewable.Viewer):
         return pn.Column(pn.pane.Bokeh(self._live_bars(), sizing_mode="stretch_width"), css_classes=["posterior-bars"],
                          sizing_mode="stretch_width")
 
-    def table_view(self) -> pn.widgets.Tabulator:
-        """Every column of the selection, as the CSV export has it (made on first use: it hides in a tab)."""
+    def table_view(self) -> pn.pane.HTML:
+        """Every column of the selection, as the CSV export has it: a plain HTML table (cheap to send on
+        every slider move, and not a second Tabulator beside the picks)."""
         if self._full_table is None:
-            self._full_table = pn.widgets.Tabulator(
-                selection_frame(self.state), show_index=False, disabled=True, sizing_mode="stretch_width",
-                formatters={c: {"type": "money", "precision": 3} for c in NUMBER_COLUMNS})
+            self._full_table = markup.html(self.full_table_html(), sizing_mode="stretch_width",
+                                           css_classes=["selection-table"], stylesheets=[FULL_TABLE_CSS])
         return self._full_table
+
+    def full_table_html(self) -> str:
+        frame = selection_frame(self.state)
+
+        def cell(column, value):
+            if value is None or (isinstance(value, float) and value != value):
+                return "<td></td>"
+            if column in NUMBER_COLUMNS:
+                return f"<td align='right'>{value:.3f}</td>"
+            return f"<td>{markup.html_text(value)}</td>"
+
+        head = "".join(f"<th>{markup.html_text(c)}</th>" for c in frame.columns)
+        rows = "".join("<tr>" + "".join(cell(c, v) for c, v in zip(frame.columns, row)) + "</tr>"
+                       for row in frame.itertuples(index=False))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
     def set_font_scale(self, scale: float) -> None:
         """Scale the live bars' text (the page's larger type), and fit the table's columns to its new text

@@ -30,9 +30,9 @@ def test_index_lists_every_app_with_its_description_and_a_thumbnail_from_this_se
     cards = page.locator("li.card")
     expect(cards).to_have_count(len(INDEX_CARDS), timeout=TIMEOUT)
     assert cards.first.get_attribute("id") == "tour"  # the tour first
-    for card_id, app, title, about, _ in INDEX_CARDS:
+    for card_id, app, query, title, about, _ in INDEX_CARDS:
         card = page.locator(f"li.card#{card_id}")
-        expect(card.locator("a")).to_have_attribute("href", f"./{app}")
+        expect(card.locator("a")).to_have_attribute("href", f"./{app}{query}")
         expect(card.locator(".card-header")).to_have_text(title)
         expect(card.locator(".card-text")).to_have_text(about)
         thumb = card.locator("img.card-thumb")
@@ -79,7 +79,8 @@ def test_a_link_sets_the_controls(page, server):
     expect(slider_title(page, "Average-compute weight")).to_contain_text("2.5", timeout=TIMEOUT)
     expect(page.locator("strong", has_text="Cross-episode memory weakens the speed prior")).to_be_visible()
     expect(page.locator("select").first).to_have_value("memory")
-    expect(page.locator("input[type=checkbox]")).not_to_be_checked()  # the one checkbox: check held-out tasks
+    # the control's own Checkbox (the room link's choices and Large type are checkboxes too)
+    expect(page.locator(".bk-Checkbox", has_text="Check held-out tasks too").locator("input")).not_to_be_checked()
 
 
 def test_a_bad_value_in_the_link_shows_a_message_and_keeps_the_rest(page, server):
