@@ -23,7 +23,16 @@ from explorer.scenarios import SCENARIOS
 from explorer.stories import fileformat
 from explorer.stories.messages import CODES, StoryFormatError
 from explorer.stories.model import (
-    Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Recorded, Story, Sweep,
+    Assumption,
+    Claim,
+    ClassChoice,
+    Component,
+    Criterion,
+    Evidence,
+    Predicate,
+    Recorded,
+    Story,
+    Sweep,
 )
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 
@@ -62,8 +71,8 @@ def test_an_edit_changes_only_its_own_lines():
     diff = [line for line in difflib.unified_diff(text.splitlines(), out.splitlines(), n=0, lineterm="")
             if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     assert sorted(diff) == sorted(["-    nominal: 1.0", "+    nominal: 2.0",
-                                   "-          The speed penalty on its own, without deception checks, withstands "
-                                   "cross-episode memory.", "+          A new wording."])
+                                   ("-          The speed penalty on its own, without deception checks, withstands "
+                                    "cross-episode memory."), "+          A new wording."])
     assert fileformat.loads(out) == story
 
 

@@ -7,11 +7,11 @@ import re
 import panel as pn
 import pytest
 
+from explorer.checks import literal as parse_literal
 from explorer.stories import fileformat
 from explorer.stories.library import StoryLibrary
 from explorer.stories.model import Predicate
 from explorer.ui.story_editor import StoryEditor, run_evidence
-from explorer.checks import literal as parse_literal
 from explorer.ui.story_forms import EvidenceForm, parse_conditions, parse_params
 
 XSS_IMG = '<img src=x onerror="window.__xss=1">'

@@ -20,8 +20,8 @@ status "undefined", so the hole is visible where validation (TS-V04) names it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 from explorer.stories.model import Story
 from explorer.stories.vocabulary import CRITERIA
@@ -101,7 +101,7 @@ class Argument:
         return max((sum(n.column == c for n in self.nodes) for c in COLUMNS.values()), default=0)
 
     def with_statuses(self, statuses: Mapping[str, str | None], here: Mapping[str, str | None] | None = None
-                      ) -> "Argument":
+                      ) -> Argument:
         """The same map with new statuses and here-verdicts, by node key (absent keys keep theirs / lose `here`)."""
         here = here or {}
         nodes = [replace(n, status=statuses.get(n.key, n.status), here=here.get(n.key)) for n in self.nodes]

@@ -16,8 +16,9 @@ import io
 import math
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -314,7 +315,7 @@ class _Reader:
 
     def story(self, m: CommentedMap) -> Story:
         self.mapping(m, "the front matter", 2, STORY_KEYS, REQUIRED_STORY_KEYS)
-        at = lambda k: self.line_of(m, k)  # noqa: E731
+        at = lambda k: self.line_of(m, k)
         schema = self.integer(m["schema"], "schema", at("schema"))
         if schema != SCHEMA_VERSION:
             self.fail("TS-F07", f"schema {schema} is not supported; this version reads schema {SCHEMA_VERSION}", at("schema"))
@@ -367,7 +368,7 @@ class _Reader:
 
     def claim(self, value, line: int) -> Claim:
         m = self.mapping(value, "a claim", line, CLAIM_KEYS, ("id",))
-        at = lambda k: self.line_of(m, k)  # noqa: E731
+        at = lambda k: self.line_of(m, k)
         claim = Claim(id=self.ident(m["id"], "a claim id", at("id")), line=line)
         what = f"claim {claim.id}"
         if "text" in m:
@@ -395,7 +396,7 @@ class _Reader:
 
     def assumption(self, value, line: int) -> Assumption:
         m = self.mapping(value, "an assumption", line, ASSUMPTION_KEYS, ("name", "parameter", "nominal", "range"))
-        at = lambda k: self.line_of(m, k)  # noqa: E731
+        at = lambda k: self.line_of(m, k)
         name = self.ident(m["name"], "an assumption name", at("name"))
         what = f"assumption {name}"
         rng = self.seq(m["range"], f"{what}'s range", at("range"))
@@ -410,7 +411,7 @@ class _Reader:
 
     def predicate(self, value, what: str, line: int) -> Predicate:
         m = self.mapping(value, what, line, PREDICATE_KEYS, ("metric", "op"))
-        at = lambda k: self.line_of(m, k) or line  # noqa: E731
+        at = lambda k: self.line_of(m, k) or line
         if ("value" in m) == ("other" in m):
             self.fail("TS-F06", f"{what} needs exactly one of 'value' (a literal) or 'other' (a second metric)", line)
         pred = Predicate(metric=self.ident(m["metric"], f"{what}'s metric", at("metric")),
@@ -434,7 +435,7 @@ class _Reader:
 
     def evidence(self, value, line: int) -> Evidence:
         m = self.mapping(value, "an evidence entry", line, EVIDENCE_KEYS, ("id",))
-        at = lambda k: self.line_of(m, k)  # noqa: E731
+        at = lambda k: self.line_of(m, k)
         ev = Evidence(id=self.ident(m["id"], "an evidence id", at("id")), line=line)
         what = f"evidence {ev.id}"
         simulated = [k for k in ("scenario", "params", "assumptions", "predicate", "recorded") if k in m]
@@ -466,7 +467,7 @@ class _Reader:
 
     def recorded(self, value, what: str, line: int) -> Recorded:
         m = self.mapping(value, what, line, RECORDED_KEYS, ("holds", "value", "params", "code_version"))
-        at = lambda k: self.line_of(m, k) or line  # noqa: E731
+        at = lambda k: self.line_of(m, k) or line
         return Recorded(holds=self.boolean(m["holds"], f"{what}'s holds", at("holds")),
                         value=self.scalar(m["value"], f"{what}'s value", at("value")),
                         other=self.scalar(m.get("other"), f"{what}'s other", at("other")),
@@ -475,7 +476,7 @@ class _Reader:
 
     def sweep(self, value, line: int) -> Sweep:
         m = self.mapping(value, "a sweep", line, SWEEP_KEYS, ("id", "scenario", "assumptions", "fails_safely", "fails_catastrophically"))
-        at = lambda k: self.line_of(m, k) or line  # noqa: E731
+        at = lambda k: self.line_of(m, k) or line
         sid = self.ident(m["id"], "a sweep id", at("id"))
         what = f"sweep {sid}"
         sweep = Sweep(id=sid, scenario=self.ident(m["scenario"], f"{what}'s scenario", at("scenario")),

@@ -17,7 +17,8 @@ page only as canvas text and hover tooltips, whose fields Bokeh escapes (no `{sa
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import panel as pn
 from bokeh.models import ColumnDataSource, HoverTool, Range1d, TapTool

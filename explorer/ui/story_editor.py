@@ -28,7 +28,8 @@ import copy
 import functools
 import io
 import logging
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import panel as pn
@@ -48,8 +49,19 @@ from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 from explorer.ui import markup
 from explorer.ui.argument_map import ArgumentMap
 from explorer.ui.story_forms import (
-    AssumptionForm, Choices, ClaimForm, ComponentForm, CriterionForm, EvidenceForm, HeaderForm, ListForm, SweepForm,
-    badge, new_assumption, new_evidence, new_sweep,
+    AssumptionForm,
+    Choices,
+    ClaimForm,
+    ComponentForm,
+    CriterionForm,
+    EvidenceForm,
+    HeaderForm,
+    ListForm,
+    SweepForm,
+    badge,
+    new_assumption,
+    new_evidence,
+    new_sweep,
 )
 from explorer.ui.sweep_map import SweepRunner
 from explorer.ui.url import read_link
@@ -616,7 +628,7 @@ class StoryEditor(pn.viewable.Viewer):
             results, problems = await asyncio.to_thread(run_evidence, snapshot, progress, lambda: self._stop)
             self._take_results(snapshot, results, problems)
             self.show_alert("Check stopped before every piece of evidence ran." if self._stop else "", kind="warning")
-        except Exception as exc:  # noqa: BLE001 - shown, and the session lives on
+        except Exception as exc:
             log.exception("story check failed")
             self.show_alert(f"The check failed: {exc}")
         finally:

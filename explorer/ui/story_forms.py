@@ -12,7 +12,8 @@ MultiChoice renders option labels as HTML, so ids offered there are labelled wit
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import panel as pn
 import param
@@ -23,10 +24,25 @@ from explorer.params import parse_value
 from explorer.scenarios import SCENARIOS
 from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
 from explorer.stories.model import (
-    Assumption, ClassChoice, Claim, Component, Criterion, Evidence, Predicate, Story, Sweep,
+    Assumption,
+    Claim,
+    ClassChoice,
+    Component,
+    Criterion,
+    Evidence,
+    Predicate,
+    Story,
+    Sweep,
 )
 from explorer.stories.vocabulary import (
-    CLAIM_PREFIX, COMPONENTS, CRITERIA, FAILURE_MODES, FINDINGS, GOAL_CLASSES, RATINGS, RATIONALE_CLASSES,
+    CLAIM_PREFIX,
+    COMPONENTS,
+    CRITERIA,
+    FAILURE_MODES,
+    FINDINGS,
+    GOAL_CLASSES,
+    RATINGS,
+    RATIONALE_CLASSES,
 )
 from explorer.ui import markup
 from explorer.worlds import WORLDS
@@ -316,7 +332,7 @@ class ClaimForm:
         """The form's name in a problem's line (the part it is about, as the form labels it)."""
         return f"claim {self.claim.id}"
 
-    def __init__(self, claim: Claim, choices: Choices, changed: Changed, remove: Callable[["ClaimForm"], None]):
+    def __init__(self, claim: Claim, choices: Choices, changed: Changed, remove: Callable[[ClaimForm], None]):
         self.claim = claim
         self.id = _watch_text(pn.widgets.TextInput(label="Claim id", value=claim.id, width=160),
                               lambda v: setattr(claim, "id", v.strip()), changed, structural=True, live=False)

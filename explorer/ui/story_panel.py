@@ -45,11 +45,18 @@ import param
 
 from explorer.errors import ExplorerError
 from explorer.scenarios import SCENARIOS, preset_params
+from explorer.stories.argument import Argument, argument
 from explorer.stories.evidence import (
-    Checked, as_checked, as_checked_is_cached, claim_statuses, compare, effective_params, evidence_status, flat_metrics,
+    Checked,
+    as_checked,
+    as_checked_is_cached,
+    claim_statuses,
+    compare,
+    effective_params,
+    evidence_status,
+    flat_metrics,
     plain,
 )
-from explorer.stories.argument import Argument, argument
 from explorer.stories.library import StoryLibrary
 from explorer.stories.messages import StoryFormatError
 from explorer.stories.model import Evidence, Story
