@@ -44,8 +44,8 @@ GOOD_COLOR = "#000000"
 
 
 FULL_TABLE_CSS = """
-table { border-collapse: collapse; font-size: 0.9em; }
-th, td { padding: 3px 8px; border-bottom: 1px solid #ddd; white-space: nowrap; }
+table { border-collapse: collapse; font-size: 0.9em; max-width: 100%; }
+th, td { padding: 3px 6px; border-bottom: 1px solid #ddd; }
 th { text-align: left; white-space: normal; vertical-align: bottom; }
 """
 
