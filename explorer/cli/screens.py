@@ -26,9 +26,25 @@ from explorer.errors import ExplorerError
 
 #: The apps, in the index's order, and what shows that each has rendered (the browser tests' READY selectors;
 #: Playwright's locators pierce Bokeh's shadow roots).
-READY = {"priors": ".tabulator-row", "stories": "button:has-text('Save as')", "neural": "button:has-text('Start')",
+READY = {"priors": ".tabulator-row", "stories": ".story-library-row", "neural": "button:has-text('Start')",
          "programs": ".tabulator-row", "annealing": "button:has-text('Run Monte Carlo')"}
 DEFAULT_SIZES = "1280x720,1440x900"
+#: Views that only a link opens, taken after the app's own as OUT_DIR/APP-NAME-WxH.png: what a teacher shares (a
+#: tour under way, the room's simple view) looks different from the page as it opens. (name, query, what shows
+#: it has rendered (None: the app's READY), whether its tabs are taken too.)
+LINKED_VIEWS = {
+    "priors": (("tour", "?tour=speed-prior-essay&step=2", None, False), ("simple", "?mode=simple", None, False),
+               ("large-type", "?tour=speed-prior-essay&step=2&type=large", None, False)),
+    "stories": (("editor", "?story=speed-prior", "button:has-text('Save as')", True),),
+}
+
+
+def views(app: str) -> list[tuple[str, str, str, bool]]:
+    """What to take of `app`: (file-name prefix, link query, ready selector, with its tabs), the page first."""
+    return [(app, "", READY[app], True), *((f"{app}-{name}", query, ready or READY[app], tabs)
+                                           for name, query, ready, tabs in LINKED_VIEWS.get(app, ()))]
+
+
 #: Where the browser is looked for unless --chromium says otherwise (the browser tests read the same variable).
 CHROMIUM_ENV = "EXPLORER_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -167,18 +183,19 @@ def _shoot(base: str, out_dir: Path, sizes, apps, chromium: str, settle_ms: int,
                 page = browser.new_page(viewport={"width": width, "height": height})
                 page.set_default_timeout(READY_TIMEOUT_MS)
                 for app in apps:
-                    page.goto(f"{base}/{app}")
-                    page.locator(READY[app]).first.wait_for()
-                    page.wait_for_timeout(settle_ms)
-                    save(f"{app}-{width}x{height}.png")
-                    # The app's tabs: the first is what the page opened on, saved above. Each further one is
-                    # scrolled to the top of the window, as a reader scrolls to read it.
-                    for label in page.locator(".bk-tab").all_inner_texts()[1:]:
-                        tab = page.locator(".bk-tab", has_text=label).first
-                        tab.click()
-                        tab.evaluate("el => el.scrollIntoView({block: 'start'})")
+                    for prefix, query, ready, with_tabs in views(app):
+                        page.goto(f"{base}/{app}{query}")
+                        page.locator(ready).first.wait_for()
                         page.wait_for_timeout(settle_ms)
-                        save(f"{app}-{slug(label)}-{width}x{height}.png")
+                        save(f"{prefix}-{width}x{height}.png")
+                        # The tabs: the first is what the page opened on, saved above. Each further one is
+                        # scrolled to the top of the window, as a reader scrolls to read it.
+                        for label in page.locator(".bk-tab:visible").all_inner_texts()[1:] if with_tabs else ():
+                            tab = page.locator(".bk-tab:visible", has_text=label).first
+                            tab.click()
+                            tab.evaluate("el => el.scrollIntoView({block: 'start'})")
+                            page.wait_for_timeout(settle_ms)
+                            save(f"{prefix}-{slug(label)}-{width}x{height}.png")
                 page.close()
         finally:
             browser.close()

@@ -18,26 +18,27 @@ SCREENS_DIR = APPS_DIR.parent / "assets" / "screens"
 #: The index's thumbnails: the screenshot at a projector's size.
 THUMBNAIL_SIZE = "1280x720"
 
-#: The index's cards, in order, the tour first: (card id, app slug, title, what it lets you do, screenshot name).
-#: The guided tour is the priors app's "Guided tour" tab (explorer/ui/tour.py over assets/tours/); the notebook
-#: apps/tour.ipynb is a list of the presets, not the tour.
+#: The index's cards, in order, the tour first: (card id, app slug, link query, title, what it lets you do,
+#: screenshot name).
+#: The guided tour runs beside the priors app's picture (explorer/ui/tour.py over assets/tours/), opened by its
+#: link at step 1; the notebook apps/tour.ipynb is a list of the presets, not the tour.
 INDEX_CARDS = (
-    ("tour", "priors", "Start here: the guided tour",
-     "Walk through the essay's argument one step at a time: predict, then reveal (the Guided tour tab of Priors).",
-     "priors-guided-tour"),
-    ("priors", "priors", "Priors",
+    ("tour", "priors", "?tour=speed-prior-essay&step=1", "Start here: the guided tour",
+     "Walk through the essay's argument one step at a time: predict, then reveal, beside the priors' picture.",
+     "priors-tour"),
+    ("priors", "priors", "", "Priors",
      "Move the weights and misbehaviour costs and see which program each prior selects, and its mass on every kind.",
      "priors"),
-    ("stories", "stories", "Stories",
+    ("stories", "stories", "", "Stories",
      "Open, edit, check and save the training stories of the library: claims, evidence, assumptions.",
      "stories"),
-    ("neural", "neural", "Neural",
+    ("neural", "neural", "", "Neural",
      "Train small networks under a speed prior and see whether the story's claims hold for what they learn.",
      "neural"),
-    ("programs", "programs", "Programs",
+    ("programs", "programs", "", "Programs",
      "Real programs of a tiny machine, every one run and measured, and the program each prior picks.",
      "programs"),
-    ("annealing", "annealing", "Annealing",
+    ("annealing", "annealing", "", "Annealing",
      "Proposal 0, computational annealing: watch one search step by step, and many runs summarised.",
      "annealing"),
 )
@@ -73,10 +74,10 @@ def index_cards(items: list[tuple[str, str]]) -> list[dict[str, str]]:
     named only where its screenshot exists, so the page never shows a broken image."""
     served = {slug.rsplit("/", 1)[-1]: slug for slug, _ in items}
     cards = []
-    for card_id, app, title, about, screen in INDEX_CARDS:
+    for card_id, app, query, title, about, screen in INDEX_CARDS:
         if app in served:
             name = f"{screen}-{THUMBNAIL_SIZE}.png"
-            cards.append({"id": card_id, "href": "." + served[app], "title": title, "about": about,
+            cards.append({"id": card_id, "href": "." + served[app] + query, "title": title, "about": about,
                           "thumbnail": f"./screens/{name}" if (SCREENS_DIR / name).is_file() else ""})
     known = {app for _, app, *_ in INDEX_CARDS}
     for slug, title in items:

@@ -63,26 +63,28 @@ _SCRIPT = r"""
     if (isLayout(v) || v.model.type.endsWith("Spacer")) continue;
     const r = v.el.getBoundingClientRect();
     if (!visible(r)) continue;
-    // skip what is hidden (a tab not on show); report what a clipping box cuts sideways
+    // skip what is hidden (a tab not on show); report what a clipping box cuts sideways; keep the part of the
+    // box its scrolling or clipping ancestors let show (text running on inside a scroll box covers nothing)
     let el = parentOf(v.el), shown = true;
+    const seen = {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
     while (el && el !== document.documentElement) {
       const s = getComputedStyle(el);
       if (s.display === "none" || s.visibility === "hidden") { shown = false; break; }
-      if (["hidden", "clip"].includes(s.overflowX)) {
-        const a = el.getBoundingClientRect();
-        if (r.right > a.right + 1 || r.left < a.left - 1)
-          report(describe(v.el, v), `cut by its container (${Math.round(r.left)}-${Math.round(r.right)} px in ${Math.round(a.left)}-${Math.round(a.right)} px)`);
-      }
+      const a = el.getBoundingClientRect();
+      if (["hidden", "clip"].includes(s.overflowX) && (r.right > a.right + 1 || r.left < a.left - 1))
+        report(describe(v.el, v), `cut by its container (${Math.round(r.left)}-${Math.round(r.right)} px in ${Math.round(a.left)}-${Math.round(a.right)} px)`);
+      if (s.overflowX !== "visible") { seen.left = Math.max(seen.left, a.left); seen.right = Math.min(seen.right, a.right); }
+      if (s.overflowY !== "visible") { seen.top = Math.max(seen.top, a.top); seen.bottom = Math.min(seen.bottom, a.bottom); }
       el = parentOf(el);
     }
     if (!shown) continue;
     const d = describe(v.el, v);
     if (r.right > W + 1 || r.left < -1) report(d, `lies outside the window sideways (${Math.round(r.left)}-${Math.round(r.right)} px of ${W})`);
-    leaves.push([v, r, d]);
+    leaves.push([v, r, d, seen]);
   }
   for (let i = 0; i < leaves.length; i++) {
     for (let j = i + 1; j < leaves.length; j++) {
-      const [, a, da] = leaves[i], [, b, db] = leaves[j];
+      const [, , da, a] = leaves[i], [, , db, b] = leaves[j];
       const w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
       if (w > 3 && h > 3 && !(allowed(da) || allowed(db))) problems.push(`${da} overlaps ${db} (${Math.round(w)}x${Math.round(h)} px)`);
     }

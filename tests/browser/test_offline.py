@@ -151,7 +151,7 @@ def use_programs(page):
 def use_annealing(page):
     status = page.get_by_text(re.compile(r"Step \d+ of \d+")).first
     expect(status).to_contain_text("Step 0 of", timeout=TIMEOUT)
-    page.locator("button.play").click()
+    page.get_by_role("button", name="Play").click()
     expect(status).not_to_contain_text("Step 0 of", timeout=TIMEOUT)
 
 

@@ -21,7 +21,8 @@ def test_screenshots_saves_each_page_and_tab_at_the_size_asked(tmp_path):
     assert result.returncode == 0, result.stderr
     shots = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
     assert "priors-640x480.png" in shots
-    assert "priors-guided-tour-640x480.png" in shots  # a tab of /priors, saved under its label
+    assert "priors-compute-per-task-640x480.png" in shots  # a tab of /priors, saved under its label
+    assert "priors-tour-640x480.png" in shots and "priors-simple-640x480.png" in shots  # views a link opens
     for name in shots:
         assert Image.open(tmp_path / "out" / name).size == (640, 480)  # the viewport, not the whole page
     assert f"{tmp_path / 'out' / 'priors-640x480.png'}" in result.stderr  # progress on stderr
@@ -58,5 +59,5 @@ def test_the_index_cards_follow_what_is_served_and_name_only_screenshots_that_ex
     monkeypatch.setattr(serve, "SCREENS_DIR", tmp_path)
     cards = serve.index_cards([("/priors", "priors"), ("/extra", "extra")])
     assert [(c["id"], c["href"], c["thumbnail"]) for c in cards] == [
-        ("tour", "./priors", ""), ("priors", "./priors", "./screens/priors-1280x720.png"), ("extra", "./extra", "")]
+        ("tour", "./priors?tour=speed-prior-essay&step=1", ""), ("priors", "./priors", "./screens/priors-1280x720.png"), ("extra", "./extra", "")]
     assert cards[1]["about"] and cards[2]["about"] == ""
