@@ -232,7 +232,7 @@ class RegimeMapView(pn.viewable.Viewer):
             color=vdim_color, line_color=None, tools=["hover"], hover_tooltips=tooltips,
             logx=_log_axis(m.x, m.x_values), logy=_log_axis(m.y, m.y_values),
             xlim=(data.x0.min(), data.x1.max()), ylim=(data.y0.min(), data.y1.max()),
-            responsive=True, height=340)
+            responsive=True, height=420)  # room for a long label up the vertical axis
 
     def winner_element(self) -> hv.Rectangles:
         """One rectangle per cell, coloured by the winning kind."""
