@@ -2,7 +2,7 @@
 
 A Viewer over a SimulationState: it draws what the state computed and follows its `version`. The page
 shows a compact table (`picks`: one row per prior, its pick and its mass on each kind and on actually good
-programs, short headers, cells shaded in the kind's colour) above the fold at 1280x720, horizontal stacked
+programs, short headers underlined in the kind's colour) above the fold at 1280x720, horizontal stacked
 bars (`bars_view`) and the full table (`table_view`, every column, as the CSV export has them) further down.
 """
 
@@ -39,7 +39,7 @@ PICK_TOOLTIPS = {"prior": "The prior (how it scores programs that look good)",
 #: Prior names as the plots print them: short enough for an axis at 1280x720.
 PRIOR_LABELS = {"simplicity": "simplicity", "max_speed": "max speed", "average_speed": "average speed",
                 "combined": "combined", "levin": "Levin"}
-#: Colour of the actually-good column's shading (Okabe-Ito bluish green is the lookup's; this is black).
+#: Colour marking the actually-good column (the kinds have theirs).
 GOOD_COLOR = "#000000"
 
 
@@ -50,20 +50,11 @@ th { text-align: left; white-space: normal; vertical-align: bottom; }
 """
 
 
-def _shade(color: str, mass) -> str:
-    """A cell background: the kind's colour at an opacity that grows with the mass (text stays readable)."""
-    try:
-        alpha = 0.45 * max(0.0, min(1.0, float(mass)))
-    except (TypeError, ValueError):
-        return ""
-    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
-    return f"background-color: rgba({r}, {g}, {b}, {alpha:.2f})"
-
-
-def _shade_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def _header_marks() -> str:
+    """CSS underlining each kind's column header in the kind's colour (and actually good in black)."""
     colors = {**KIND_COLORS, "actually good": GOOD_COLOR}
-    return pd.DataFrame({c: [_shade(colors[c], v) if c in colors else "" for v in frame[c]] for c in frame.columns},
-                        index=frame.index)
+    return "\n".join(f'.tabulator-col[tabulator-field="{k}"] {{ border-bottom: 4px solid {c}; }}'
+                     for k, c in colors.items())
 
 
 def picks_frame(state: SimulationState) -> pd.DataFrame:
@@ -95,8 +86,9 @@ class PriorComparison(pn.viewable.Viewer):
             picks_frame(self.state), show_index=False, disabled=True, sortable=False, selectable=False,
             titles=PICK_TITLES, header_tooltips=PICK_TOOLTIPS, layout="fit_data_table",
             formatters={c: money for c in PICK_COLUMNS[2:]}, text_align={c: "right" for c in PICK_COLUMNS[2:]},
-            css_classes=["prior-picks"], sizing_mode="fixed")
-        self._table.style.apply(_shade_frame, axis=None)
+            css_classes=["prior-picks"], sizing_mode="fixed", stylesheets=[_header_marks()])
+        # The kinds' colours mark their columns' headers (a stylesheet sent once): shading each cell by its
+        # mass (a pandas Styler) cost some 16 ms of every slider move's latency in the browser.
         self._full_table: pn.pane.HTML | None = None  # made when its tab is first shown
         self._source = ColumnDataSource(self._bar_data())
         self._figures: list = []  # the live bars' figures, for the larger type

@@ -256,9 +256,10 @@ class ProgramScatter(pn.viewable.Viewer):
         fig = plot.state
         if fig not in self._figures:
             self._figures.append(fig)
-        scale_fonts(fig, self.font_scale)
-        for labels in fig.select(LabelSet):
-            labels.text_font_size = f"{round(PICK_FONT_PX * self.font_scale)}px"
+        if self.font_scale != 1.0:  # HoloViews sets its own sizes on each update: only a larger type overrides them
+            scale_fonts(fig, self.font_scale)  # (at 1.0, setting them too sent two changes on every slider move)
+            for labels in fig.select(LabelSet):
+                labels.text_font_size = f"{round(PICK_FONT_PX * self.font_scale)}px"
         if PICKS_TAG in fig.tags:
             return
         source = ColumnDataSource(self.pick_data().to_dict(orient="list"))
