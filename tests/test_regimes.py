@@ -196,7 +196,10 @@ def test_view_computes_synchronously_with_its_own_simulation(view, count_builds)
     element = view.winner_element()
     assert len(element) == 16 and len(view.good_element()) == 16
     assert set(element.dimension_values("winner")) <= set(KINDS)
-    assert element.kdims[0].label == "w_avg" and element.kdims[1].label == "misbehaviour_cost"
+    from explorer.ui.controls import LABELS
+
+    # the axes say what the controls say, not the parameters' names
+    assert element.kdims[0].label == LABELS["w_avg"] and element.kdims[1].label == LABELS["misbehaviour_cost"]
     import holoviews as hv
     from bokeh.models import GlyphRenderer
 
