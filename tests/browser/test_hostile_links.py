@@ -15,11 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from playwright.sync_api import expect
 
+from explorer.cli.screens import READY  # what shows that each app has rendered
+
 TIMEOUT = 60_000
 APPS = ["priors", "stories", "neural", "programs", "annealing"]
-#: What shows that each app has rendered (Playwright locators pierce Bokeh's shadow roots).
-READY = {"priors": ".tabulator-row", "stories": "button:has-text('Save as')", "neural": "button:has-text('Start')",
-         "programs": ".tabulator-row", "annealing": "button:has-text('Run Monte Carlo')"}
 
 #: The issue's links (percent-encoded as a browser sends them), all in one query where they can be.
 ISSUE_LINKS = [
