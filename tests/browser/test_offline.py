@@ -116,14 +116,15 @@ def use_priors(page):
     slider_to_end(page, "Max-compute weight")
     expect(rows.nth(1)).not_to_have_text(before, timeout=TIMEOUT)
     page.locator(".bk-tab", has_text="Compute per task").click()
-    expect(page.locator(".bk-tab.bk-active")).to_have_text("Compute per task", timeout=TIMEOUT)
+    expect(page.locator(".bk-tab.bk-active", has_text="Compute per task")).to_be_visible(timeout=TIMEOUT)
     assert drawn(page.locator(".posterior-bars"))
 
 
 def use_stories(page):
-    page.locator(".story-picker select").select_option("speed-prior", timeout=TIMEOUT)
-    page.get_by_role("button", name="Open", exact=True).click()
+    row = page.locator(".story-library-row", has=page.locator("small", has_text=re.compile(r"^speed-prior$")))
+    row.get_by_role("button", name="Open").click(timeout=TIMEOUT)
     expect(page.locator(".story-state")).to_contain_text("speed-prior", timeout=TIMEOUT)
+    page.locator(".bk-tab", has_text="Claims").first.click()  # the editor's parts are tabs
     expect(page.locator(".claim-text textarea").first).to_be_visible(timeout=TIMEOUT)
 
 

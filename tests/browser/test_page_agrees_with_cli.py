@@ -126,6 +126,7 @@ def test_the_story_panels_show_the_statuses_story_check_gives(page, server):
     # (/programs now opens on parity-measured, whose GD1 and RC1 story check also finds supported).
     page.goto(f"{server}/priors?scenario=goof-off")
     table(page)
+    page.locator(".bk-tab", has_text="Story").first.click()  # the story sits in a tab beside the picture
     expect_status(page, "RN1", "supported")
     expect(page.get_by_text("At this page's settings").first).to_be_visible(timeout=TIMEOUT)
     page.goto(f"{server}/programs")

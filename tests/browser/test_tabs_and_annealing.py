@@ -57,20 +57,31 @@ def test_annealing_app_animates_a_run(page, server):
     expect(status).not_to_contain_text("Step 0 of", timeout=TIMEOUT)
 
 
+def step_of(page, status) -> tuple[int, int]:
+    """(step, last) from the status line, read again while the page is redrawing it."""
+    text = ""
+    for _ in range(100):
+        text = status.inner_text()
+        if match := re.search(r"Step (\d+) of (\d+)", text):
+            return int(match[1]), int(match[2])
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no 'Step N of M' in {text!r}")
+
+
 def test_annealing_plays_a_run_in_about_its_frames_times_the_interval(page, server):
     """Fast is 50 ms a frame: the default run's 70 frames take about 3.5 s. Frames that once waited for
     the browser to repaint 20,000 dots took three times as long; the bound leaves room for a busy machine."""
     page.goto(server + "/annealing")
     status = page.get_by_text(re.compile(r"Step \d+ of \d+")).first
     expect(status).to_contain_text("Step 0 of", timeout=TIMEOUT)
-    last = int(re.search(r"Step 0 of (\d+)", status.inner_text()).group(1))
+    _, last = step_of(page, status)
     assert 20 <= last <= 200
     page.get_by_role("button", name="Fast", exact=True).click()
     page.wait_for_timeout(500)
     page.get_by_role("button", name="Play").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()  # the button says what it does now
     page.wait_for_timeout(1000)
-    middle = int(re.search(r"Step (\d+) of", status.inner_text()).group(1))
+    middle, _ = step_of(page, status)
     assert 0 < middle < last  # it moves, and a second in it is not over
     expect(status).to_contain_text(f"Step {last} of {last}", timeout=last * 50 * 2 + 2000)
     expect(page.get_by_role("button", name="Play")).to_be_visible()  # stopped at the end
