@@ -170,15 +170,15 @@ def test_served_pages_cap_the_program_count():
 
 def test_a_changed_control_is_marked_and_one_click_puts_the_presets_value_back(dashboard):
     controls = dashboard.controls
-    assert controls.changed() == {} and not any(b.visible for b in controls.resets.values())
+    assert controls.changed() == {} and not any(controls.reset_shown(k) for k in controls.resets)
     controls.widgets["w_avg"].value = 4.0
     controls.widgets["kind_mix.lookup"].value = 0.25
     assert controls.changed() == {"w_avg": 1.0, "kind_mix.lookup": 0.0}
-    assert "changed" in controls.widgets["w_avg"].css_classes and controls.resets["w_avg"].visible
+    assert "changed" in controls.widgets["w_avg"].css_classes and controls.reset_shown("w_avg")
     assert controls.resets["w_avg"].label == "↺ 1" and "changed" not in controls.widgets["w_max"].css_classes
     controls.resets["w_avg"].clicks += 1  # what a click does
     assert dashboard.state.simulation.priors.w_avg == 1.0 and controls.widgets["w_avg"].value == 1.0
-    assert not controls.resets["w_avg"].visible and "changed" not in controls.widgets["w_avg"].css_classes
+    assert not controls.reset_shown("w_avg") and "changed" not in controls.widgets["w_avg"].css_classes
     controls.reset_one("kind_mix.lookup")
     assert dashboard.state.simulation.world.kind_mix == preset_params("goof-off")["kind_mix"]
     assert controls.changed() == {}

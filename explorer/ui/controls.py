@@ -59,6 +59,12 @@ CHANGED_CSS = """
 :host(.changed) .bk-slider-title::before, :host(.changed) label::before, :host(.changed) .bk-label::before {
   content: "\\25CF  "; color: #c2410c; }
 """
+#: A control's reset button keeps its place and is only hidden while the control is at the preset's value:
+#: toggling a class repaints one button, where showing and hiding it re-laid out the sidebar on every slider
+#: move (some 18 ms of each move's latency in the browser benchmark).
+RESET_CSS = ":host(:not(.reset-shown)) { visibility: hidden; }"
+#: How long after a move the marks follow on a served page (the update it caused is painted by then).
+MARK_DELAY_MS = 150
 
 
 def baseline_values(scenario: str, initial: dict[str, Any]) -> dict[str, Any]:
@@ -112,7 +118,7 @@ class Controls(pn.viewable.Viewer):
         for key, widget in self.widgets.items():
             widget.param.watch(lambda event, key=key: self._changed(key, event.new), "value")
             widget.stylesheets = [*widget.stylesheets, CHANGED_CSS]
-            self.resets[key] = button = pn.widgets.Button(label="↺", color="light", visible=False, width=40,
+            self.resets[key] = button = pn.widgets.Button(label="↺", color="light", width=40, stylesheets=[RESET_CSS],
                                                           margin=(0, 0, 0, 2) if isinstance(widget, pn.widgets.Checkbox)
                                                           else (20, 0, 0, 2))
             button.on_click(lambda _, key=key: self.reset_one(key))
@@ -172,7 +178,7 @@ class Controls(pn.viewable.Viewer):
                 widget.value = value
         finally:
             self._syncing = False
-        self._mark()
+        self._mark_soon()
 
     # ---- changed from the preset ------------------------------------------------------------------
 
@@ -188,6 +194,16 @@ class Controls(pn.viewable.Viewer):
         now, base = self._values(self.state.simulation.params()), self._values(self.baseline)
         return {key: base[key] for key in self.widgets if now[key] != base[key]}
 
+    def _mark_soon(self) -> None:
+        """Mark the changed controls just after this update has gone out: the picture and the picks are what a
+        slider move is for, and restyling the sidebar in the same message delayed their paint (some 18 ms a
+        move in the browser benchmark). Off a server (a notebook, a test) the marks follow at once."""
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            self._mark()
+        else:
+            pn.state.add_periodic_callback(self._mark, period=MARK_DELAY_MS, count=1)
+
     def _mark(self) -> None:
         changed = self.changed()
         with pn.io.hold():
@@ -197,11 +213,19 @@ class Controls(pn.viewable.Viewer):
                 if classes != widget.css_classes:
                     widget.css_classes = classes
                 button = self.resets[key]
-                if was:
+                if was:  # the preset's value: the same on every move until the preset changes
                     text = _value_text(changed[key])
-                    button.param.update(label=f"↺ {text}", width=min(96, 34 + 8 * len(text)),
-                                        description=f"Changed from the preset: click to put back its value ({text}).")
-                button.visible = was
+                    label, width = f"↺ {text}", min(96, 34 + 8 * len(text))
+                    if (button.label, button.width) != (label, width):
+                        button.param.update(label=label, width=width, description=(
+                            f"Changed from the preset: click to put back its value ({text})."))
+                shown = [c for c in button.css_classes if c != "reset-shown"] + (["reset-shown"] if was else [])
+                if shown != button.css_classes:
+                    button.css_classes = shown
+
+    def reset_shown(self, key: str) -> bool:
+        """Whether the control's reset button shows (the control differs from the preset)."""
+        return "reset-shown" in self.resets[key].css_classes
 
     def reset_one(self, key: str) -> bool:
         """Put the baseline's value back in one control (one kind's share of the mix for a kind_mix slider)."""

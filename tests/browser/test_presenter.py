@@ -113,7 +113,7 @@ def test_a_changed_control_is_marked_and_one_click_puts_the_presets_value_back(s
     page.keyboard.press("End")
     expect(title(page, "w_avg")).to_contain_text(": 10")
     expect(reset).to_be_visible(timeout=TIMEOUT)  # the mark: the preset's value, one click away
-    host = page.locator(".changed")
+    host = page.locator(".changed")  # the control (its reset button carries reset-shown)
     expect(host).to_have_count(1)
     assert reset.bounding_box()["x"] + reset.bounding_box()["width"] <= 330  # inside the sidebar
     reset.click()
