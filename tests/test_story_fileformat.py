@@ -23,16 +23,7 @@ from explorer.scenarios import SCENARIOS
 from explorer.stories import fileformat
 from explorer.stories.messages import CODES, StoryFormatError
 from explorer.stories.model import (
-    Assumption,
-    Claim,
-    ClassChoice,
-    Component,
-    Criterion,
-    Evidence,
-    Predicate,
-    Recorded,
-    Story,
-    Sweep,
+    Assumption, Claim, ClassChoice, Component, Criterion, Evidence, Predicate, Recorded, Story, Sweep,
 )
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 

@@ -33,16 +33,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarStrin
 from explorer.params import type_name
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import (
-    SCHEMA_VERSION,
-    Assumption,
-    Claim,
-    ClassChoice,
-    Component,
-    Criterion,
-    Evidence,
-    Predicate,
-    Recorded,
-    Story,
+    SCHEMA_VERSION, Assumption, Claim, ClassChoice, Component, Criterion, Evidence, Predicate, Recorded, Story,
     Sweep,
 )
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA

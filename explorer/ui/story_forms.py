@@ -24,25 +24,10 @@ from explorer.params import parse_value
 from explorer.scenarios import SCENARIOS
 from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
 from explorer.stories.model import (
-    Assumption,
-    Claim,
-    ClassChoice,
-    Component,
-    Criterion,
-    Evidence,
-    Predicate,
-    Story,
-    Sweep,
+    Assumption, Claim, ClassChoice, Component, Criterion, Evidence, Predicate, Story, Sweep,
 )
 from explorer.stories.vocabulary import (
-    CLAIM_PREFIX,
-    COMPONENTS,
-    CRITERIA,
-    FAILURE_MODES,
-    FINDINGS,
-    GOAL_CLASSES,
-    RATINGS,
-    RATIONALE_CLASSES,
+    CLAIM_PREFIX, COMPONENTS, CRITERIA, FAILURE_MODES, FINDINGS, GOAL_CLASSES, RATINGS, RATIONALE_CLASSES,
 )
 from explorer.ui import markup
 from explorer.worlds import WORLDS
