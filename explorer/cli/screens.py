@@ -188,13 +188,13 @@ def _shoot(base: str, out_dir: Path, sizes, apps, chromium: str, settle_ms: int,
                         page.locator(ready).first.wait_for()
                         page.wait_for_timeout(settle_ms)
                         save(f"{prefix}-{width}x{height}.png")
-                        # The tabs: the first is what the page opened on, saved above. A further one below the
-                        # fold is scrolled to the top of the window, as a reader scrolls to read it.
+                        # The tabs: the first is what the page opened on, saved above. A further one whose tab bar
+                        # is low on the screen is scrolled to the top of the window, as a reader scrolls to read it.
                         for label in page.locator(".bk-tab:visible").all_inner_texts()[1:] if with_tabs else ():
                             tab = page.locator(".bk-tab:visible", has_text=label).first
                             tab.click()
                             tab.evaluate("el => { const r = el.getBoundingClientRect();"
-                                         " if (r.top < 0 || r.bottom > innerHeight) el.scrollIntoView({block: 'start'}) }")
+                                         " if (r.top < 0 || r.top > innerHeight / 2) el.scrollIntoView({block: 'start'}) }")
                             page.wait_for_timeout(settle_ms)
                             save(f"{prefix}-{slug(label)}-{width}x{height}.png")
                 page.close()
