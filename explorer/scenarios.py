@@ -11,6 +11,19 @@ A scenario is a file `ID.scenario.yaml`:
     claim: What it shows, in one or two sentences.
     checks:                            # all must hold for the claim to hold (explorer.checks grammar)
       - {metric: average_speed.posterior.goof_off, op: "<", other: max_speed.posterior.goof_off}
+    worlds:                            # how each world where the claim is checked decides it
+      abstract: {by: construction, reason: Goof-offs share honest programs' capacity, so max compute ties.}
+      enumerated:                      # another world: its own params; the checks above unless given
+        by: measurement
+        reason: Steps are counted on every input.
+        params: {task: parity, max_length: 5}
+
+`worlds` says, for the scenario's own world and for any other world its claim is checked in, whether that
+world decides the claim *by construction* (its rules make the checks come out so, whatever the random
+draw) or *by measurement* (programs are run or trained and the outcome could go either way), and why. A
+file without an entry for its own world is read as decided by measurement, with the reason that the file
+does not say. Another world's entry gives that world's parameters, and its own `checks` where the
+scenario's do not apply there.
 
 The shipped scenarios are in assets/scenarios; a user adds more without touching the package, in
 folders named by `add_scenario_dirs` (the CLI's --scenario-dir) or by EXPLORER_SCENARIO_PATH (folders
@@ -46,9 +59,28 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "scenarios"
 SUFFIX = ".scenario.yaml"
 #: Folders of user scenarios, separated by os.pathsep.
 ENV_VAR = "EXPLORER_SCENARIO_PATH"
-KEYS = ("id", "title", "world", "params", "explanation", "claim", "checks")
+KEYS = ("id", "title", "world", "params", "explanation", "claim", "checks", "worlds")
+CASE_KEYS = ("by", "reason", "params", "checks")
+#: How a world decides a claim: its rules make the checks hold (or fail) whatever the draw, or it measures.
+DECIDED_BY = ("construction", "measurement")
+UNSTATED = "the scenario file does not say how this world decides the claim"
 REQUIRED = ("id", "title", "params", "explanation", "claim", "checks")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+
+
+@dataclass(frozen=True)
+class WorldCase:
+    """One world a scenario's claim is checked in: its parameters, its checks, and how it decides them."""
+
+    world: str
+    by: str
+    reason: str
+    params: Mapping[str, Any]
+    checks: tuple[Predicate, ...]
+    stated: bool = True
+
+    def runner(self, scenario: str = "", shared: bool = False, **overrides) -> Runner:
+        return Runner(self.world, {**self.params, **overrides}, scenario=scenario, shared=shared)
 
 
 @dataclass(frozen=True)
@@ -63,6 +95,23 @@ class Scenario:
     checks: tuple[Predicate, ...]
     world: str = "abstract"
     path: Path | None = field(default=None, compare=False)
+    #: Every world the claim is checked in, the scenario's own first (see the module docstring).
+    cases: Mapping[str, WorldCase] = field(default_factory=dict, compare=False)
+
+    def case(self, world: str | None = None) -> WorldCase:
+        """How `world` (default the scenario's own) checks and decides this claim."""
+        world = world or self.world
+        if world in self.cases:
+            return self.cases[world]
+        if world == self.world:
+            return WorldCase(self.world, "measurement", UNSTATED, dict(self.params), self.checks, stated=False)
+        raise ExplorerError(f"scenario {self.id!r} is not checked in the {world} world; its worlds: "
+                            f"{', '.join(self.cases) or self.world}")
+
+    @property
+    def worlds(self) -> tuple[str, ...]:
+        """The worlds this claim is checked in, its own first."""
+        return (self.world, *(w for w in self.cases if w != self.world))
 
     def simulation(self, **overrides) -> Simulation:
         """A Simulation of this scenario's world with its parameters, then `overrides` applied."""
@@ -233,13 +282,55 @@ def parse_scenario(text: str, path: str | Path = "<scenario>") -> Scenario:
     at = reader.value_line(m, "checks", 1)
     found = tuple(checks.parse(item, reader, f"check {i + 1}", reader.item_line(node, i, at), world, params)
                   for i, item in enumerate(node))
+    cases = _cases(m, reader, world, params, node, at, found)
     return Scenario(id=str(sid), title=reader.text(m, "title", "scenario", 1),
                     explanation=reader.text(m, "explanation", "scenario", 1), claim=reader.text(m, "claim", "scenario", 1),
-                    params=params, checks=found, world=world, path=Path(path))
+                    params=params, checks=found, world=world, path=Path(path), cases=cases)
+
+
+def _cases(m: Mapping, reader: Reader, home: str, params: dict[str, Any], check_nodes, checks_at,
+           home_checks: tuple[Predicate, ...]) -> dict[str, WorldCase]:
+    """The `worlds` mapping, read and checked: the home world first (decided by measurement, reason
+    unstated, if the file leaves it out), then every other world with its own params and checks."""
+    cases: dict[str, WorldCase] = {}
+    node = m.get("worlds")
+    at = reader.value_line(m, "worlds", 1)
+    if node is not None and not isinstance(node, Mapping):
+        reader.fail(at, f"scenario: 'worlds' must be a mapping of world: {{by, reason}}, not {type_name(node)}")
+    node = node or {}
+    if home not in node:
+        cases[home] = WorldCase(home, "measurement", UNSTATED, dict(params), home_checks, stated=False)
+    for world, entry in node.items():
+        here = reader.key_line(node, world, at)
+        what = f"worlds: {plain(world)}"
+        if not isinstance(world, str) or world not in WORLDS:
+            reader.fail(here, f"scenario: worlds: unknown world {plain(world)!r}; worlds: {', '.join(WORLDS)}")
+        e = reader.mapping(entry, what, here, CASE_KEYS, ("by", "reason"))
+        by = e["by"]
+        if by not in DECIDED_BY:
+            reader.fail(reader.value_line(e, "by", here), f"scenario: {what}: by must be one of "
+                        f"{', '.join(DECIDED_BY)}, not {plain(by)!r}")
+        reason = reader.text(e, "reason", what, here)
+        if world == home:
+            for key in ("params", "checks"):
+                if key in e:
+                    reader.fail(reader.key_line(e, key, here), f"scenario: {what}: {key!r} is the scenario's own "
+                                f"for its own world ({home}); give it at the top level")
+            case_params, case_checks = dict(params), home_checks
+        else:
+            case_params = _params(e, reader, str(world)) if "params" in e else {}
+            if "checks" in e:
+                seq, seq_at = reader.seq(e, "checks", what, here), reader.value_line(e, "checks", here)
+            else:
+                seq, seq_at = check_nodes, checks_at
+            case_checks = tuple(checks.parse(item, reader, f"{what}: check {i + 1}", reader.item_line(seq, i, seq_at),
+                                             str(world), case_params) for i, item in enumerate(seq))
+        cases[str(world)] = WorldCase(str(world), str(by), reason, case_params, case_checks)
+    return {home: cases.pop(home), **cases}
 
 
 def _params(m: Mapping, reader: Reader, world: str) -> dict[str, Any]:
-    node, at = m["params"], reader.value_line(m, "params", 1)
+    node, at = m["params"], reader.value_line(m, "params", 1)  # (a worlds entry's params are read alike)
     if node is None:
         return {}
     if not isinstance(node, Mapping):
