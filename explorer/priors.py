@@ -25,6 +25,14 @@ one re-selection is
     L = -F W,   P = exp(L - max L),   stats = G^T P / sum P,   MAP = argmax L
 
 two small matrix products and a few passes over the candidates.
+
+**Ties.** The MAP is argmax L, so among programs with the same best score it is the first in the table's
+order: an accident of code order, which the result reports rather than hides. A program ties with the
+MAP when its score is within TIE_RTOL of the best (relative to the best score's size, at least 1): L is
+summed in float32 from up to four non-negative terms, so two programs with equal features in float64 can
+differ by a few float32 rounding steps (each about 6e-8 of |L|), and 1e-6 covers some eight of them
+while a posterior ratio that close to 1 means nothing. The count comes from one comparison pass over L
+per re-selection; the tied programs are listed (up to TIES_LISTED) only where there is more than one.
 """
 
 from __future__ import annotations
@@ -59,8 +67,13 @@ PRIORS = tuple(PRIOR_WEIGHTS)
 #: The names PriorResult.metrics() gives: what story evidence and tour checks may read.
 METRIC_NAMES = (
     *(f"posterior.{k}" for k in KINDS), "actually_good", "deploy_perf", "n_candidates",
-    "map.index", *(f"map.{c}" for c in COLUMNS),
+    "map.index", *(f"map.{c}" for c in COLUMNS), "map.ties",
 )
+
+#: Relative tolerance within which a program's log prior ties with the best (see the module docstring).
+TIE_RTOL = 1e-6
+#: How many tied programs a result lists (the MAP first); `n_ties` counts them all.
+TIES_LISTED = 5
 
 
 class PriorSettings(param.Parameterized):
@@ -108,22 +121,29 @@ def actually_good(table: ProgramTable, threshold: float):
 
 @dataclass(frozen=True)
 class PriorResult:
-    """What one prior selects: its MAP program and posterior summaries."""
+    """What one prior selects: its MAP program and posterior summaries.
+
+    `n_ties` counts the programs whose score ties with the MAP's (1 when the MAP is unique, 0 when nothing
+    looks good); `ties` lists the first TIES_LISTED of them as table rows, the MAP first, then the others in
+    table order."""
 
     map: dict[str, Any] | None
     mass: dict[str, float]
     actually_good: float
     deploy_perf: float
     n_candidates: int
+    n_ties: int = 1
+    ties: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        keep = ("index", "kind", "avg_compute", "max_compute", "bits", "train_perf", "heldout_perf", "deploy_perf")
         return {
-            "map": None if self.map is None else {k: self.map[k] for k in keep},
+            "map": None if self.map is None else _brief(self.map),
             "mass": dict(self.mass),
             "actually_good": self.actually_good,
             "deploy_perf": self.deploy_perf,
             "n_candidates": self.n_candidates,
+            "n_ties": self.n_ties,
+            "ties": [_brief(row) for row in self.ties],
         }
 
     def metrics(self) -> dict[str, Any]:
@@ -132,9 +152,16 @@ class PriorResult:
         out.update(actually_good=self.actually_good, deploy_perf=self.deploy_perf, n_candidates=self.n_candidates)
         for k, v in (self.map or {}).items():
             out[f"map.{k}"] = v
+        out["map.ties"] = self.n_ties
         if self.map is None:
             out["map.kind"] = None
         return out
+
+
+def _brief(row: dict[str, Any]) -> dict[str, Any]:
+    """A program row as reports and JSON show it."""
+    keep = ("index", "kind", "avg_compute", "max_compute", "bits", "train_perf", "heldout_perf", "deploy_perf")
+    return {k: row[k] for k in keep}
 
 
 class Candidates:
@@ -167,26 +194,65 @@ class Candidates:
         """Posterior summaries and MAP program for each column of `weights` (len(FEATURES) x len(PRIORS))."""
         kinds = self.table.kinds
         if self.n == 0:
-            empty = PriorResult(None, {k: 0.0 for k in kinds}, 0.0, 0.0, 0)
+            empty = PriorResult(None, {k: 0.0 for k in kinds}, 0.0, 0.0, 0, n_ties=0)
             return {p: empty for p in PRIORS}
         be = self.table.backend
         xp = be.xp
         logp = -(be.asarray(weights.T, dtype=xp.float32) @ self.features)
         best = xp.argmax(logp, axis=1)
-        p = xp.exp(logp - xp.max(logp, axis=1)[:, None])
+        top = xp.max(logp, axis=1)[:, None]
+        p = xp.exp(logp - top)
+        tied = logp >= top - TIE_RTOL * xp.maximum(xp.abs(top), xp.ones_like(top))
+        # One count per row: counting along an axis of a 2-D mask costs numpy some seven times as much.
+        n_ties = be.to_numpy(xp.stack([xp.count_nonzero(tied[j, :]) for j in range(len(PRIORS))]))
         stats = be.to_numpy(p @ self.summaries).astype(np.float64)
         stats /= stats[:, : len(kinds)].sum(axis=1, keepdims=True)
-        rows = be.to_numpy(xp.take(self.index, best))
+        maps = [int(r) for r in be.to_numpy(xp.take(self.index, best)).tolist()]
+        others = [self._tied_rows(tied[j, :], maps[j]) if n_ties[j] > 1 else [] for j in range(len(PRIORS))]
+        row = self._rows({*maps, *(r for rows in others for r in rows)})
         out = {}
         for j, prior in enumerate(PRIORS):
             out[prior] = PriorResult(
-                map=self.table.row(int(rows[j])),
+                map=row[maps[j]],
                 mass={k: float(stats[j, i]) for i, k in enumerate(kinds)},
                 actually_good=float(stats[j, len(kinds)]),
                 deploy_perf=float(stats[j, len(kinds) + 1]),
                 n_candidates=self.n,
+                n_ties=int(n_ties[j]),
+                ties=tuple(row[r] for r in (maps[j], *others[j])),
             )
         return out
+
+    def _rows(self, rows) -> dict[int, dict[str, Any]]:
+        """Table rows as ProgramTable.row gives them, fetched in one take (one transfer per column)."""
+        rows = sorted(rows)
+        be = self.table.backend
+        sub = self.table.take(be.asarray(np.asarray(rows, dtype=np.int64)))
+        columns = {c: be.to_numpy(getattr(sub, c)).tolist() for c in COLUMNS}
+        out = {}
+        for i, r in enumerate(rows):
+            values = {c: columns[c][i] for c in COLUMNS}
+            values["kind"] = self.table.kinds[int(values["kind"])]
+            values["index"] = r
+            out[r] = values
+        return out
+
+    def _tied_rows(self, tied, map_row: int) -> list[int]:
+        """Table rows of the first programs (in table order) that tie with the MAP, the MAP left out.
+
+        Searched in doubling slices from the start: a full `nonzero` over a million candidates of which a
+        tenth tie (the max speed prior among lookup tables of equal compute) costs more than the rest of
+        the re-selection."""
+        be = self.table.backend
+        xp = be.xp
+        found: list[int] = []
+        start, size = 0, 4096
+        while start < self.n and len(found) < TIES_LISTED:
+            hits = xp.nonzero(tied[start : min(start + size, self.n)])[0]  # (the Array API has no slice past the end)
+            hits = hits[: min(TIES_LISTED - len(found), int(hits.shape[0]))]
+            found.extend(int(i) for i in be.to_numpy(xp.take(self.index, hits + start)).tolist())
+            start, size = start + size, 2 * size
+        return [r for r in found if r != map_row][: TIES_LISTED - 1]
 
 
 def select(table: ProgramTable, settings: PriorSettings | None = None) -> dict[str, PriorResult]:

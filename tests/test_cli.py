@@ -136,7 +136,7 @@ def test_select_works_for_a_scenario_of_a_measured_world(world, own_name):
     assert report["scenario"] == sid and set(report["priors"]) == set(PRIORS)
     assert own_name in report["params"]
     for r in report["priors"].values():
-        assert set(r) == {"map", "mass", "actually_good", "deploy_perf", "n_candidates"}
+        assert set(r) == {"map", "mass", "actually_good", "deploy_perf", "n_candidates", "n_ties", "ties"}
     run = explorer("select", "--scenario", sid, "--set", "misbehaviour_cost=3")  # an abstract-world name
     assert run.returncode == 2 and "misbehaviour_cost" in run.stderr and own_name in run.stderr
 

@@ -148,3 +148,80 @@ def test_each_prior_names_its_weights_and_the_matrix_is_the_one_written_out():
     written_out = np.array([[s, 0, 0, s, 1], [0, mx, 0, mx, 0], [0, 0, avg, avg, 0], [0, 0, 0, 0, 1]], dtype=np.float64)
     assert settings.weights().dtype == np.float64
     assert np.array_equal(settings.weights(), written_out)  # bit for bit
+
+
+def hand_table(rows, backend="numpy"):
+    """A table from (kind, bits, avg_compute, max_compute) rows; every program solves every task."""
+    from explorer.backend import get_backend
+    from explorer.table import ProgramTable
+
+    be = get_backend(backend)
+    kind, bits, avg, mx = (np.asarray(c) for c in zip(*rows))
+    ones = np.ones(len(rows))
+    cols = {"kind": np.asarray([KINDS.index(k) for k in kind]), "bits": bits.astype(float), "avg_compute": avg.astype(float),
+            "max_compute": mx.astype(float), "train_perf": ones, "heldout_perf": ones, "deploy_perf": ones,
+            "misbehaviour_compute": 0 * ones}
+    return ProgramTable(backend=be, **{k: be.asarray(v) for k, v in cols.items()})
+
+
+#: Rows 1, 3 and 4 share the best score under every prior but the simplicity prior (1 and 4 have the same
+#: bits and compute; 3 has one bit more and two steps less of average compute: a tie under w_avg = ln 2 / 2,
+#: reached in float32 only up to rounding); 0 and 2 are worse; 5 is the unique shortest program.
+TIED = [("lookup", 12, 9, 9), ("honest", 10, 4, 6), ("goof_off", 10, 5, 6), ("goof_off", 11, 2, 6),
+        ("deceptive", 10, 4, 6), ("honest", 5, 30, 40)]
+
+
+def test_ties_are_counted_and_listed_the_map_first():
+    table = hand_table(TIED)
+    settings = PriorSettings(w_simplicity=1.0, w_max=0.0, w_avg=math.log(2) / 2, generalization_check=False)
+    results = select(table, settings)
+    combined = results["combined"]
+    assert combined.map["index"] == 1 and combined.n_ties == 3
+    assert [r["index"] for r in combined.ties] == [1, 3, 4]
+    assert [r["kind"] for r in combined.ties] == ["honest", "goof_off", "deceptive"]
+    assert combined.metrics()["map.ties"] == 3
+    as_json = combined.to_dict()
+    assert as_json["n_ties"] == 3 and [r["index"] for r in as_json["ties"]] == [1, 3, 4]
+    # The simplicity prior's pick is the one shortest program: unique, listed alone.
+    assert results["simplicity"].map["index"] == 5 and results["simplicity"].n_ties == 1
+    assert [r["index"] for r in results["simplicity"].ties] == [5]
+    # A tenth of a step apart is not a tie: it is far beyond float32 rounding.
+    apart = select(hand_table([*TIED[:4], ("deceptive", 10, 4.1, 6)]), settings)["combined"]
+    assert apart.n_ties == 2 and [r["index"] for r in apart.ties] == [1, 3]
+
+
+def test_ties_beyond_the_listed_few_are_counted_not_listed():
+    from explorer.priors import TIES_LISTED
+
+    rows = [("honest", 8, 20, 20)] + [("goof_off", 10, 3, 5)] * (TIES_LISTED + 4)
+    result = select(hand_table(rows), PriorSettings(w_simplicity=0.0, generalization_check=False))["average_speed"]
+    assert result.n_ties == TIES_LISTED + 4 and len(result.ties) == TIES_LISTED
+    assert [r["index"] for r in result.ties] == list(range(1, TIES_LISTED + 1))
+
+
+def test_a_unique_map_counts_one_and_nothing_counts_none(table):
+    results = select(table, PriorSettings(w_simplicity=0.7, w_max=0.4, w_avg=1.3))
+    assert results["combined"].n_ties == 1 and [r["index"] for r in results["combined"].ties] == [results["combined"].map["index"]]
+    empty = select(table, PriorSettings(compute_budget=0.0, performance_threshold=1.0))["combined"]
+    assert empty.n_ties == 0 and empty.ties == () and empty.metrics()["map.ties"] == 0
+
+
+def test_ties_agree_across_backends(backend):
+    settings = PriorSettings(w_simplicity=1.0, w_max=0.0, w_avg=math.log(2) / 2, generalization_check=False)
+    ref, got = select(hand_table(TIED), settings), select(hand_table(TIED, backend), settings)
+    for prior in PRIORS:
+        assert got[prior].n_ties == ref[prior].n_ties and got[prior].to_dict()["ties"] == ref[prior].to_dict()["ties"]
+
+
+def test_the_map_of_the_enumerated_world_is_one_of_a_tie():
+    """LOOP ADDX END and LOOP XORX END (and more) are equally long and equally fast: code order picks."""
+    from explorer.worlds.enumerated.world import EnumeratedWorld
+
+    settings = PriorSettings()
+    results = select(EnumeratedWorld(task="parity", max_length=4).table(), settings)
+    for prior, r in results.items():
+        assert r.n_ties >= 2 and len(r.ties) == min(r.n_ties, 5), prior
+        w = settings.weights()[:, PRIORS.index(prior)]
+        scores = [w @ [t["bits"] * math.log(2), t["max_compute"], t["avg_compute"], math.log(max(t["avg_compute"], 1))]
+                  for t in r.ties]
+        assert max(scores) - min(scores) < 1e-9, (prior, r.ties)  # equal in float64: a true tie
