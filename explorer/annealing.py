@@ -33,6 +33,19 @@ Schedules, from C_0 (c_start, default the least average compute in the table):
                none the round ends and the run rises again with r <- r * backoff_slowdown. After
                backoff_rounds rounds it stops; its result is the program found at the lowest C.
 
+Budget. Steps below c_min can find nothing, so they are skipped (and still counted in a run's steps);
+max_steps counts from the first step at which every run can find something. A very slow rise (the
+audit's `anneal --ratios 1e-6`) therefore reaches its slow limit instead of running out of steps on the
+way up; a rise that could not reach c_min within REACH_LIMIT steps is refused with a message.
+
+Quanta (the essay's jumps in computation). With quantum Q > 0, compute is granted in whole quanta, as
+when a large network ponders (each rollout costs Q), against Q = 0, a grant as fine as early exit per
+layer: a step at bound C searches P(G), G the last grant phase + Q k not above C. The first grant
+that admits c_min admits every good-looking program up to it at once, slower misbehaving ones
+included, so the search stops on whichever it draws first. `quanta_sweep` measures the share of runs
+whose find misbehaves, per quantum. Where c_min falls between two grants is an accident of sizes, so
+unless quantum_phase fixes the grid, each run draws its offset in [0, Q) from its own stream.
+
 Every run advances together, one array operation per step over the runs still searching. Uniforms are
 drawn on the host from `seed` (see explorer/backend.py), so every back end gives the same runs.
 """
@@ -54,6 +67,17 @@ from explorer.table import ProgramTable
 #: sampling, the slow end lands within 0.1 of c_min and finds only honest programs; the fast end
 #: overshoots c_min by about 4 in the median, and about half of what it finds misbehaves.
 DEFAULT_RATIOS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3)
+#: Default quanta of granted compute for `quanta_sweep`: 0 (continuous, early exit per layer), then coarser.
+DEFAULT_QUANTA = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: Rise rate / search speed at which `quanta_sweep` compares quanta unless told: slow, so that with
+#: continuous grants (default AbstractWorld) every run finds an honest program.
+QUANTA_RATIO = 1e-3
+#: The kinds that look good but misbehave: what a coarse first grant may let the search find.
+MISBEHAVING = ("goof_off", "deceptive")
+#: The most steps a schedule may take to rise from C_0 to c_min (step counts stay exact in a float64).
+REACH_LIMIT = 2**53
+#: The most steps `trace` records (every step is kept in memory).
+TRACE_LIMIT = 10_000_000
 
 
 class AnnealingSettings(param.Parameterized):
@@ -74,7 +98,9 @@ class AnnealingSettings(param.Parameterized):
     runs = param.Integer(1000, bounds=(1, 1_000_000), doc="Independent search runs, simulated together.")
     max_steps = param.Integer(
         100_000, bounds=(1, 10_000_000),
-        doc="Steps after which a run stops; a run that found nothing by then reports kind none.")
+        doc="Steps a run may search once C has reached c_min, the least average compute of a good-looking program "
+            "(the steps before, where nothing can be found, are skipped and not charged to this budget); a run that "
+            "found nothing by then reports kind none.")
     seed = param.Integer(0, bounds=(0, 2**32 - 1), doc="Seed of the searches' random draws; same seed, same runs.")
     c_start = param.Number(
         None, allow_None=True, bounds=(0.0, None),
@@ -88,6 +114,17 @@ class AnnealingSettings(param.Parameterized):
         0.25, bounds=(0.0, 1.0), inclusive_bounds=(False, True),
         doc="Backoff: each new rise goes at this fraction of the previous rise rate.")
     backoff_rounds = param.Integer(3, bounds=(1, 100), doc="Backoff: rise/fall rounds before a run stops.")
+    quantum = param.Number(
+        0.0, bounds=(0.0, None),
+        doc="Compute is granted in whole quanta of this size (pondering with a large network: every rollout costs "
+            "a quantum): P(C) holds the programs whose average compute is at most the last grant not above C, "
+            "quantum_phase + quantum k. "
+            "0 grants compute continuously (early exit per layer).")
+    quantum_phase = param.Number(
+        None, allow_None=True, bounds=(0.0, None),
+        doc="Offset of the quantum grid: grants are quantum_phase + quantum k. None draws each run's offset "
+            "uniformly in [0, quantum): where c_min falls between two grants is an accident of the network's "
+            "size, so shares are averaged over it.")
 
     def __init__(self, **params):
         from explorer.params import set_values
@@ -224,9 +261,58 @@ def sweep(table: ProgramTable, looks_good, settings: AnnealingSettings, ratios: 
     for i, ratio in enumerate(ratios):
         rate = ratio * settings.search_speed
         point = AnnealingSettings(**{**values, "rate": rate})
-        rows.append({"ratio": ratio, "rate": rate, **_anneal(search, point, None).summary()})
+        try:
+            result = _anneal(search, point, None)
+        except ExplorerError as exc:
+            raise ExplorerError(f"ratios: ratio {ratio:g} is too slow: {str(exc).removeprefix('rate: ')}") from None
+        rows.append({"ratio": ratio, "rate": rate, **result.summary()})
         if progress is not None:
             progress(i + 1, len(ratios))
+    return rows
+
+
+def quanta_sweep(table: ProgramTable, looks_good, settings: AnnealingSettings, quanta: Sequence[float] = DEFAULT_QUANTA,
+                 ratios: Sequence[float] = (QUANTA_RATIO,),
+                 progress: Callable[[int, int], Any] | None = None) -> list[dict[str, Any]]:
+    """One `anneal` per (ratio, quantum): how coarse grants of compute change what the search finds first.
+
+    With quanta, the first grant that admits c_min admits every good-looking program up to that grant at
+    once, the slower misbehaving ones included, and a slow search then stops on whichever it draws. Each
+    row is a summary (as `sweep` gives) plus `quantum`, `misbehaving` and `honest` (shares of the runs:
+    misbehaving counts the kinds in MISBEHAVING) and `admitted`: the kinds' shares, by count, among the
+    good-looking programs whose compute lies within one quantum above c_min, the most a first grant can
+    admit (what a slow search with uniform sampling finds, at the grid offset that admits most).
+    `progress(done, total)` is called after each row when given.
+    """
+    quanta = [float(q) for q in quanta]
+    if not quanta or any(not (q >= 0 and math.isfinite(q)) for q in quanta):
+        raise ExplorerError(f"quanta: every quantum must be a number of at least 0 (0: continuous), got {quanta}")
+    ratios = [float(r) for r in ratios]
+    if not ratios or any(not (r > 0 and math.isfinite(r)) for r in ratios):
+        raise ExplorerError(f"ratios: every ratio must be a positive number, got {ratios}")
+    search = _Search(table, looks_good, settings.sampling, settings.w_simplicity)
+    values = {k: v for k, v in settings.param.values().items() if k not in ("name", "quantum", "rate")}
+    cols = table.to_numpy()
+    good = np.asarray(table.backend.to_numpy(looks_good), dtype=bool)
+    names = list(table.kinds)
+    rows, total = [], len(ratios) * len(quanta)
+    for ratio in ratios:
+        rate = ratio * settings.search_speed
+        for q in quanta:
+            point = AnnealingSettings(**{**values, "rate": rate, "quantum": q})
+            try:
+                result = _anneal(search, point, None)
+            except ExplorerError as exc:
+                raise ExplorerError(f"ratios: ratio {ratio:g} is too slow: {str(exc).removeprefix('rate: ')}") from None
+            summary = result.summary()
+            within = good & (cols["avg_compute"] <= search.c_min + q) if good.any() else good
+            admitted = {k: float(np.mean(cols["kind"][within] == i)) if within.any() else 0.0 for i, k in enumerate(names)}
+            rows.append({"ratio": ratio, "rate": rate, "quantum": q,
+                         "misbehaving": sum(summary["kind"].get(k, 0.0) for k in MISBEHAVING),
+                         "honest": summary["kind"].get("honest", 0.0),
+                         "admitted": admitted, **summary})
+            if progress is not None:
+                progress(len(rows), total)
     return rows
 
 
@@ -256,8 +342,25 @@ def _anneal(search: _Search, s: AnnealingSettings, progress) -> AnnealResult:
         """C_t of the first rise, common to every run (and the whole schedule for linear and geometric)."""
         return _rise(s, c0, t)
 
-    # Before C reaches c_min no step can find anything, so every run skips those steps together.
-    t = _first_step_reaching(shared_c, search.c_min, s.max_steps)
+    # Before the compute granted reaches c_min no step can find anything, so every run skips those steps
+    # together. The step budget starts once every run can find something, so a slow rise still gets
+    # max_steps steps of real search.
+    phase = _phases(s, runs)
+
+    def reach(pick):
+        def granted_at(t: int) -> float:
+            return float(pick(_grant(s, shared_c(t), phase)))
+        t = _first_step_reaching(granted_at, search.c_min, REACH_LIMIT)
+        if granted_at(t) < search.c_min:
+            raise ExplorerError(
+                f"rate: at rate {s.rate:g} ({s.schedule} schedule) C would not reach {search.c_min:g}, the least "
+                f"average compute of a good-looking program, from C_0 = {c0:g} within {REACH_LIMIT:.3g} steps; "
+                "raise the rate (in a sweep, the ratio)")
+        return t
+
+    t = reach(np.max)
+    limit = reach(np.min) + s.max_steps
+    steps[:] = limit
     live = np.arange(runs)  # run ids still searching (host)
     rng = np.random.default_rng(s.seed)
     if s.schedule == "backoff":
@@ -269,18 +372,20 @@ def _anneal(search: _Search, s: AnnealingSettings, progress) -> AnnealResult:
             "best_row": be.asarray(np.full(runs, -1, dtype=np.int64)),
             "falling": be.asarray(np.zeros(runs, dtype=bool)),
         }
+        if phase is not None:
+            state["phase"] = be.asarray(phase)
 
-    while t < s.max_steps and live.size:
+    while t < limit and live.size:
         if progress is not None:
             progress(t, int(live.size))
         u = rng.random((2, live.size))
         u_hit, u_pick = be.asarray(u[0]), be.asarray(u[1])
         if s.schedule != "backoff":
-            c_t = shared_c(t)
-            found, row = search.step(be.asarray(np.full(live.size, c_t)), s.search_speed, u_hit, u_pick)
+            c_t = np.full(live.size, shared_c(t)) if phase is None else _grant(s, shared_c(t), phase[live])
+            found, row = search.step(be.asarray(c_t), s.search_speed, u_hit, u_pick)
             done = be.to_numpy(found)
             if done.any():
-                c_star[live[done]] = c_t
+                c_star[live[done]] = c_t[done]
                 index[live[done]] = be.to_numpy(row)[done]
         else:
             done = _backoff_step(search, s, state, u_hit, u_pick)
@@ -307,9 +412,10 @@ def _backoff_step(search: _Search, s: AnnealingSettings, state: dict, u_hit, u_p
     """Advance every live backoff run one step (updating `state`); returns which runs finished (host)."""
     xp = search.table.backend.xp
     c, rise = state["c"], state["rise"]
-    found, row = search.step(c, s.search_speed, u_hit, u_pick)
-    better = found & (c < state["best_c"])
-    state["best_c"] = xp.where(better, c, state["best_c"])
+    granted = c if "phase" not in state else _grant(s, c, state["phase"], xp)
+    found, row = search.step(granted, s.search_speed, u_hit, u_pick)
+    better = found & (granted < state["best_c"])
+    state["best_c"] = xp.where(better, granted, state["best_c"])
     state["best_row"] = xp.where(better, row, state["best_row"])
     # A find starts or continues the fall; the first step of a fall without one ends the round.
     round_ends = state["falling"] & ~found
@@ -319,6 +425,22 @@ def _backoff_step(search: _Search, s: AnnealingSettings, state: dict, u_hit, u_p
     state["rise"] = rise
     state["falling"] = found
     return search.table.backend.to_numpy(round_ends & (state["rounds"] >= s.backoff_rounds))
+
+
+def _phases(s: AnnealingSettings, runs: int) -> np.ndarray | None:
+    """Each run's offset of the quantum grid (None without quanta): quantum_phase, or drawn in [0, quantum)."""
+    if not s.quantum > 0:
+        return None
+    if s.quantum_phase is not None:
+        return np.full(runs, float(s.quantum_phase))
+    return np.random.default_rng([s.seed, 2]).random(runs) * s.quantum  # own stream: the search's draws stay put
+
+
+def _grant(s: AnnealingSettings, c, phase, xp=np):
+    """The compute granted at bound c: the largest phase + quantum k (k an integer) not above c; c without quanta."""
+    if phase is None:
+        return c
+    return phase + xp.floor((c - phase) / s.quantum) * s.quantum
 
 
 def _first_step_reaching(c_of_t: Callable[[int], float], target: float, limit: int) -> int:
@@ -416,14 +538,14 @@ class _Recorder:
         return found, row
 
 
-def _schedule_c(s: AnnealingSettings, c0: float, steps: int) -> np.ndarray:
+def _schedule_c(s: AnnealingSettings, c0: float, steps: int, phase: float | None = None) -> np.ndarray:
     """C_t for t < steps on the first rise (the whole schedule for linear and geometric).
 
     Python floats, term by term, exactly as `_anneal` computes them, so a trace's C_t equals the C_t of
     the run it records to the last bit.
     """
 
-    return np.array([_rise(s, c0, t) for t in range(steps)], dtype=np.float64)
+    return np.array([_grant(s, _rise(s, c0, t), phase) for t in range(steps)], dtype=np.float64)
 
 
 def _rise(s: AnnealingSettings, c0: float, t: int) -> float:
@@ -480,10 +602,15 @@ def trace(table: ProgramTable, looks_good, settings: AnnealingSettings, run: int
         raise RuntimeError("trace: the recording pass of _anneal did not repeat the first pass")
 
     steps = int(first.steps[run])
+    if steps > TRACE_LIMIT:
+        raise ExplorerError(
+            f"rate: this run takes {steps:,} steps, more than a trace keeps ({TRACE_LIMIT:,}); raise the rate, "
+            "c_start or the search speed, or lower max_steps")
     start = steps if recorder.first is None else min(recorder.first, steps)  # the steps _anneal skipped
     c = np.empty(steps, dtype=np.float64)
     found_row = np.full(steps, -1, dtype=np.int64)
-    c[:start] = _schedule_c(settings, c0, start)
+    phases = _phases(settings, settings.runs)
+    c[:start] = _schedule_c(settings, c0, start, None if phases is None else phases[run])
     for t, c_t, hit, row in recorder.kept:
         c[t] = c_t
         if hit:

@@ -257,9 +257,35 @@ def test_nothing_looking_good_gives_none_for_every_run(numpy_table):
 
 
 def test_runs_out_of_steps_report_none(numpy_table):
+    """The budget counts steps from the first at which C reaches c_min; runs without a find by then report none."""
     table, mask = numpy_table
-    res = anneal(table, mask, AnnealingSettings(runs=50, c_start=0.0, rate=0.01, max_steps=10))
-    assert (res.index == -1).all() and (res.steps == 10).all()
+    res = anneal(table, mask, AnnealingSettings(runs=50, c_start=0.0, rate=0.01, max_steps=10, search_speed=1))
+    reach = math.ceil(res.c_min / 0.01)  # steps below c_min, skipped and not charged to the budget
+    lost = res.index == -1
+    assert 0 < lost.sum() < 50  # with one draw per step and a thin P(C), most runs find nothing in 10 steps
+    assert (res.steps[lost] == reach + 10).all() and (res.steps[~lost] <= reach + 10).all()
+    assert (res.steps[~lost] > reach - 1).all()
+
+
+def test_very_slow_annealing_reaches_c_min_and_finds_honest_programs(default_table):
+    """The audit's `anneal --ratios 1e-6`: the steps below c_min used to eat the whole budget ("none 1.000")."""
+    table, _ = default_table
+    mask = looks_good(table, THRESHOLD, generalization_check=True)  # as `anneal` checks by default: no lookup tables
+    row, = sweep(table, mask, AnnealingSettings(runs=200), [1e-6])
+    assert row["kind"]["none"] == 0.0 and row["kind"]["honest"] == 1.0
+    assert row["c_star"]["p90"] - row["c_min"] < 0.05
+    rate = 1e-6 * AnnealingSettings().search_speed
+    assert row["steps_median"] > (row["c_min"] - table.avg_compute.min()) / rate > AnnealingSettings().max_steps
+
+
+def test_a_rise_too_slow_to_ever_reach_c_min_is_refused(numpy_table):
+    table, mask = numpy_table
+    with pytest.raises(ExplorerError, match="^rate: .*would not reach"):
+        anneal(table, mask, AnnealingSettings(runs=5, rate=1e-300))
+    with pytest.raises(ExplorerError, match="^ratios: ratio 1e-30 is too slow"):
+        sweep(table, mask, AnnealingSettings(runs=5), [0.01, 1e-30])
+    with pytest.raises(ExplorerError, match="^rate: .*would not reach"):  # (1 + rate) rounds to 1: C never rises
+        anneal(table, mask, AnnealingSettings(runs=5, schedule="geometric", rate=1e-17))
 
 
 def test_summary_is_json_and_shares_add_up(numpy_table):
