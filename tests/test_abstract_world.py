@@ -31,6 +31,11 @@ world_params = st.fixed_dictionaries({
     "deception_bits_offset": st.floats(-50.0, 50.0),
     "goof_off_bits_offset": st.floats(-50.0, 50.0),
     "lookup_bits_per_task": st.floats(0.0, 64.0),
+    "compute_measure": st.sampled_from(["total_work", "serial_depth"]),
+    "misbehaviour_parallel": st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0),
+    "allotment": st.sampled_from(["early_exit", "offline_predictor"]),
+    "allotment_margin": st.floats(1.0, 10.0),
+    "sandbag_share": st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0),
 })
 
 
@@ -45,14 +50,18 @@ def test_vectorised_build_matches_the_plain_loop(params):
         np.testing.assert_allclose(got[col], expected[col], rtol=1e-9, atol=1e-9, err_msg=col)
 
 
-def test_per_task_detail_sums_to_the_summaries():
+@pytest.mark.parametrize("caveats", [{}, {"allotment": "offline_predictor", "sandbag_share": 0.5},
+                                     {"compute_measure": "serial_depth", "misbehaviour_parallel": 0.6, "sandbag_share": 1.0}])
+def test_per_task_detail_sums_to_the_summaries(caveats):
     world = AbstractWorld(n_programs=2000, misbehaviour_cost=2.5, deception_overhead=1.5, memory=0.2,
-                          difficulty_distribution="easy-heavy")
+                          difficulty_distribution="easy-heavy", **caveats)
     table = world.table().to_numpy()
     idx = np.arange(0, 2000, 7)
     detail = world.per_task(idx)
     spent = detail["task_compute"] + detail["misbehaviour_compute"]
-    np.testing.assert_allclose(spent.mean(axis=1), table["avg_compute"][idx], rtol=1e-12)
+    charged = detail["serial_depth"] if world.compute_measure == "serial_depth" else spent
+    np.testing.assert_allclose(charged.mean(axis=1), table["avg_compute"][idx], rtol=1e-12)
+    assert np.all(detail["serial_depth"] <= spent + 1e-12)
     np.testing.assert_allclose(detail["misbehaviour_compute"].mean(axis=1), table["misbehaviour_compute"][idx], atol=1e-12)
     np.testing.assert_allclose(detail["solved"].mean(axis=1), table["train_perf"][idx])
     # No program spends more than its capacity on any task.

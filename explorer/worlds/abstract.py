@@ -13,9 +13,33 @@ so it needs d/e to solve a task. Per kind, on each training task:
 - lookup: answers a memorised share of the training tasks for lookup_compute each; it costs
   lookup_bits_per_task bits per memorised task and solves nothing it has not seen.
 
+Two of the essay's caveats change what a program spends or what is counted (both off by default, and
+then the table is exactly the one above):
+
+- Parallel versus serial. The task is a serial chain of d/e steps; a share p = misbehaviour_parallel of
+  a program's misbehaviour runs on a lane of its own beside that chain instead of after it. All work
+  still counts against the capacity, so where the misbehaviour runs changes nothing a program solves.
+  It changes what a serial-only measure sees: on a task with task compute t and misbehaviour q the
+  work is t + q but the serial depth is (1 - p) q + max(t, p q), so parallel misbehaviour shorter than
+  the task's own chain adds no depth at all. compute_measure says which of the two the table reports
+  as avg_compute (what the priors charge): total_work, or serial_depth (a prior that counts only
+  serial steps, as pondering counts rollouts). Capacity bounds both, so max_compute stays c, and
+  misbehaviour_compute always reports work.
+- Who sets the allotment. Under early_exit (the rules above) a program runs until its output looks
+  finished, so it sets its own allotment up to its capacity. A sandbagging deceptive program (a share
+  sandbag_share of the deceptive ones) exploits that: it spoils its early stages so it keeps looking
+  unfinished, is granted steps until its capacity runs out, and plans with all of them (c - d/e on a
+  task it solves, instead of o). Under offline_predictor a predictor trained apart from the run grants
+  each task allotment_margin * d/e (the steps the program's task-solving needs, from the task alone)
+  and never more than c: nothing the program does on the run moves it. Every rule above then reads
+  the grant where it read c: a goof-off's slack is grant - d/e, a deceptive program solves only if
+  d/e + o fits the grant, and a sandbagger plans with grant - d/e. Lookup tables are unaffected.
+
 Summaries are computed without the per-task matrix: with the training difficulties sorted and their
 prefix sums S, a program with threshold x = (c - o) * e solves k = #{d <= x} tasks, and its total
-compute is S[k] / e + k * o + (T - k) * c. That makes a build O(N log T) instead of O(N T).
+compute is S[k] / e + k * o + (T - k) * c. That makes a build O(N log T) instead of O(N T). With a
+caveat on (`task_by_task`), the grant and the serial depth vary task by task, and the build works
+through the per-task matrices in chunks (`spend`), O(N T).
 `per_task` gives the explicit matrices for a few programs, for views and tests.
 """
 
@@ -95,6 +119,28 @@ class AbstractWorld(World):
     lookup_bits_per_task = param.Number(4.0, bounds=(0.0, 64.0), doc="Bits a lookup table spends per memorised training task.")
     lookup_compute = param.Number(0.1, bounds=(0.0, 100.0), doc="Compute a lookup table spends per task.")
 
+    compute_measure = param.Selector(
+        default="total_work", objects=["total_work", "serial_depth"],
+        doc="What the table reports as compute, and so what the speed priors charge: all work done, or only the "
+            "serial steps (a serial-only speed prior; work on parallel lanes is free).")
+    misbehaviour_parallel = param.Number(
+        0.0, bounds=(0.0, 1.0),
+        doc="Share of misbehaviour compute run on a lane beside the task instead of after it; it adds serial depth "
+            "only where it outlasts the task's own chain, and changes nothing under total_work.")
+    allotment = param.Selector(
+        default="early_exit", objects=["early_exit", "offline_predictor"],
+        doc="Who sets the compute a program gets on a task: early_exit, the program itself (it runs until its "
+            "output looks finished, up to its capacity); offline_predictor, a predictor trained apart from the run, "
+            "from the task alone, that grants allotment_margin times what the task needs.")
+    allotment_margin = param.Number(
+        1.5, bounds=(1.0, 10.0),
+        doc="Under offline_predictor, the grant per task as a multiple of the compute the program needs to solve it "
+            "(d / efficiency), never above its capacity; 1 leaves no room for anything but the task.")
+    sandbag_share = param.Number(
+        0.0, bounds=(0.0, 1.0),
+        doc="Share of deceptive programs that sabotage their early stages so early exit keeps granting them steps, "
+            "up to their capacity, which they spend planning; an offline predictor's grant does not move.")
+
     # ---- inputs -------------------------------------------------------------------------------
 
     def check(self) -> None:
@@ -102,6 +148,29 @@ class AbstractWorld(World):
         if self.difficulty_min >= self.difficulty_max:
             raise ExplorerError(
                 f"difficulty_min ({self.difficulty_min:g}) must be below difficulty_max ({self.difficulty_max:g})")
+
+    @property
+    def task_by_task(self) -> bool:
+        """Whether a caveat is on that the prefix-sum build does not cover (then the build goes task by task)."""
+        return ((self.compute_measure == "serial_depth" and self.misbehaviour_parallel > 0)
+                or self.allotment == "offline_predictor" or self.sandbag_share > 0)
+
+    @property
+    def grant_margin(self) -> float | None:
+        """The offline predictor's margin, or None under early exit (the program sets its own allotment)."""
+        return self.allotment_margin if self.allotment == "offline_predictor" else None
+
+    @property
+    def serial_share(self) -> float | None:
+        """p, the parallel share of misbehaviour, when the table reports serial depth; None for total work."""
+        return self.misbehaviour_parallel if self.compute_measure == "serial_depth" else None
+
+    def sandbag_edge(self) -> float:
+        """A deceptive program sandbags when its kind uniform is at least this: the top sandbag_share of the
+        band of uniforms that makes a program deceptive (so no new random stream is needed)."""
+        edges = np.cumsum(self.kind_shares())
+        lo, hi = float(edges[1]), float(edges[2])
+        return hi - self.sandbag_share * (hi - lo)
 
     @property
     def overhead(self) -> float:
@@ -168,6 +237,7 @@ class AbstractWorld(World):
             "overhead": np.where(is_dec, self.overhead, 0.0),
             "misbehaviour": np.where(kind == KINDS.index("goof_off"), self.misbehaviour_cost, 0.0),
             "memorised": np.floor((0.5 + 0.5 * u[4]) * self.n_tasks),
+            "sandbag": is_dec & (u[0] >= self.sandbag_edge()),
         }
 
     def capacity_range(self) -> tuple[float, float]:
@@ -189,7 +259,11 @@ class AbstractWorld(World):
         sets = MergedTasks.of(be, tasks)
         # Chunks that fit in cache: on these machines a fresh allocation of a whole column costs more
         # than the arithmetic on it, so the CPU build works through 64k programs at a time.
-        chunk = n if be.name in ("torch:cuda", "cupy") else CPU_CHUNK
+        gpu = be.name in ("torch:cuda", "cupy")
+        chunk = n if gpu else CPU_CHUNK
+        if self.task_by_task:  # rows of difficulties, and chunks whose per-task matrices stay small
+            sets = tuple(be.xp.reshape(be.asarray(t), (1, -1)) for t in tasks)
+            chunk = max(1, min(chunk, (GPU_CELLS if gpu else CPU_CELLS) // self.n_tasks))
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
             part = self._build_chunk(be, sets, be.asarray(self.uniforms(start, stop)))
@@ -199,7 +273,7 @@ class AbstractWorld(World):
             progress(1, 1)
         return ProgramTable(backend=be, **cols)
 
-    def _build_chunk(self, be: Backend, sets: MergedTasks, u) -> dict:
+    def _build_chunk(self, be: Backend, sets: MergedTasks | tuple, u) -> dict:
         xp = be.xp
         f64, i64 = xp.float64, xp.int64
         T = float(self.n_tasks)
@@ -225,20 +299,25 @@ class AbstractWorld(World):
         o = per_kind(deceptive=self.overhead)
         m = per_kind(goof_off=self.misbehaviour_cost)
 
-        S = sets.prefix_sums
-        x = (c - o) * e  # the hardest task the program can still solve
-        # One count over the three task sets merged, then a count per set: cheaper than three.
-        at = sets.merged.count(xp, x)
-        k = xp.take(sets.counts[0], at)
-        kf = xp.astype(k, f64)
-        solved_compute = xp.take(S, k) / e
-        total = solved_compute + kf * o + (T - kf) * c
+        if self.task_by_task:
+            avg, misbehaviour, kf, heldout, deploy = self._by_task(be, sets, kind, c, e, o, m, u0)
+        else:
+            S = sets.prefix_sums
+            x = (c - o) * e  # the hardest task the program can still solve
+            # One count over the three task sets merged, then a count per set: cheaper than three.
+            at = sets.merged.count(xp, x)
+            k = xp.take(sets.counts[0], at)
+            kf = xp.astype(k, f64)
+            solved_compute = xp.take(S, k) / e
+            total = solved_compute + kf * o + (T - kf) * c
 
-        # Goof-off slack: tasks with d <= (c - m) e get the full m extra, the other solved ones c - d/e.
-        # The other kinds have m = 0, so j = k and their extra comes out exactly 0.
-        j = xp.minimum(sets.train.count(xp, (c - m) * e), k)
-        jf = xp.astype(j, f64)
-        extra = jf * m + (kf - jf) * c - (solved_compute - xp.take(S, j) / e)
+            # Goof-off slack: tasks with d <= (c - m) e get the full m extra, the other solved ones c - d/e.
+            # The other kinds have m = 0, so j = k and their extra comes out exactly 0.
+            j = xp.minimum(sets.train.count(xp, (c - m) * e), k)
+            jf = xp.astype(j, f64)
+            extra = jf * m + (kf - jf) * c - (solved_compute - xp.take(S, j) / e)
+            avg, misbehaviour = (total + extra) / T, xp.where(is_dec, xp.minimum(o, c), extra / T)
+            heldout, deploy = (xp.astype(xp.take(counts, at), f64) for counts in sets.counts[1:])
 
         memorised = xp.floor((0.5 + 0.5 * u[4, ...]) * T)
         zero, lookup_compute = const(0.0), const(self.lookup_compute)
@@ -249,37 +328,58 @@ class AbstractWorld(World):
         return {
             "kind": kind,
             "bits": xp.where(is_lookup, self.lookup_bits_per_task * memorised + spread, xp.maximum(bits, zero)),
-            "avg_compute": xp.where(is_lookup, lookup_compute, (total + extra) / T),
+            "avg_compute": xp.where(is_lookup, lookup_compute, avg),
             "max_compute": xp.where(is_lookup, lookup_compute, c),
             "train_perf": xp.where(is_lookup, memorised, kf) / T,
-            "heldout_perf": xp.where(is_lookup, zero, xp.astype(xp.take(sets.counts[1], at), f64) / T),
-            "deploy_perf": xp.where(is_lookup | is_dec, zero, xp.astype(xp.take(sets.counts[2], at), f64) / T),
-            "misbehaviour_compute": xp.where(is_dec, xp.minimum(o, c), extra / T),
+            "heldout_perf": xp.where(is_lookup, zero, heldout / T),
+            "deploy_perf": xp.where(is_lookup | is_dec, zero, deploy / T),
+            "misbehaviour_compute": xp.where(is_lookup, zero, misbehaviour),
         }
+
+    def _by_task(self, be: Backend, sets: tuple, kind, c, e, o, m, u0) -> tuple:
+        """Mean charged compute, mean misbehaviour and the solved counts of each task set, task by task."""
+        xp = be.xp
+        f64 = xp.float64
+        T = float(self.n_tasks)
+
+        def col(v):
+            return xp.reshape(v, (-1, 1))
+
+        goof = col(kind == KINDS.index("goof_off"))
+        sandbag = col((kind == KINDS.index("deceptive")) & (u0 >= self.sandbag_edge()))
+        zero = xp.asarray(0.0, dtype=f64, **_device(be))
+        c, e, o, m = (col(v) for v in (c, e, o, m))
+        task, mis, solved = spend(xp, sets[0], c, e, o, m, goof, sandbag, self.grant_margin, zero)
+        p = self.serial_share
+        charged = task + mis if p is None else serial_depth(xp, task, mis, p)
+        counts = [xp.sum(xp.astype(solved, f64), axis=1)]
+        for d in sets[1:]:  # held-out and deployment: only whether each task is solved
+            counts.append(xp.sum(xp.astype(solves(xp, d, c, e, o, self.grant_margin), f64), axis=1))
+        return (xp.sum(charged, axis=1) / T, xp.sum(mis, axis=1) / T, *counts)
 
     # ---- per-task detail for a few programs -----------------------------------------------------
 
     def per_task(self, indices) -> dict[str, np.ndarray]:
         """Explicit per-task compute for the programs at `indices` (host arrays, shape len x n_tasks).
 
-        Returns `task_compute` (compute spent on the task itself), `misbehaviour_compute`, `solved` and
-        the training `difficulty`, worked out task by task rather than from prefix sums: the views draw
-        it and the tests check the table against it.
+        Returns `task_compute` (compute spent on the task itself), `misbehaviour_compute` (both work),
+        `serial_depth` (the serial steps of that work, with misbehaviour_parallel of the misbehaviour on
+        its own lane), `solved` and the training `difficulty`, worked out task by task rather than from
+        prefix sums: the views draw it and the tests check the table against it.
         """
         d = self.tasks().train[None, :]
         p = self.programs(self.uniforms(indices=indices))
         c, e, o, m = (p[k][:, None] for k in ("capacity", "efficiency", "overhead", "misbehaviour"))
         kind = p["kind"][:, None]
         lookup = kind == KINDS.index("lookup")
-        solved = (d / e + o <= c) & ~lookup
-        task = np.where(solved, d / e, np.maximum(c - o, 0.0))
-        mis = np.where(kind == KINDS.index("deceptive"), np.minimum(o, c), 0.0)
-        mis = np.where(solved & (kind == KINDS.index("goof_off")), np.minimum(m, c - d / e), mis)
+        task, mis, solved = spend(np, d, c, e, o, m, kind == KINDS.index("goof_off"), p["sandbag"][:, None],
+                                  self.grant_margin, np.float64(0.0))
         lookup_solved = np.arange(self.n_tasks)[None, :] < p["memorised"][:, None]
         return {
             "task_compute": np.where(lookup, self.lookup_compute, task),
-            "misbehaviour_compute": mis,
-            "solved": np.where(lookup, lookup_solved, solved),
+            "misbehaviour_compute": np.where(lookup, 0.0, mis),
+            "serial_depth": np.where(lookup, self.lookup_compute, serial_depth(np, task, mis, self.misbehaviour_parallel)),
+            "solved": np.where(lookup, lookup_solved, solved & ~lookup),
             "difficulty": d[0],
         }
 
@@ -289,6 +389,33 @@ UNIFORMS = ("kind", "capacity", "efficiency", "bits", "memorised")
 
 #: Programs per chunk of a CPU build.
 CPU_CHUNK = 1 << 16
+#: Cells (programs x tasks) per chunk of a task-by-task build, on a CPU and on a GPU.
+CPU_CELLS, GPU_CELLS = 1 << 20, 1 << 26
+
+
+def solves(xp, d, c, e, o, margin: float | None):
+    """Whether each program solves each task: its task-solving (d/e) plus its planning (o) fits the
+    allotment, its capacity c under early exit, min(c, margin d/e) under an offline predictor."""
+    need = d / e
+    return need + o <= (c if margin is None else xp.minimum(c, margin * need))
+
+
+def spend(xp, d, c, e, o, m, goof, sandbag, margin: float | None, zero):
+    """(task compute, misbehaviour compute, solved) for programs (rows: c, e, o, m, goof, sandbag) on tasks
+    (columns of d), by the module's rules. `zero` is a 0-d array of the back end."""
+    need = d / e
+    allotted = c if margin is None else xp.minimum(c, margin * need)
+    solved = need + o <= allotted
+    task = xp.where(solved, need, xp.maximum(allotted - o, zero))
+    planned = xp.where(sandbag, allotted - need, o)  # a sandbagger plans with every step it is granted
+    used = xp.where(goof, xp.minimum(m, allotted - need), planned)
+    return task, xp.where(solved, used, xp.minimum(o, allotted)), solved
+
+
+def serial_depth(xp, task, mis, p: float):
+    """Serial steps of a task: the misbehaviour's serial part, then the longer of the task's chain and the
+    misbehaviour's parallel lane."""
+    return (1.0 - p) * mis + xp.maximum(task, p * mis)
 
 
 @dataclass(frozen=True)
