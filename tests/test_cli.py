@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -254,3 +255,17 @@ def test_select_shows_progress_while_a_measured_world_is_built(tmp_path, monkeyp
     assert json.loads(out)["scenario"] == "parity-measured" and "measuring the enumerated world" in err
     assert main(["select", "--scenario", "parity-measured", "--set", "max_length=3", "--json"]) == 0
     assert "measuring" not in capsys.readouterr().err  # read from the cache: nothing to show
+
+
+def test_select_names_the_programs_that_tie_with_each_map():
+    """In the enumerated world the MAP is one of a tie (LOOP ADDX END and LOOP XORX END), picked by table order."""
+    run = explorer("select", "--scenario", "parity-measured", "--set", "max_length=4", timeout=600)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stdout.splitlines() if " MAP: " in line]
+    assert [line.split()[0] for line in lines] == list(PRIORS)
+    assert all("tied; also: " in line and "LOOP XORX END" in line for line in lines), lines
+    report = json.loads(explorer("select", "--scenario", "parity-measured", "--set", "max_length=4", "--json").stdout)
+    for r in report["priors"].values():
+        assert r["n_ties"] >= 2 and r["ties"][0] == r["map"] and "listing" in r["map"]
+    run = explorer("select", "--scenario", "lookup-table")  # the speed priors cannot tell lookup tables apart
+    assert re.search(r"max_speed +MAP: #\d+ \(lookup\) \(1 of [\d,]+ tied; also: .* and [\d,]+ more\)", run.stdout), run.stdout

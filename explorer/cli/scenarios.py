@@ -99,6 +99,11 @@ def cmd_select(args) -> int:
             sim.table(progress)
     results = sim.select()
     report = {"scenario": scenario_id, "params": sim.params(), "priors": {p: r.to_dict() for p, r in results.items()}}
+    name = program_namer(sim.world)
+    if name is not None:  # a world whose programs have text: each MAP and tied program with its listing
+        for r in report["priors"].values():
+            for row in filter(None, (r["map"], *r["ties"])):
+                row["listing"] = name(row["index"])
     if args.json:
         print_json(report)
         return 0
@@ -115,10 +120,44 @@ def cmd_select(args) -> int:
         lead = f"{prior:14s} " + (f"{m['kind']:10s} {m['avg_compute']:7.2f} {m['max_compute']:7.2f} {m['bits']:6.1f}  " if m
                                   else f"{'(none)':10s} {'':7s} {'':7s} {'':6s}  ")
         print(lead + " ".join(f"{r['mass'][k]:9.3f}" for k in kinds) + f" {r['actually_good']:7.3f} {r['deploy_perf']:7.3f}")
+    for line in tie_lines(report["priors"], name is not None):
+        print(line)
     if n == 0:
         hint = "lower performance_threshold or raise capacity_max" if world == "abstract" else "lower performance_threshold"
         print(f"no program looks good: {hint}")
     return 0
+
+
+def program_namer(world):
+    """`name(index)`: a program's text, for a world that has it (the enumerated world's listings); else None."""
+    space = getattr(world, "space", None)
+    if space is None:
+        return None
+    programs = space()
+    return programs.listing
+
+
+def tie_lines(priors: dict[str, dict], listed: bool) -> list[str]:
+    """One line per prior whose MAP ties with other programs (and, where programs have text, per prior):
+    the MAP, how many share its score, and the others listed (the first few in table order)."""
+    lines = []
+    for prior, r in priors.items():
+        m, n = r["map"], r["n_ties"]
+        if m is None or (n == 1 and not listed):
+            continue
+
+        def label(row):
+            return row["listing"] if "listing" in row else f"#{row['index']} ({row['kind']})"
+
+        if n == 1:
+            lines.append(f"{prior:14s} MAP: {label(m)} (unique)")
+            continue
+        also = ", ".join(label(t) for t in r["ties"][1:])
+        more = n - len(r["ties"])
+        lines.append(f"{prior:14s} MAP: {label(m)} (1 of {n} tied; also: {also}{f' and {more:,} more' if more else ''})")
+    if any(r["n_ties"] > 1 for r in priors.values()):
+        lines.append("tied: the same best score, within float32 rounding; the MAP is the first in table order")
+    return lines
 
 
 def known_parameter(name: str, world: str, *extra) -> Any:
