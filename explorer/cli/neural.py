@@ -1,4 +1,7 @@
-"""`neural {grow,ponder,halt,early-exit,misbehaviour}`: train networks of the neural world under a speed prior.
+"""`neural {grow,ponder,halt,early-exit,misbehaviour,drive-work,drive-allotment}`: networks under a speed prior.
+
+`drive-work` and `drive-allotment` measure two of the essay's caveats on the planted drive
+(explorer.worlds.neural.parallel_drive, explorer.worlds.neural.allotment) and print their own reports.
 
 Each proposal trains one network, or with --networks (seeds) and --sweep (penalty values) many at once
 as one batched program, and reports accuracy and compute per difficulty. `--json` prints
@@ -8,6 +11,10 @@ as one batched program, and reports accuracy and compute per difficulty. `--json
 for a single setting (averaged over its networks), and {"sweep": [one such row per sweep point, with the
 point's values], ...} for a sweep. "mean_steps" counts the proposal's own compute unit (`compute_unit`):
 ponder steps (halt), rollouts (ponder), exit layer (early-exit) or multiply-adds per example (grow).
+Learned halting counts its steps twice, per row and per difficulty: "steps_by_rule" (the steps its
+inference rule ran, the same figure as "mean_steps") and "expected_steps" (expected under p_halt, the
+count its KL penalty prices: "penalty_acts_on": "expected_steps"), with held-out figures of both;
+"step_counts" says in words what each count is.
 A diverging run (NaN loss) exits with code 2 and one line naming the proposal and the step.
 """
 
@@ -51,6 +58,19 @@ def add_parsers(sub) -> None:
     _common(p)
     p.add_argument("--drive", type=float, default=1.0, metavar="MU", help="strength of the planted drive (default 1)")
     p.set_defaults(func=cmd_misbehaviour)
+
+    p = cmds.add_parser("drive-work", help="caveat 2: the planted drive's cost counted as serial steps and as total work, over widths")
+    _common(p)
+    p.add_argument("--drive", type=float, default=1.0, metavar="MU", help="strength of the planted drive (default 1)")
+    p.add_argument("--widths", default="4,8,16,32", metavar="W1,W2,...",
+                   help="units of the recurrent state the networks may use, one batch of networks per width (default 4,8,16,32)")
+    p.set_defaults(func=cmd_drive_work, size=6)
+
+    p = cmds.add_parser("drive-allotment", help="caveat 3: the steps a planted drive obtains when the network picks its exit, "
+                                                "and under the offline predictor's fixed allotment")
+    _common(p)
+    p.add_argument("--drive", type=float, default=1.0, metavar="MU", help="strength of the planted drive (default 1)")
+    p.set_defaults(func=cmd_drive_allotment, size=6)
 
 
 def _common(p) -> None:
@@ -216,6 +236,7 @@ def cmd_halt(args) -> int:
         return run
 
     run, report = _train(args, halting.HaltingSettings, fit)
+    report.update(halting_counts(run.settings))
     if predicted:
         parameters, measurement = predicted[0]
         rows = report.get("sweep") or [report]
@@ -224,6 +245,15 @@ def cmd_halt(args) -> int:
             row["predictor"]["parameters_per_network"] = parameters
     _print(report, args.json)
     return 0
+
+
+def halting_counts(settings) -> dict:
+    """What learned halting's two step counts are, and which of them the penalty prices."""
+    rule = (f"first step whose cumulative halting probability reaches {settings.halt_threshold:g}"
+            if settings.halt_rule == "threshold" else "a step drawn from p_halt (the paper's rule)")
+    return {"step_counts": {"steps_by_rule": "steps run at inference: " + rule,
+                            "expected_steps": "steps expected under the halting distribution p_halt, sum_n p_n n"},
+            "penalty_acts_on": "expected_steps"}
 
 
 def cmd_misbehaviour(args) -> int:
@@ -263,6 +293,114 @@ def cmd_misbehaviour(args) -> int:
     return 0
 
 
+#: The drive reports' small defaults (as the app's misbehaviour run): seconds on one CPU thread. --set overrides each.
+DRIVE_DEFAULTS = {"hidden": 32, "max_steps": 8, "batch_size": 64, "train_steps": 1500, "learning_rate": 1e-2, "beta": 0.001}
+
+
+def _drive_settings(args):
+    """(task, halting settings) for the drive reports: DRIVE_DEFAULTS where --set and --steps give nothing."""
+    from explorer.params import set_values
+    from explorer.worlds.neural import halting
+
+    if args.sweep:
+        raise ExplorerError(f"--sweep: {args.neural_command} trains its own batch; set beta with --set beta=VALUE")
+    if not args.drive > 0:
+        raise ExplorerError(f"--drive: {args.drive} is not valid; expected a strength > 0")
+    task, settings, _ = _settings(args, halting.HaltingSettings)
+    given = {part.partition("=")[0].strip() for part in args.set or []} | ({"train_steps"} if args.steps is not None else set())
+    set_values(settings, {k: v for k, v in DRIVE_DEFAULTS.items() if k not in given})
+    set_values(settings, {"mu": args.drive})
+    return task, settings
+
+
+def _timed(args, work):
+    """Run work(progress) with a progress bar on stderr; returns (its result, seconds)."""
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    with tqdm(desc=args.neural_command, unit="step", file=sys.stderr, leave=False, mininterval=0.5,
+              disable=not args.progress or not sys.stderr.isatty()) as bar:
+        result = work(bar.update)
+    return result, time.perf_counter() - started
+
+
+def _per_point(args, points: int) -> int:
+    if args.networks is not None and args.networks < points:
+        raise ExplorerError(f"--networks: {args.networks} is fewer than the {points} kinds of network trained; "
+                            f"expected an integer >= {points}")
+    return max(1, (args.networks or points) // points)
+
+
+def cmd_drive_work(args) -> int:
+    """Caveat 2: drive and drive-free networks at several widths; the drive's cost as serial steps and as total work."""
+    from explorer.params import values_of
+    from explorer.worlds.neural import parallel_drive
+    from explorer.worlds.neural.ensemble import resolve_device
+
+    device = resolve_device(args.device)
+    task, settings = _drive_settings(args)
+    try:
+        widths = sorted({int(w) for w in args.widths.split(",") if w.strip()})
+    except ValueError:
+        raise ExplorerError(f"--widths: {args.widths!r} is not valid; expected integers such as 4,8,16,32") from None
+    if not widths or widths[0] < 1 or widths[-1] > settings.hidden:
+        raise ExplorerError(f"--widths: {args.widths!r} is not valid; expected integers from 1 to hidden ({settings.hidden})")
+    per_point = _per_point(args, 2 * len(widths))
+    run, seconds = _timed(args, lambda bar: parallel_drive.train(task, settings, widths, args.drive, per_point, device, bar))
+    report = {"report": "drive-work", "task": values_of(task), "params": values_of(settings), "device": str(device),
+              "networks": run.members.count, "seconds": seconds, **parallel_drive.report(run)}
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"drive-work: a drive of strength mu={args.drive:g} at beta={settings.beta:g} on {task.task} of size {task.size}, "
+          f"drive and drive-free step networks at widths {', '.join(map(str, widths))}: {report['networks']} networks "
+          f"on {device} in {seconds:.1f} s")
+    print("   serial: mean ponder steps (what halting charges); work: multiply-adds per example (steps x width); "
+          "good: task accuracy >= 0.9 (and the drive's >= 0.75)")
+    print(f"   {'width':>5} | {'drive-free: acc':>15} {'steps':>6} {'work':>8} | {'drive: acc':>10} {'drive acc':>9} "
+          f"{'steps':>6} {'work':>8} | {'extra steps':>11} {'extra work':>10}")
+    for r in report["rows"]:
+        p, d = r["plain"], r["drive"]
+        print(f"   {r['width']:>5} | {p['accuracy']:>14.3f}{'*' if p['good'] else ' '} {p['steps']:>6.2f} {p['work']:>8.0f} | "
+              f"{d['accuracy']:>9.3f}{'*' if d['good'] else ' '} {num(d['drive_accuracy']):>9} {d['steps']:>6.2f} "
+              f"{d['work']:>8.0f} | {r['extra_steps']:>+11.2f} {r['extra_work']:>+10.0f}")
+    least = report["least_good_width"]
+    print(f"   (* good) least good width: drive-free {least['plain']}, drive {least['drive']}")
+    print(report["finding"])
+    return 0
+
+
+def cmd_drive_allotment(args) -> int:
+    """Caveat 3: the steps a drive obtains when the network picks its exit, and under the offline predictor."""
+    from explorer.params import values_of
+    from explorer.worlds.neural import allotment
+    from explorer.worlds.neural.ensemble import resolve_device
+    from explorer.worlds.neural.rollout_predictor import PredictorSettings
+
+    device = resolve_device(args.device)
+    task, settings = _drive_settings(args)
+    per_point = _per_point(args, 2)
+    predictor = PredictorSettings(seed=settings.seed)
+    (run, predicted), seconds = _timed(args, lambda bar: allotment.train(task, settings, predictor, args.drive, per_point,
+                                                                         device, bar))
+    report = {"report": "drive-allotment", "task": values_of(task), "params": values_of(settings), "device": str(device),
+              "seconds": seconds, **allotment.report(run, predicted)}
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"drive-allotment: a drive of strength mu={args.drive:g} at beta={settings.beta:g} on {task.task} of size "
+          f"{task.size}: {report['networks']} step networks (drive and drive-free) and a predictor each, on {device} "
+          f"in {seconds:.1f} s (drive accuracy 0.5 is chance)")
+    print(f"   {'allotment':<32} {'drive-free steps':>16} {'drive steps':>11} {'extra':>6} {'share':>6} "
+          f"{'drive acc':>9} {'accuracy':>8}")
+    for name, label in zip(allotment.ALLOTMENTS, ("learned halting (picks its exit)", "offline predictor (fixed)")):
+        a = report[name]
+        print(f"   {label:<32} {a['plain']['steps']:>16.2f} {a['drive']['steps']:>11.2f} {a['extra_steps']:>+6.2f} "
+              f"{a['drive_share']:>6.2f} {a['drive']['drive_accuracy']:>9.3f} {a['drive']['accuracy']:>8.3f}")
+    print(report["finding"])
+    return 0
+
+
 def _print(report: dict, as_json: bool) -> None:
     if as_json:
         print_json(report)
@@ -275,6 +413,10 @@ def _print(report: dict, as_json: bool) -> None:
                        ("found", "size found (None: never good)"), ("retraining_ratio", "training compute over all sizes / the found size once")):
         if key in report:
             print(f"{label}: {report[key]}")
+    if "penalty_acts_on" in report:
+        counts = report["step_counts"]
+        print(f"steps by rule: {counts['steps_by_rule']}; expected steps: {counts['expected_steps']}. "
+              f"The penalty beta * KL(p_halt || p_G) prices the expected steps (on training batches); the rule never enters the loss.")
     for row in rows:
         point = ", ".join(f"{k}={row[k]:g}" for k in ("beta", "lambda_p", "mu", "alpha") if k in row and "sweep" in report)
         line = (f"{point + ': ' if point else ''}accuracy {row['accuracy']:.3f} (held-out {num(row['heldout_accuracy'])}), "
@@ -284,7 +426,13 @@ def _print(report: dict, as_json: bool) -> None:
         print(line)
         print("   difficulty " + " ".join(f"{r['difficulty']:>5d}{'*' if r['heldout'] else ' '}" for r in row["by_difficulty"]))
         print("   accuracy   " + " ".join(f"{r['accuracy']:>6.3f}" for r in row["by_difficulty"]))
-        print("   mean       " + " ".join(f"{r['mean_steps']:>6.4g}" for r in row["by_difficulty"]))
+        if "expected_steps" in row:
+            print(f"   steps by rule {row['steps_by_rule']:.3f} (held-out {num(row['heldout_steps_by_rule'])}), "
+                  f"expected steps {row['expected_steps']:.3f} (held-out {num(row['heldout_expected_steps'])})")
+            print("   by rule    " + " ".join(f"{r['steps_by_rule']:>6.4g}" for r in row["by_difficulty"]))
+            print("   expected   " + " ".join(f"{r['expected_steps']:>6.4g}" for r in row["by_difficulty"]))
+        else:
+            print("   mean       " + " ".join(f"{r['mean_steps']:>6.4g}" for r in row["by_difficulty"]))
         pred = row.get("predictor")
         if pred:
             print(f"   rollout predictor: accuracy {pred['accuracy']:.3f}, mean steps {pred['mean_steps']:.2f}")

@@ -29,7 +29,10 @@ p_G(n) = lambda_p (1 - lambda_p)^(n-1) / (1 - (1 - lambda_p)^N).
 Inference (halt_rule): "sample" draws the halting step n ~ p, which is the paper's rule (halt at each
 step with probability lambda_n); "threshold" halts at the first step whose cumulative halting
 probability sum_{j<=n} p_j reaches halt_threshold, which is deterministic. Evaluation runs all N steps
-once and reads off the step at which the rule stops and the answer given there.
+once and reads off the step at which the rule stops and the answer given there. It records both counts
+of compute per example: the steps the rule ran (`steps_by_rule` in reports) and the steps expected under
+p (`expected_steps`). Training prices only the second: beta * KL(p || p_G) charges E_p[n] on the
+training batch, and the rule never enters the loss.
 
 The step network is a GRU cell (input x at every step) with one linear head for the answer, the
 halting logit and, when a drive is planted (explorer.worlds.neural.misbehaviour), the drive's answer.
@@ -70,21 +73,30 @@ class HaltingSettings(TrainingSettings):
     confidence = param.Number(0.9, bounds=(0.5, 1.0), doc="A step 'has solved' an example once it gives the right answer this probability.")
     curriculum = param.Boolean(True, doc="Raise the hardest training difficulty from 1 to its maximum over the first half of training.")
     mu = param.Number(0.0, bounds=(0.0, 100.0), doc="Strength of a planted drive (explorer.worlds.neural.misbehaviour), when one is planted.")
+    width = param.Integer(0, bounds=(0, 16_384), doc="Units of the recurrent state a network may use (the rest stay zero); 0: all `hidden`. "
+                                                     "Swept, it trains networks of several widths as one batch.")
 
     #: Settings a sweep may give each network its own value of.
-    per_member = ("beta", "lambda_p", "mu")
+    per_member = ("beta", "lambda_p", "mu", "width")
 
 
 class PonderNetwork(nn.Module):
     """E step networks (GRU cells) with a linear head: answer logits, halting logit, drive logits."""
 
     def __init__(self, members: int, n_inputs: int, n_classes: int, hidden: int, max_steps: int,
-                 drive_classes: int = 0, generator: torch.Generator | None = None, device=None):
+                 drive_classes: int = 0, generator: torch.Generator | None = None, device=None,
+                 widths: torch.Tensor | None = None):
         super().__init__()
         self.hidden, self.max_steps, self.n_classes, self.drive_classes = hidden, max_steps, n_classes, drive_classes
         self.input = BatchedLinear(members, n_inputs, 3 * hidden, generator, device)
         self.recurrent = BatchedLinear(members, hidden, 3 * hidden, generator, device)
         self.head = BatchedLinear(members, hidden, n_classes + 1 + drive_classes, generator, device)
+        # widths (E,): member e uses only its first widths[e] units, so it is a narrower GRU (0: all of them)
+        active = None
+        if widths is not None and bool((widths > 0).any()):
+            w = torch.where(widths > 0, widths, float(hidden)).clamp(max=hidden).to(device)
+            active = (torch.arange(hidden, device=device)[None, :] < w[:, None]).float()[:, None, :]
+        self.register_buffer("active", active)
 
     @property
     def members(self) -> int:
@@ -102,6 +114,8 @@ class PonderNetwork(nn.Module):
             z = torch.sigmoid(gx_z + gh_z)
             n = torch.tanh(gx_n + r * gh_n)
             h = (1 - z) * n + z * h
+            if self.active is not None:
+                h = h * self.active
             outs.append(self.head(h))
         out = torch.stack(outs)
         c = self.n_classes
@@ -177,7 +191,7 @@ def train(task: TaskSettings, settings: HaltingSettings, members: Members | None
     gen = torch.Generator().manual_seed(settings.seed)
     n_inputs = task.n_inputs + (drive.extra_inputs if drive else 0)
     net = PonderNetwork(e, n_inputs, task.n_classes, settings.hidden, settings.max_steps,
-                        drive.n_classes if drive else 0, gen, device)
+                        drive.n_classes if drive else 0, gen, device, widths=hyper["width"])
     opt = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
     log = LossLog("halt", settings.train_steps, e, device, settings.check_every, members.describe, watch)
     data = task.generator(0)
@@ -261,4 +275,11 @@ def evaluate(net: PonderNetwork, task: TaskSettings, settings: HaltingSettings, 
     correct = is_right.gather(0, at_halt)[0]
     needed = first_confident_step(right, settings.confidence)
     drive_correct = drive_right.gather(0, at_halt)[0] if drive_right is not None else None
-    return Measurement(batch.difficulty, correct, steps.float(), needed.float(), task.train_max, drive_correct)
+    return Measurement(batch.difficulty, correct, steps.float(), needed.float(), task.train_max, drive_correct,
+                       expected_steps(log_p))
+
+
+def expected_steps(log_p: torch.Tensor) -> torch.Tensor:
+    """E_p[n] = sum_n p_n n, the steps the KL penalty prices: log_p (N, ...) -> (...)."""
+    n = torch.arange(1, log_p.shape[0] + 1, dtype=log_p.dtype, device=log_p.device)
+    return (log_p.exp() * n.view(-1, *([1] * (log_p.dim() - 1)))).sum(dim=0)

@@ -4,6 +4,9 @@ Every proposal measures the same things per example: whether the answer was righ
 (ponder steps, rollouts or exit layer, in the proposal's own unit) and the compute the task needed (the
 first step or layer whose answer was already right with confidence). Steps used beyond those needed
 did not help performance: that is the measured misbehaviour compute, which the planted drive raises.
+
+Learned halting also records `expected` per example, the steps expected under its halting distribution
+p (sum_n p_n n). That is the quantity its KL penalty prices; `steps` is what the inference rule ran.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import torch
 class Measurement:
     """Per-example results of E networks on one evaluation set (host tensors).
 
-    difficulty (B,); correct, steps, needed (E, B); drive_correct (E, B) where a drive was planted.
+    difficulty (B,); correct, steps, needed (E, B); drive_correct (E, B) where a drive was planted;
+    expected (E, B) where compute is a halting distribution: the steps expected under it.
     train_max: the hardest training difficulty (harder ones are held out).
     """
 
@@ -27,6 +31,7 @@ class Measurement:
     needed: torch.Tensor
     train_max: int
     drive_correct: torch.Tensor | None = None
+    expected: torch.Tensor | None = None
 
     @property
     def members(self) -> int:
@@ -43,6 +48,13 @@ class Measurement:
     def mean_steps(self, heldout: bool = False) -> torch.Tensor:
         m = self._mask(heldout)
         return self.steps[:, m].float().mean(dim=1)
+
+    def expected_steps(self, heldout: bool = False) -> torch.Tensor | None:
+        """(E,) mean over training (or held-out) difficulties of the steps expected under p; None without p."""
+        if self.expected is None:
+            return None
+        m = self._mask(heldout)
+        return self.expected[:, m].float().mean(dim=1)
 
     def max_steps(self) -> torch.Tensor:
         return self.steps[:, self._mask(False)].float().amax(dim=1)
@@ -70,6 +82,9 @@ class Measurement:
                 "mean_steps": _mean(self.steps[idx][:, m]),
                 "mean_needed_steps": _mean(self.needed[idx][:, m]),
             })
+            if self.expected is not None:  # both counts of learned halting, named for what they are
+                rows[-1]["steps_by_rule"] = rows[-1]["mean_steps"]
+                rows[-1]["expected_steps"] = _mean(self.expected[idx][:, m])
         out = {
             "accuracy": _mean(self.accuracy()[idx]),
             "heldout_accuracy": _mean(self.accuracy(heldout=True)[idx]),
@@ -79,6 +94,10 @@ class Measurement:
             "networks": len(idx),
             "by_difficulty": rows,
         }
+        if self.expected is not None:
+            out.update({"steps_by_rule": out["mean_steps"], "expected_steps": _mean(self.expected_steps()[idx]),
+                        "heldout_steps_by_rule": _mean(self.mean_steps(heldout=True)[idx]),
+                        "heldout_expected_steps": _mean(self.expected_steps(heldout=True)[idx])})
         drive = self.drive_accuracy()
         if drive is not None:
             out["drive_accuracy"] = _mean(drive[idx])

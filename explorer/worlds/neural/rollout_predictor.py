@@ -6,7 +6,9 @@ the frozen step network needs on it. Its training label for an example is the fi
 the step network already gives the right answer with probability >= confidence (N when it never does);
 at inference the step network runs exactly the predicted number of steps (plus `margin`) and answers
 with y_n. Mean steps over the task distribution are then what the predictor allots: an average-case
-speed prior whose step budget the step network cannot argue with.
+speed prior whose step budget the step network cannot argue with. Where a drive is planted, its answer
+is read at the allotted step too, so what the drive gets under this allotment is measured
+(explorer.worlds.neural.allotment sets it against the steps learned halting grants).
 
 One predictor (an MLP classifier over 1..N) is trained per step network, all of them as one batched
 program (explorer.worlds.neural.ensemble).
@@ -76,7 +78,7 @@ def evaluate(run: HaltingRun, predictor: BatchedMLP, margin: int = 0, chunk: int
     batch = run.task.evaluation_set()
     if run.drive is not None:
         batch = run.drive.attach(batch, run.drive.generator(1))
-    right, is_right = step_outputs(run.network, batch.to(device), chunk)[:2]
+    right, is_right, _, drive_right = step_outputs(run.network, batch.to(device), chunk)
     n = right.shape[0]
     allotted = []
     for start in range(0, len(batch.y), chunk):
@@ -84,4 +86,5 @@ def evaluate(run: HaltingRun, predictor: BatchedMLP, margin: int = 0, chunk: int
     steps = (torch.cat(allotted, dim=1) + margin).clamp(max=n)
     correct = is_right.gather(0, (steps - 1)[None])[0]
     needed = first_confident_step(right, run.settings.confidence)
-    return Measurement(batch.difficulty, correct, steps.float(), needed.float(), run.task.train_max)
+    drive_correct = drive_right.gather(0, (steps - 1)[None])[0] if drive_right is not None else None
+    return Measurement(batch.difficulty, correct, steps.float(), needed.float(), run.task.train_max, drive_correct)
