@@ -1,4 +1,4 @@
-"""The vectorised interpreter agrees exactly with the reference, on every back end."""
+"""The vectorised interpreter agrees exactly with the reference, on every back end, in both instruction sets."""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from explorer.errors import ExplorerError
 from explorer.worlds.enumerated.interpreter import execute
-from explorer.worlds.enumerated.machine import INSTRUCTIONS, check, run
+from explorer.worlds.enumerated.machine import ALL_INSTRUCTIONS, IFSHORT, INSTRUCTIONS, check, run
 from explorer.worlds.enumerated.spaces import PAD, enumerate_programs
 from explorer.worlds.enumerated.tasks import all_inputs
 
@@ -20,6 +20,9 @@ def _valid(program):
 
 
 programs = st.lists(st.integers(0, len(INSTRUCTIONS) - 1), min_size=1, max_size=8).filter(_valid)
+#: The slack set's programs, each with at least one IFSHORT (so the new instruction is always exercised).
+slack_programs = (st.lists(st.integers(0, len(ALL_INSTRUCTIONS) - 1), min_size=1, max_size=8)
+                  .map(lambda p: p if IFSHORT in p else [IFSHORT, *p]).filter(_valid))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -49,3 +52,36 @@ def test_whole_space_length_3_on_every_input(backend):
             for r in range(len(space)):
                 for c in range(len(xs)):
                     assert (acc[r, c], steps[r, c]) == run(space.program(r), xs[c], f)
+
+
+def _codes(batch):
+    codes = np.full((len(batch), max(map(len, batch))), PAD, dtype=np.int8)
+    for r, p in enumerate(batch):
+        codes[r, : len(p)] = p
+    return codes
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(slack_programs, min_size=1, max_size=6), n=st.integers(0, 6), f=st.integers(0, 1),
+       limit=st.integers(1, 40), long_from=st.integers(0, 7), seed=st.integers(0, 2**16))
+def test_vectorised_equals_reference_with_ifshort(backend, batch, n, f, limit, long_from, seed):
+    xs = np.random.default_rng(seed).integers(0, 2, size=(5, n))
+    acc, steps, failed = execute(_codes(batch), xs, np.full(5, f), backend, step_limit=limit, long_from=long_from)
+    for r, p in enumerate(batch):
+        for c in range(5):
+            out, k = run(p, xs[c], f, step_limit=limit, long_from=long_from)
+            assert steps[r, c] == k and failed[r, c] == (out is None)
+            if out is not None:
+                assert acc[r, c] == out
+
+
+def test_whole_slack_space_length_3_on_every_input_short_and_long(backend):
+    space = enumerate_programs(3, "slack")
+    assert (space.codes == IFSHORT).any()
+    for n in (1, 3):
+        xs = all_inputs(n)
+        for f in (0, 1):
+            acc, steps, _ = execute(space.codes, xs, np.full(len(xs), f), backend, long_from=2)
+            for r in range(len(space)):
+                for c in range(len(xs)):
+                    assert (acc[r, c], steps[r, c]) == run(space.program(r), xs[c], f, long_from=2)

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from explorer.errors import ExplorerError
-from explorer.worlds.enumerated.machine import INSTRUCTIONS, parse, run
+from explorer.worlds.enumerated.machine import ALL_INSTRUCTIONS, INSTRUCTIONS, LONG_FROM, parse, run
 from explorer.worlds.enumerated.spaces import BITS_PER_INSTRUCTION, enumerate_programs, valid_mask
 from explorer.worlds.enumerated.tasks import correct, parse_bits
 
@@ -64,3 +64,41 @@ def test_space_counts_and_rules():
         assert parse(space.listing(row)) == space.program(row)
     with pytest.raises(ExplorerError, match="max_length"):
         enumerate_programs(9)
+
+
+@pytest.mark.parametrize("program, x, expected", [
+    ("IFSHORT INC INC", [1, 0], (2, 3)),                 # n = 2 < 3: short, the next instruction runs
+    ("IFSHORT INC INC", [1, 0, 1], (1, 2)),              # n = 3: long, skipped (the test is still a step)
+    ("IFSHORT NOP LOOP XORX END", [1], (1, 5)),          # wastes a step only on a short input
+    ("IFSHORT NOP LOOP XORX END", [1, 1, 1], (1, 8)),
+    ("LOOP IFSHORT INC ADDX END", [1, 1], (4, 9)),
+    ("IFSHORT LOOP INC END", [1, 1, 1, 1], (0, 1)),      # a skipped LOOP skips its whole loop
+])
+def test_ifshort_runs_the_next_instruction_only_on_short_inputs(program, x, expected):
+    assert LONG_FROM == 3
+    assert run(program, x) == expected
+
+
+def test_ifshort_threshold_is_a_parameter():
+    assert run("IFSHORT INC", [1]) == (1, 2)
+    assert run("IFSHORT INC", [1], long_from=1) == (0, 1)
+    assert run("IFSHORT INC", [1, 1, 1, 1], long_from=5) == (1, 2)
+
+
+def test_ifshort_is_only_in_the_slack_set():
+    assert ALL_INSTRUCTIONS[:len(INSTRUCTIONS)] == INSTRUCTIONS and ALL_INSTRUCTIONS[-1] == "IFSHORT"
+    with pytest.raises(ExplorerError, match="slack"):
+        parse("IFSHORT NOP", instructions="basic")
+    with pytest.raises(ExplorerError, match="IFSHORT directly before END"):
+        parse("LOOP IFSHORT END")
+    with pytest.raises(ExplorerError, match="instruction_set"):
+        parse("NOP", instructions="fancy")
+
+
+def test_default_space_is_unchanged_and_slack_space_adds_ifshort():
+    basic, slack = enumerate_programs(5), enumerate_programs(5, "slack")
+    assert len(basic) == 73_247 and basic.instructions == "basic"
+    assert math.isclose(basic.bits[0], math.log2(11)) and math.isclose(slack.bits[0], math.log2(12))
+    assert len(slack) == 119_893
+    # the slack space is the basic one plus the programs that use IFSHORT
+    assert int((slack.codes == len(INSTRUCTIONS)).any(axis=1).sum()) == len(slack) - len(basic)

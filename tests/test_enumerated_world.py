@@ -10,7 +10,7 @@ from explorer.priors import PriorSettings, select
 from explorer.table import KINDS
 from explorer.worlds.enumerated.machine import run
 from explorer.worlds.enumerated.tasks import TASKS, all_inputs, correct
-from explorer.worlds.enumerated.world import EnumeratedWorld, MeasurementStopped
+from explorer.worlds.enumerated.world import WASTE_PLACES, EnumeratedWorld, MeasurementStopped
 
 
 def _brute_force(world):
@@ -19,12 +19,13 @@ def _brute_force(world):
     train = [x for n in range(1, world.n_train + 1) for x in all_inputs(n)]
     held = [x for n in range(world.n_train + 1, world.n_test + 1) for x in all_inputs(n)]
     rows = []
+    long_from = world.n_train  # IFSHORT's long inputs: the longest training length and up
     for r in range(len(space)):
         p = space.program(r)
-        tr = [run(p, x, 0) for x in train]
-        h0 = [run(p, x, 0) for x in held]
-        h1 = [run(p, x, 1) for x in held]
-        t1 = [run(p, x, 1) for x in train]
+        tr = [run(p, x, 0, long_from=long_from) for x in train]
+        h0 = [run(p, x, 0, long_from=long_from) for x in held]
+        h1 = [run(p, x, 1, long_from=long_from) for x in held]
+        t1 = [run(p, x, 1, long_from=long_from) for x in train]
         rows.append({
             "train_perf": np.mean([correct(world.task, o, x) for (o, _), x in zip(tr, train)]),
             "heldout_perf": np.mean([correct(world.task, o, x) for (o, _), x in zip(h0, held)]),
@@ -35,14 +36,16 @@ def _brute_force(world):
     return rows
 
 
-@pytest.mark.parametrize("task", TASKS)
-def test_columns_and_kinds_match_the_reference(task):
-    world = EnumeratedWorld(task=task, max_length=3, n_train=2, n_test=4)
+@pytest.mark.parametrize("task, instructions", [(t, "basic") for t in TASKS] + [(t, "slack") for t in TASKS])
+def test_columns_and_kinds_match_the_reference(task, instructions):
+    world = EnumeratedWorld(task=task, max_length=3, n_train=2, n_test=4, instruction_set=instructions)
     cols = world.table().to_numpy()
+    where = world.measure().waste_where()
     ref = _brute_force(world)
-    fastest = {}
+    fastest, lowest_peak = {}, {}
     for r in ref:
         fastest[r["behaviour"]] = min(fastest.get(r["behaviour"], np.inf), r["avg_compute"])
+        lowest_peak[r["behaviour"]] = min(lowest_peak.get(r["behaviour"], np.inf), r["max_compute"])
     for i, r in enumerate(ref):
         for c in ("train_perf", "heldout_perf", "deploy_perf", "avg_compute", "max_compute"):
             assert cols[c][i] == pytest.approx(r[c]), (c, world.space().listing(i))
@@ -50,11 +53,16 @@ def test_columns_and_kinds_match_the_reference(task):
         assert cols["misbehaviour_compute"][i] == pytest.approx(waste)
         kind = ("deceptive" if r["flag"] else "lookup" if r["heldout_perf"] < 1 else "goof_off" if waste > 0 else "honest")
         assert cols["kind_name"][i] == kind, world.space().listing(i)
+        peak_waste = r["max_compute"] - lowest_peak[r["behaviour"]]
+        place = ("none" if waste == 0 else "slack" if waste > peak_waste + 1e-9
+                 else "peak" if waste < peak_waste - 1e-9 else "even")
+        assert WASTE_PLACES[where[i]] == place, world.space().listing(i)
 
 
-def test_same_table_on_every_backend(backend):
-    ref = EnumeratedWorld(max_length=4, n_test=5).table().to_numpy()
-    got = EnumeratedWorld(max_length=4, n_test=5, backend=backend).table().to_numpy()
+@pytest.mark.parametrize("instructions", ["basic", "slack"])
+def test_same_table_on_every_backend(backend, instructions):
+    ref = EnumeratedWorld(max_length=4, n_test=5, instruction_set=instructions).table().to_numpy()
+    got = EnumeratedWorld(max_length=4, n_test=5, backend=backend, instruction_set=instructions).table().to_numpy()
     for c in ref:
         assert (ref[c] == got[c]).all(), c
 
@@ -64,6 +72,8 @@ def test_bad_settings_are_named():
         EnumeratedWorld(n_train=4, n_test=4).table()
     with pytest.raises(ExplorerError, match="max_length"):
         EnumeratedWorld(max_length=9)
+    with pytest.raises(ValueError, match="instruction_set"):
+        EnumeratedWorld(instruction_set="fancy")
 
 
 def test_progress_reaches_the_total_and_should_stop_ends_between_chunks():

@@ -8,10 +8,11 @@ a group of them runs as one sequence of array operations over a (programs, input
     a      = not halted and no skip pending and not inside a skipped loop   (the step executes)
     acc   += a * (INC - DEC + ADDX * x[i]);  acc = acc ^ x[i] where a and XORX
     i     += a * NEXT;  steps += a;  halted |= a * HALT
-    skip   = a and (IFX and x[i] == 0  or  IFDEP and f == 0)
+    skip   = a and (IFX and x[i] == 0  or  IFDEP and f == 0  or  IFSHORT and n >= long_from)
 
 with x[i] gathered from the inputs padded with zeros, LOOP switching a pending skip into "skip the whole
-loop", and i set to the pass number at the start of each pass. `execute` agrees exactly with
+loop", and i set to the pass number at the start of each pass. IFSHORT's test is one value per call, as
+every input of a call has the same length n. `execute` agrees exactly with
 machine.run (tested with hypothesis, on every back end).
 """
 
@@ -20,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.backend import Backend, get_backend
-from explorer.worlds.enumerated.machine import ADDX, DEC, END, HALT, IFDEP, IFX, INC, LOOP, NEXT, STEP_LIMIT, XORX
+from explorer.worlds.enumerated.machine import (ADDX, DEC, END, HALT, IFDEP, IFSHORT, IFX, INC, LONG_FROM, LOOP, NEXT,
+                                                STEP_LIMIT, XORX)
 from explorer.worlds.enumerated.spaces import PAD
 
 
@@ -54,10 +56,11 @@ def schedule(program: np.ndarray, n: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def execute(codes, xs, fs, backend: str | Backend = "numpy", step_limit: int = STEP_LIMIT):
+def execute(codes, xs, fs, backend: str | Backend = "numpy", step_limit: int = STEP_LIMIT, long_from: int = LONG_FROM):
     """Run every program (rows of the int8 PAD-padded matrix `codes`) on every input.
 
-    xs: (N, n) host bits, all of one length n; fs: (N,) deployment flags. Returns host int64 arrays
+    xs: (N, n) host bits, all of one length n; fs: (N,) deployment flags; IFSHORT reads n >= long_from
+    as long. Returns host int64 arrays
     (acc, steps, failed), each (P, N): failed marks runs that would exceed `step_limit` (their steps are
     step_limit and their acc is meaningless).
     """
@@ -70,14 +73,14 @@ def execute(codes, xs, fs, backend: str | Backend = "numpy", step_limit: int = S
     keys = structure_keys(codes)
     for key in np.unique(keys):
         rows = np.nonzero(keys == key)[0]
-        a, s = _run_group(be, codes[rows], xs, np.asarray(fs), n)
+        a, s = _run_group(be, codes[rows], xs, np.asarray(fs), n, n >= long_from)
         acc[rows], steps[rows] = a, s
     failed = steps > step_limit
     return acc, np.minimum(steps, step_limit), failed
 
 
-def _run_group(be: Backend, codes: np.ndarray, xs: np.ndarray, fs: np.ndarray, n: int):
-    """One schedule group: programs of one length and one loop structure."""
+def _run_group(be: Backend, codes: np.ndarray, xs: np.ndarray, fs: np.ndarray, n: int, long: bool):
+    """One schedule group: programs of one length and one loop structure (`long`: IFSHORT skips)."""
     xp = be.xp
     P, N = codes.shape[0], xs.shape[0]
     width = n + codes.shape[1] + 2  # i never exceeds n - 1 + length
@@ -101,7 +104,8 @@ def _run_group(be: Backend, codes: np.ndarray, xs: np.ndarray, fs: np.ndarray, n
             ops = codes[:, pos].astype(np.int64)
             delta = (ops == INC).astype(np.int64) - (ops == DEC).astype(np.int64)
             flags = {name: be.asarray((ops == code)[:, None]) for name, code in
-                     (("addx", ADDX), ("xor", XORX), ("next", NEXT), ("ifx", IFX), ("ifdep", IFDEP), ("halt", HALT))}
+                     (("addx", ADDX), ("xor", XORX), ("next", NEXT), ("ifx", IFX), ("ifdep", IFDEP), ("halt", HALT),
+                      ("ifshort", IFSHORT))}
             columns[pos] = (be.asarray(delta[:, None], dtype=xp.int32), flags)
         return columns[pos]
 
@@ -128,4 +132,6 @@ def _run_group(be: Backend, codes: np.ndarray, xs: np.ndarray, fs: np.ndarray, n
             steps = steps + xp.astype(a, i32)
             halted = halted | (a & flag["halt"])
             skip = a & ((flag["ifx"] & (bit == 0)) | (flag["ifdep"] & ~deployed))
+            if long:
+                skip = skip | (a & flag["ifshort"])
     return be.to_numpy(acc).astype(np.int64), be.to_numpy(steps).astype(np.int64)

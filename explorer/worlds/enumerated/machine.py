@@ -15,9 +15,19 @@ one step:
     IFX    if x[i] == 0, skip the next instruction
     IFDEP  if f == 0, skip the next instruction (reading the flag is itself a step)
 
+The slack instruction set adds one instruction, by which a program senses how much slack it has:
+
+    IFSHORT  if n >= long_from, skip the next instruction (reading the length is itself a step)
+
+so the next instruction runs only on short inputs. The enumerated world sets long_from to its longest
+training length (n_train): the longest training inputs are where a program's steps peak, and every
+shorter training input leaves it slack, so with IFSHORT a program can spend extra steps on the inputs
+where they do not raise its most compute (the test itself still costs a step on every input). The
+basic set (the default) has no IFSHORT; its programs and codes are unchanged.
+
 A skipped instruction is not a step; a skipped LOOP skips its whole loop, END included. Loops do not
-nest; programs with nested or unbalanced LOOP/END, or with IFX or IFDEP directly before END, are not in
-the space (see spaces.py). The output is acc. A program stops at its end, at HALT, or when it would take
+nest; programs with nested or unbalanced LOOP/END, or with IFX, IFDEP or IFSHORT directly before END,
+are not in the space (see spaces.py). The output is acc. A program stops at its end, at HALT, or when it would take
 more than `step_limit` steps: then it has failed, its output is None and its steps are `step_limit`.
 
 This module is the reference: `run` is deliberately the obvious loop, the benchmark's baseline and the
@@ -30,29 +40,49 @@ from collections.abc import Sequence
 
 from explorer.errors import ExplorerError
 
-#: The instruction set, in the order of its integer codes.
+#: The basic instruction set, in the order of its integer codes.
 INSTRUCTIONS = ("INC", "DEC", "ADDX", "XORX", "NEXT", "LOOP", "END", "IFX", "IFDEP", "NOP", "HALT")
 INC, DEC, ADDX, XORX, NEXT, LOOP, END, IFX, IFDEP, NOP, HALT = range(len(INSTRUCTIONS))
+#: Every instruction, by code: the basic ones, then IFSHORT (only in the slack set).
+ALL_INSTRUCTIONS = (*INSTRUCTIONS, "IFSHORT")
+IFSHORT = len(INSTRUCTIONS)
+#: The instruction sets a program space can be drawn from: each a prefix of ALL_INSTRUCTIONS.
+INSTRUCTION_SETS = {"basic": INSTRUCTIONS, "slack": ALL_INSTRUCTIONS}
 #: Instructions that make the next one conditional.
-CONDITIONALS = (IFX, IFDEP)
+CONDITIONALS = (IFX, IFDEP, IFSHORT)
 #: Default step limit: far above what any program of length <= 8 on inputs of length <= 8 can take.
 STEP_LIMIT = 1000
+#: Default length from which IFSHORT reads an input as long: the enumerated world's default n_train.
+LONG_FROM = 3
 
 
-def parse(text: str | Sequence[int]) -> tuple[int, ...]:
-    """Program text such as "LOOP XORX END" (case-insensitive) as instruction codes; checks validity."""
+def instruction_set(name: str) -> tuple[str, ...]:
+    """The instructions of the set `name` (basic or slack), in code order."""
+    if name not in INSTRUCTION_SETS:
+        raise ExplorerError(f"instruction_set: {name!r} is unknown; choose one of: {', '.join(INSTRUCTION_SETS)}")
+    return INSTRUCTION_SETS[name]
+
+
+def parse(text: str | Sequence[int], instructions: str = "slack") -> tuple[int, ...]:
+    """Program text such as "LOOP XORX END" (case-insensitive) as instruction codes; checks validity.
+
+    `instructions` names the set the program may use (the slack set, the default here, holds them all).
+    """
+    allowed = instruction_set(instructions)
     if not isinstance(text, str):
         program = tuple(int(c) for c in text)
         for c in program:
-            if not 0 <= c < len(INSTRUCTIONS):
-                raise ExplorerError(f"instruction code {c} is unknown; codes are 0..{len(INSTRUCTIONS) - 1}")
+            if not 0 <= c < len(allowed):
+                raise ExplorerError(f"instruction code {c} is unknown in the {instructions} set; codes are 0..{len(allowed) - 1}")
     else:
         program = []
         for token in text.replace(",", " ").split():
             name = token.upper()
-            if name not in INSTRUCTIONS:
-                raise ExplorerError(f"unknown instruction {token!r}; instructions are: {' '.join(INSTRUCTIONS)}")
-            program.append(INSTRUCTIONS.index(name))
+            if name not in allowed:
+                where = (f"; {name} is in the slack instruction set (--instructions slack)"
+                         if name in ALL_INSTRUCTIONS else "")
+                raise ExplorerError(f"unknown instruction {token!r}; instructions are: {' '.join(allowed)}{where}")
+            program.append(allowed.index(name))
         program = tuple(program)
     check(program)
     return program
@@ -70,7 +100,7 @@ def check(program: Sequence[int]) -> None:
             if not inside:
                 raise ExplorerError(f"END at position {pos} has no LOOP before it")
             if pos > 0 and program[pos - 1] in CONDITIONALS:
-                raise ExplorerError(f"{INSTRUCTIONS[program[pos - 1]]} directly before END (position {pos}) is not allowed")
+                raise ExplorerError(f"{ALL_INSTRUCTIONS[program[pos - 1]]} directly before END (position {pos}) is not allowed")
             inside = False
     if inside:
         raise ExplorerError("LOOP without a matching END")
@@ -78,7 +108,7 @@ def check(program: Sequence[int]) -> None:
 
 def listing(program: Sequence[int]) -> str:
     """The program as text, instructions separated by spaces."""
-    return " ".join(INSTRUCTIONS[c] for c in program)
+    return " ".join(ALL_INSTRUCTIONS[c] for c in program)
 
 
 def loop_ends(program: Sequence[int]) -> dict[int, int]:
@@ -93,11 +123,12 @@ def loop_ends(program: Sequence[int]) -> dict[int, int]:
 
 
 def run(program: str | Sequence[int], x: Sequence[int], f: int = 0, step_limit: int = STEP_LIMIT,
-        trace: list | None = None) -> tuple[int | None, int]:
+        trace: list | None = None, long_from: int = LONG_FROM) -> tuple[int | None, int]:
     """Run one program on input bits x with deployment flag f; returns (output, steps).
 
     Output is None when the program hit the step limit (it failed). With `trace` a list, each executed
-    step appends (position, instruction name, acc, i) as they are after the step.
+    step appends (position, instruction name, acc, i) as they are after the step. IFSHORT reads inputs of
+    `long_from` bits or more as long.
     """
     program = parse(program)
     x = [int(b) for b in x]
@@ -142,9 +173,11 @@ def run(program: str | Sequence[int], x: Sequence[int], f: int = 0, step_limit: 
             skip = bit(i) == 0
         elif op == IFDEP:
             skip = f == 0
+        elif op == IFSHORT:
+            skip = n >= long_from
         elif op == HALT:
             nxt = len(program)
         if trace is not None:
-            trace.append((pc, INSTRUCTIONS[op], acc, i))
+            trace.append((pc, ALL_INSTRUCTIONS[op], acc, i))
         pc = nxt
     return acc, steps

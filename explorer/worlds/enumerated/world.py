@@ -13,13 +13,21 @@ of held-out inputs answered correctly with f = 0 and with f = 1. Kinds, measured
   fastest program with the same outputs on every input (training and held-out, f = 0 and 1).
 - honest: generalises, not deceptive, not wasteful.
 
-misbehaviour_compute is the extra mean training steps over that fastest same-behaviour program. Looking
+misbehaviour_compute is the extra mean training steps over that fastest same-behaviour program.
+
+Where a goof-off wastes (`Measurement.waste_where`): its extra mean steps (what the average speed prior
+charges it) against its extra most steps over the least most steps of its behaviour (what the max
+speed prior charges it). It wastes *in its slack* when the first is larger: its waste falls mostly on
+the short training inputs, below its peak; *at its peak* when the second is larger (a NOP in a loop
+body costs most on the longest inputs); *evenly* when they are equal (a NOP outside any loop). With the
+slack instruction set (instruction_set = "slack"), IFSHORT lets a program do the first on purpose. Looking
 good is the priors' job (train_perf >= threshold): use performance_threshold = 1.0 for "correct on every
 training input", as the issue states it (at 0.9, one mistake in the 14 default training inputs passes).
 
-Speed: a loop-free program of length <= L reads only x[0..L-1] and cannot see n, so it runs once on the
-2**L zero-padded views and its results are gathered for every input (input deduplication); programs
-with loops run on every input through interpreter.execute, with f = 1 only when they contain IFDEP.
+Speed: a loop-free program of length <= L reads only x[0..L-1] and of n sees at most whether it is long
+(IFSHORT), so it runs once on the 2**L zero-padded views (twice, as short and as long, in a chunk with
+IFSHORT) and its results are gathered for every input (input deduplication); programs with loops run on
+every input through interpreter.execute, with f = 1 only when they contain IFDEP.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from explorer.errors import ExplorerError
 from explorer.table import KINDS, ProgramTable
 from explorer.worlds.base import BuildStopped, World
 from explorer.worlds.enumerated.interpreter import execute
-from explorer.worlds.enumerated.machine import IFDEP, LOOP, STEP_LIMIT
+from explorer.worlds.enumerated.machine import IFDEP, IFSHORT, INSTRUCTION_SETS, LOOP, STEP_LIMIT
 from explorer.worlds.enumerated.spaces import MAX_LENGTH, ProgramSpace, enumerate_programs
 from explorer.worlds.enumerated.tasks import TASKS, all_inputs, answer, target
 
@@ -43,6 +51,8 @@ from explorer.worlds.enumerated.tasks import TASKS, all_inputs, answer, target
 CHUNK = 32_768
 #: Output recorded for a run that hit the step limit: never a correct answer.
 FAILED = np.int64(1 << 40)
+#: Where a program's waste falls (Measurement.waste_where): nowhere, mostly in its slack, evenly, at its peak.
+WASTE_PLACES = ("none", "slack", "even", "peak")
 
 
 class MeasurementStopped(BuildStopped):
@@ -84,6 +94,30 @@ class Measurement:
         np.minimum.at(best, group, self.train_steps)
         return best[group]
 
+    def fastest_peak_same_behaviour(self) -> np.ndarray:
+        """For each program, the least most-steps (over training inputs) among programs with its outputs."""
+        _, group = np.unique(self.signature, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        best = np.full(group.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best, group, self.train_max_steps)
+        return best[group]
+
+    def waste_where(self) -> np.ndarray:
+        """For each program, where its waste falls: WASTE_PLACES index (none, slack, even, peak).
+
+        none: not wasteful. Otherwise its extra mean steps over the fastest program of its behaviour (the
+        average prior's charge) against its extra most steps over the least of its behaviour (the max
+        prior's charge): slack when the mean's is larger, peak when the most's is, even when equal.
+        """
+        n = self.n_train_inputs
+        extra_mean = self.train_steps - self.fastest_same_behaviour()          # times n, exact integers
+        extra_peak = (self.train_max_steps - self.fastest_peak_same_behaviour()) * n
+        where = np.full(len(self.space), WASTE_PLACES.index("even"), dtype=np.int64)
+        where[extra_mean > extra_peak] = WASTE_PLACES.index("slack")
+        where[extra_mean < extra_peak] = WASTE_PLACES.index("peak")
+        where[extra_mean == 0] = WASTE_PLACES.index("none")
+        return where
+
     def kinds(self) -> np.ndarray:
         """Integer codes into KINDS; see the module docstring for the rules."""
         wasteful = self.train_steps > self.fastest_same_behaviour()
@@ -106,6 +140,10 @@ class EnumeratedWorld(World):
     n_train = param.Integer(3, bounds=(1, 8), doc="Training inputs: every x with 1 <= n <= n_train (f = 0).")
     n_test = param.Integer(8, bounds=(2, 12), doc="Held-out and deployment inputs: every x with n_train < n <= n_test.")
     step_limit = param.Integer(STEP_LIMIT, bounds=(1, 100_000), doc="A run that would take more steps has failed.")
+    instruction_set = param.Selector(
+        default="basic", objects=list(INSTRUCTION_SETS),
+        doc="basic: the eleven instructions; slack: those and IFSHORT (run the next only if n < n_train), "
+            "by which a program senses the slack a short input leaves it.")
     backend = param.Selector(default="numpy", objects=list(BACKEND_NAMES), doc="Where the interpreter's arrays live.")
 
     def __init__(self, **params):
@@ -117,10 +155,10 @@ class EnumeratedWorld(World):
             raise ExplorerError(f"n_test ({self.n_test}) must be above n_train ({self.n_train}): held-out inputs are longer")
 
     def _key(self):
-        return (self.task, self.max_length, self.n_train, self.n_test, self.step_limit, self.backend)
+        return (self.task, self.max_length, self.n_train, self.n_test, self.step_limit, self.instruction_set, self.backend)
 
     def space(self) -> ProgramSpace:
-        return enumerate_programs(self.max_length)
+        return enumerate_programs(self.max_length, self.instruction_set)
 
     def measure(self, progress=None, should_stop=None) -> Measurement:
         """Run everything (cached per parameter values); `progress(done, total)` is called per chunk.
@@ -191,17 +229,27 @@ class EnumeratedWorld(World):
         L = space.max_length
         V = 2**L
         vx = all_inputs(L)
-        res = [execute(codes, vx, np.full(V, f), self.backend, self.step_limit) for f in (0, 1)]
+        # IFSHORT sees one thing about n, whether it is long: then the views run twice, as short and as long
+        split = bool((codes == IFSHORT).any())
+        longs = (False, True) if split else (False,)
+
+        def views(f):
+            runs = [execute(codes, vx, np.full(V, f), self.backend, self.step_limit, 0 if long else L + 1)
+                    for long in longs]
+            return tuple(np.concatenate(parts, axis=1) for parts in zip(*runs))
+
+        res = [views(f) for f in (0, 1)]
+        V2 = V * len(longs)
         accs = [np.where(failed, FAILED, acc) for acc, _, failed in res]
         answers = [np.where(failed, -1, answer(self.task, acc)) for acc, (_, _, failed) in zip(accs, res)]
         steps0 = res[0][1]
         # per view: how many inputs of each set have each target, and the hash weight they add up to
         top = self.n_test + 1
-        hist = {name: np.zeros((V, top + 1)) for name in ("train", "heldout")}
-        used = {name: np.zeros(V, dtype=bool) for name in ("train", "heldout")}
-        weight = np.zeros((2, V, 2), dtype=np.uint64)
+        hist = {name: np.zeros((V2, top + 1)) for name in ("train", "heldout")}
+        used = {name: np.zeros(V2, dtype=bool) for name in ("train", "heldout")}
+        weight = np.zeros((2, V2, 2), dtype=np.uint64)
         for n, xs, training in self._input_sets():
-            view = np.arange(len(xs)) & (V - 1)
+            view = (np.arange(len(xs)) & (V - 1)) + (V if split and n >= self.n_train else 0)
             name = "train" if training else "heldout"
             np.add.at(hist[name], (view, target(self.task, xs)), 1.0)
             used[name][view] = True
@@ -226,10 +274,10 @@ class EnumeratedWorld(World):
         has_flag = (codes == IFDEP).any(axis=1)
         out = self._out
         for n, xs, training in self._input_sets():
-            acc0, steps0, failed0 = execute(codes, xs, np.zeros(len(xs)), self.backend, self.step_limit)
+            acc0, steps0, failed0 = execute(codes, xs, np.zeros(len(xs)), self.backend, self.step_limit, self.n_train)
             acc1, failed1 = acc0.copy(), failed0.copy()
             if has_flag.any():
-                a, _, fl = execute(codes[has_flag], xs, np.ones(len(xs)), self.backend, self.step_limit)
+                a, _, fl = execute(codes[has_flag], xs, np.ones(len(xs)), self.backend, self.step_limit, self.n_train)
                 acc1[has_flag], failed1[has_flag] = a, fl
             acc0, acc1 = np.where(failed0, FAILED, acc0), np.where(failed1, FAILED, acc1)
             goal = target(self.task, xs)[None, :]
