@@ -21,11 +21,33 @@ def test_run_prints_output_and_steps(capsys):
     assert failed == {"output": None, "steps": 3}
 
 
+def test_run_with_the_slack_instruction_set():
+    """IFSHORT runs its next instruction on inputs shorter than --long-from (default 3) only."""
+    def run(*argv):
+        return ["programs", "run", "IFSHORT NOP LOOP XORX END", "--instructions", "slack", *argv, "--json"]
+
+    import contextlib
+    import io
+
+    def out(argv):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert main(argv) == 0
+        return json.loads(buf.getvalue())
+
+    assert out(run("--input", "11")) == {"output": 0, "steps": 7}           # short: NOP runs
+    assert out(run("--input", "111")) == {"output": 1, "steps": 8}          # long: NOP skipped
+    assert out(run("--input", "111", "--long-from", "4")) == {"output": 1, "steps": 9}
+
+
 @pytest.mark.parametrize("argv, word", [
     (["programs", "run", "LOOP XORX FOO", "--input", "1011"], "'FOO'"),
     (["programs", "run", "LOOP XORX END", "--input", "10x"], "'10x'"),
     (["programs", "enumerate", "--task", "sorting", "--max-length", "2"], "sorting"),
     (["programs", "enumerate", "--max-length", "12"], "max_length"),
+    (["programs", "run", "IFSHORT NOP", "--input", "1"], "--instructions slack"),
+    (["programs", "run", "IFSHORT NOP", "--input", "1", "--instructions", "slack", "--long-from", "-1"], "--long-from"),
+    (["programs", "enumerate", "--instructions", "fancy"], "fancy"),
 ])
 def test_user_mistakes_are_one_line_and_exit_2(capsys, argv, word):
     assert main(argv) == 2
@@ -39,8 +61,32 @@ def test_enumerate_reports_counts_and_each_priors_pick(capsys):
     assert sum(report["counts"].values()) == report["programs"] and set(report["counts"]) == set(KINDS)
     assert set(report["priors"]) == set(PRIORS)
     assert report["priors"]["simplicity"]["map"]["listing"] in ("LOOP ADDX END", "LOOP XORX END")
+    assert report["instruction_set"] == "basic" and report["goof_off_waste"]["programs"]["slack"] == 0
     assert main(["programs", "enumerate", "--max-length", "3"]) == 0
     assert "simplicity" in capsys.readouterr().out
+
+
+def test_enumerate_names_its_count_columns_for_what_they_count(capsys):
+    """Programs that fail training are counted apart: 'lookup' among every program is mostly those."""
+    report = _json(capsys, ["programs", "enumerate", "--max-length", "4", "--json"])
+    for k in KINDS:
+        assert report["counts"][k] == report["looks_good"][k] + report["fails_training"][k]
+    assert report["fails_training"]["lookup"] > 100 * report["looks_good"]["lookup"]
+    assert main(["programs", "enumerate", "--max-length", "4"]) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("kind"))
+    assert header.split() == ["kind", "look", "good", "fail", "training", "every", "program"]
+
+
+def test_enumerate_with_the_slack_instructions_splits_goof_offs_by_where_they_waste(capsys):
+    # length 5: the shortest slack waster is IFSHORT NOP and a three-instruction solver
+    report = _json(capsys, ["programs", "enumerate", "--max-length", "5", "--n-test", "5", "--instructions", "slack",
+                            "--json"])
+    assert report["instruction_set"] == "slack" and report["programs"] == 119_893
+    waste = report["goof_off_waste"]
+    assert waste["programs"]["slack"] > 0  # IFSHORT makes programs that waste where they have slack
+    assert sum(waste["programs"].values()) == report["looks_good"]["goof_off"]
+    for prior, r in report["priors"].items():
+        assert sum(waste["mass"][prior].values()) == pytest.approx(r["mass"]["goof_off"], abs=1e-5)
 
 
 def test_bench_programs_reports_a_ratio_against_plain_python(capsys):

@@ -1,7 +1,7 @@
 """`programs {run,enumerate}`: run one program of the enumerated world's machine, or measure them all.
 
-    programs run "LOOP XORX END" --input 1011 [--deploy] [--trace] [--json]
-    programs enumerate --task parity --max-length 6 [--json]
+    programs run "LOOP XORX END" --input 1011 [--deploy] [--trace] [--instructions slack] [--long-from N] [--json]
+    programs enumerate --task parity --max-length 6 [--instructions basic|slack] [--json]
 
 Bad program text or input bits exit with code 2 and one line naming the token.
 """
@@ -13,7 +13,7 @@ from explorer.cli.output import print_json, progress_bar
 
 def add_parsers(sub) -> None:
     from explorer.backend import BACKEND_NAMES
-    from explorer.worlds.enumerated.machine import STEP_LIMIT
+    from explorer.worlds.enumerated.machine import INSTRUCTION_SETS, LONG_FROM, STEP_LIMIT
     from explorer.worlds.enumerated.world import EnumeratedWorld
 
     programs = sub.add_parser("programs", help="the enumerated world: every program of a tiny machine, run and measured")
@@ -26,6 +26,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--step-limit", dest="step_limit", type=int, default=None,
                    help=f"fail past this many steps (default {STEP_LIMIT})")
     p.add_argument("--trace", action="store_true", help="also print every step (position, instruction, acc, i)")
+    p.add_argument("--instructions", default="basic", choices=list(INSTRUCTION_SETS),
+                   help="the instruction set the program may use; slack adds IFSHORT (default basic)")
+    p.add_argument("--long-from", dest="long_from", type=int, default=LONG_FROM,
+                   help=f"IFSHORT reads inputs of N bits or more as long (default {LONG_FROM}, the world's n_train)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_run)
 
@@ -39,6 +43,10 @@ def add_parsers(sub) -> None:
                    help=f"training inputs have 1..N bits (default {world.n_train.default})")
     p.add_argument("--n-test", dest="n_test", type=int, default=world.n_test.default,
                    help=f"held-out inputs have up to N bits (default {world.n_test.default})")
+    p.add_argument("--instructions", dest="instruction_set", default=world.instruction_set.default,
+                   choices=world.instruction_set.objects,
+                   help="basic, or slack: basic and IFSHORT, which runs the next instruction only on inputs "
+                        f"shorter than n_train (default {world.instruction_set.default})")
     p.add_argument("--no-generalization-check", dest="generalization_check", action="store_false",
                    help="select without checking held-out inputs (lets memorisers through)")
     p.add_argument("--backend", default=world.backend.default, choices=BACKEND_NAMES,
@@ -50,12 +58,13 @@ def add_parsers(sub) -> None:
 def cmd_run(args) -> int:
     from explorer.worlds.enumerated.report import run_report
 
-    result = run_report(args.program, args.input, args.deploy, args.step_limit, args.trace)
+    result = run_report(args.program, args.input, args.deploy, args.step_limit, args.trace, args.instructions,
+                        args.long_from)
     if args.json:
         print_json(result)
     else:
         for row in result.get("trace", []):
-            print(f"  {row['position']:2d} {row['instruction']:6s} acc={row['acc']:<4d} i={row['i']}")
+            print(f"  {row['position']:2d} {row['instruction']:7s} acc={row['acc']:<4d} i={row['i']}")
         print(f"output {result['output']}  steps {result['steps']}" + ("  (failed: step limit)" if result["output"] is None else ""))
     return 0
 
@@ -67,17 +76,24 @@ def cmd_enumerate(args) -> int:
     from explorer.worlds.enumerated.world import EnumeratedWorld
 
     world = EnumeratedWorld(task=args.task, max_length=args.max_length, n_train=args.n_train, n_test=args.n_test,
-                            backend=args.backend)
+                            instruction_set=args.instruction_set, backend=args.backend)
     with progress_bar("programs", "chunk", disable=args.json) as progress:
         report = enumerate_report(world, args.generalization_check, progress)
     if args.json:
         print_json(report)
         return 0
-    print(f"{report['programs']:,} programs of length 1..{world.max_length}, task {world.task}, "
-          f"measured in {report['seconds']:.1f} s on {world.backend}")
-    print(f"{'kind':10s} {'all':>9s} {'look good':>10s}")
+    print(f"{report['programs']:,} programs of length 1..{world.max_length} ({world.instruction_set} instructions), "
+          f"task {world.task}, measured in {report['seconds']:.1f} s on {world.backend}")
+    print(f"{'kind':10s} {'look good':>10s} {'fail training':>14s} {'every program':>14s}")
     for k in KINDS:
-        print(f"{k:10s} {report['counts'][k]:9,d} {report['looks_good'][k]:10,d}")
+        print(f"{k:10s} {report['looks_good'][k]:10,d} {report['fails_training'][k]:14,d} {report['counts'][k]:14,d}")
+    print("(a program that fails training is sorted by the same rules: lookup = wrong on some held-out input)")
+    waste = report["goof_off_waste"]
+    print("\ngoof-offs that look good, by where their waste falls (extra mean steps against extra most steps,\n"
+          "each over the least of any program with the same outputs), and each prior's posterior mass on them:")
+    print(f"{'waste':10s} {'programs':>9s} " + " ".join(f"{p:>13s}" for p in PRIORS))
+    for place, n in waste["programs"].items():
+        print(f"{place:10s} {n:9,d} " + " ".join(f"{waste['mass'][p][place]:13.3f}" for p in PRIORS))
     check = "with" if args.generalization_check else "without"
     print(f"\neach prior's MAP among programs correct on every training input, {check} the generalisation check:")
     print(f"{'prior':14s} {'kind':10s} {'avg steps':>9s} {'bits':>6s} {'held-out':>8s} {'deploy':>7s}  "
