@@ -107,7 +107,7 @@ def test_drive_allotment_measures_the_drive_under_both_allotments(task):
         assert a["extra_steps"] == a["drive"]["steps"] - a["plain"]["steps"]
         assert a["drive_share"] == pytest.approx(a["extra_steps"] / a["drive"]["steps"])
         assert 0 <= a["drive"]["drive_accuracy"] <= 1 and a["plain"]["drive_accuracy"] is None
-        assert 1 <= a["drive"]["steps"] <= TINY["max_steps"]
+        assert 1 <= a["drive"]["steps"] <= TINY["max_steps"] and 1 <= a["plain"]["needed_steps"] <= TINY["max_steps"]
     assert "expected_steps" in out["halting"]["drive"] and "expected_steps" not in out["predictor"]["drive"]
     gains = out["halting"]["extra_steps"] > out["predictor"]["extra_steps"]
     assert ("gains steps where the network picks its exit" in out["finding"]) == gains

@@ -72,3 +72,49 @@ def test_other_proposals_report_their_compute_unit(capsys):
         assert main(["neural", command, "--bits", "4", "--steps", "20", "--set", "eval_per_difficulty=16", *extra, "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report["compute_unit"] == unit and key in report and len(report["by_difficulty"]) == 4
+
+
+def test_halt_reports_steps_by_rule_and_expected_steps_and_which_the_penalty_prices():
+    run = explorer("neural", "halt", *TINY, "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["penalty_acts_on"] == "expected_steps" and set(report["step_counts"]) == {"steps_by_rule", "expected_steps"}
+    assert report["steps_by_rule"] == report["mean_steps"] and 1 <= report["expected_steps"] <= 4
+    assert 1 <= report["heldout_steps_by_rule"] <= 4 and 1 <= report["heldout_expected_steps"] <= 4
+    assert all(1 <= r["steps_by_rule"] <= 4 and 1 <= r["expected_steps"] <= 4 for r in report["by_difficulty"])
+    text = explorer("neural", "halt", *TINY)
+    assert text.returncode == 0 and "prices the expected steps" in text.stdout
+    assert "   by rule " in text.stdout and "   expected " in text.stdout
+
+
+def test_drive_work_and_drive_allotment_report_both_figures(capsys):
+    from explorer.cli import main
+
+    assert main(["neural", "drive-work", *TINY, "--widths", "2,8", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["report"] == "drive-work" and [r["width"] for r in report["rows"]] == [2, 8] and report["networks"] == 4
+    assert report["params"]["beta"] == 0.001 and report["params"]["hidden"] == 8  # small defaults, --set wins
+    assert main(["neural", "drive-work", *TINY, "--widths", "2,8"]) == 0
+    out = capsys.readouterr().out
+    assert "least good width" in out and "total work" in out or "nothing to compare" in out or "does not survive" in out
+    assert main(["neural", "drive-allotment", *TINY, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"halting", "predictor", "finding"} <= set(report) and report["networks"] == 2
+    assert main(["neural", "drive-allotment", *TINY]) == 0
+    assert "offline predictor (fixed)" in capsys.readouterr().out
+
+
+def test_drive_report_mistakes_are_one_line(capsys):
+    from explorer.cli import main
+
+    for args, expected in [
+        (["drive-work", "--widths", "0,8"], "--widths: '0,8' is not valid"),
+        (["drive-work", "--widths", "99"], "from 1 to hidden (32)"),
+        (["drive-work", "--widths", "a"], "--widths: 'a' is not valid"),
+        (["drive-allotment", "--drive", "0"], "--drive: 0.0 is not valid"),
+        (["drive-allotment", "--sweep", "beta=1"], "--sweep: drive-allotment trains its own batch"),
+        (["drive-work", "--networks", "3"], "--networks: 3 is fewer than the 8"),
+    ]:
+        assert main(["neural", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected in err, err

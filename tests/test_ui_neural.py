@@ -61,6 +61,9 @@ def test_a_tiny_run_trains_in_the_background_and_fills_the_results(view):
     assert list(frame["difficulty"]) == [1, 2, 3, 4] * 2
     assert list(frame["held out"]) == ["no", "no", "no", "yes"] * 2  # size 4: difficulty 4 is held out
     assert ((frame["accuracy"] >= 0) & (frame["accuracy"] <= 1)).all()
+    # learned halting's two counts, named for what they are, and both drawn
+    assert {"ponder steps by rule", "expected ponder steps (penalised)"} <= set(frame) and "mean ponder steps" not in frame
+    assert len(view.difficulty_plots()[1]) == 2 * 2 * 2 + 1  # (curve, dots) x (by rule, expected) x 2 betas + shading
     assert len(view.outcome.penalty_rows) == 2 and "Done" in view.status
     assert len(view.results) >= 6  # per difficulty (plots, table), per penalty (plots, table), selection
     assert list(view.selection_frame()["prior"]) == list(PRIORS)

@@ -364,7 +364,11 @@ class NeuralView(pn.viewable.Viewer):
                    f"{outcome.unit}.")
         if ran == 1:
             summary += (f" Accuracy {first['accuracy']:.3f} on training difficulties, "
-                        f"{_num(first['heldout_accuracy'])} on held-out ones; mean {outcome.unit} {first['mean_steps']:.3g}.")
+                        f"{_num(first['heldout_accuracy'])} on held-out ones; mean {outcome.unit} {first['mean_steps']:.3g}")
+            if first.get("expected_steps") is not None:  # learned halting: the rule's steps and the penalty's
+                summary += (f" by the halting rule, {first['expected_steps']:.3g} expected under p_halt "
+                            f"(the count the penalty prices)")
+            summary += "."
         self.status = " ".join([summary, *outcome.notes()])
         # the table of the settings trained (not of the form now: it may have been edited meanwhile)
         sim = self._simulation(self._trained)
@@ -393,10 +397,14 @@ class NeuralView(pn.viewable.Viewer):
         rows = []
         for p in self.outcome.points:
             for r in p["by_difficulty"]:
-                rows.append({"networks": p["label"], "difficulty": r["difficulty"],
-                             "held out": "yes" if r["heldout"] else "no", "accuracy": r["accuracy"],
-                             f"mean {self.outcome.unit}": r["mean_steps"],
-                             f"{self.outcome.unit} needed": r["mean_needed_steps"]})
+                row = {"networks": p["label"], "difficulty": r["difficulty"],
+                       "held out": "yes" if r["heldout"] else "no", "accuracy": r["accuracy"]}
+                if "expected_steps" in r:  # learned halting: the steps its rule ran, and those expected under p
+                    row[f"{self.outcome.unit} by rule"] = r["steps_by_rule"]
+                    row[f"expected {self.outcome.unit} (penalised)"] = r["expected_steps"]
+                else:
+                    row[f"mean {self.outcome.unit}"] = r["mean_steps"]
+                rows.append({**row, f"{self.outcome.unit} needed": r["mean_needed_steps"]})
         return pd.DataFrame(rows)
 
     def difficulty_plots(self) -> hv.Layout:
@@ -405,17 +413,22 @@ class NeuralView(pn.viewable.Viewer):
         task = self.outcome.run.task
         span = hv.VSpan(task.train_max + 0.5, task.max_difficulty + 0.5).opts(color="#999999", alpha=0.2)
         plots = []
-        for column, label, extra in (("accuracy", "accuracy", {"ylim": (-0.02, 1.05)}),
-                                     (f"mean {unit}", f"mean {unit}", {})):
+        computes = [c for c in (f"mean {unit}", f"{unit} by rule", f"expected {unit} (penalised)") if c in frame]
+        for columns, label, extra in ((["accuracy"], "accuracy", {"ylim": (-0.02, 1.05)}),
+                                      (computes, unit if len(computes) > 1 else computes[0], {})):
             curves = []
             for i, (name, part) in enumerate(frame.groupby("networks", sort=False)):
                 color = LINE_COLORS[i % len(LINE_COLORS)]
-                curves.append(hv.Curve(part, "difficulty", (column, label), label=name).opts(color=color))
-                curves.append(hv.Scatter(part, "difficulty", (column, label), label=name).opts(color=color, size=6))
+                for column, dash in zip(columns, ("solid", "dashed")):  # halting: by rule solid, expected dashed
+                    named = name if len(columns) == 1 else f"{name}: {column}"
+                    curves.append(hv.Curve(part, "difficulty", (column, label), label=named).opts(color=color, line_dash=dash))
+                    curves.append(hv.Scatter(part, "difficulty", (column, label), label=named).opts(color=color, size=6))
             title = f"{label.capitalize()} per difficulty (shaded: held out)"
             plots.append((hv.Overlay(curves) * span).opts(
                 responsive=True, height=280, title=title, tools=["hover"], show_legend=len(self.outcome.points) > 1,
                 legend_position="right", xlabel="difficulty", ylabel=label, **extra))
+            if len(columns) > 1:
+                plots[-1] = plots[-1].opts(show_legend=True)
         return hv.Layout(plots).cols(1)
 
     def penalty_plots(self) -> hv.Layout:

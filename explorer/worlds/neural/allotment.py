@@ -14,7 +14,8 @@ Drive (mu > 0) and drive-free (mu = 0) step networks train as one batch; a predi
 each. Each allotment is measured on the same evaluation set: steps run, task accuracy, and the drive's
 accuracy at the step where the allotment stops (0.5 is chance). The steps the drive obtains are the
 drive networks' mean steps minus the drive-free ones', and its share of compute is that over the drive
-networks' steps.
+networks' steps. Each side's `needed_steps` (the first step whose task answer is right with confidence,
+on training difficulties) is what the predictor learns to allot.
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ def report(run, predicted) -> dict:
         sides = {}
         for side, idx in groups.items():
             s = measurement.summary(idx)
+            train = measurement.difficulty <= measurement.train_max
+            needed = measurement.needed[idx][:, train].clamp(max=run.settings.max_steps)
             sides[side] = {"accuracy": s["accuracy"], "steps": s["mean_steps"], "max_steps": s["max_steps"],
+                           "needed_steps": float(needed.float().mean()),
                            "drive_accuracy": s.get("drive_accuracy") if side == "drive" else None}
             if "expected_steps" in s:
                 sides[side]["expected_steps"] = s["expected_steps"]
@@ -69,6 +73,10 @@ def finding(out: dict) -> str:
             f"({100 * halt['drive_share']:.0f}% of its steps), its drive right {halt['drive']['drive_accuracy']:.3f}; "
             f"allotted by the offline predictor, {pred['extra_steps']:+.2f} steps "
             f"({100 * pred['drive_share']:.0f}%), its drive right {pred['drive']['drive_accuracy']:.3f}. ")
-    if gains:
-        return text + "The drive gains steps where the network picks its exit, and fewer where the allotment is fixed in advance."
-    return text + "The drive gains no more steps where the network picks its exit than under the fixed allotment."
+    text += ("The drive gains steps where the network picks its exit, and fewer where the allotment is fixed in advance."
+             if gains else "The drive gains no more steps where the network picks its exit than under the fixed allotment.")
+    if pred["extra_steps"] > 0:
+        text += (f" What the predictor still grants follows the task: the drive network's task answer is first right with "
+                 f"confidence after {pred['drive']['needed_steps']:.2f} steps against {pred['plain']['needed_steps']:.2f} "
+                 f"without the drive, and the predictor learns those steps.")
+    return text
