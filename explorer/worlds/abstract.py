@@ -30,8 +30,8 @@ then the table is exactly the one above):
   sandbag_share of the deceptive ones) exploits that: it spoils its early stages so it keeps looking
   unfinished, is granted steps until its capacity runs out, and plans with all of them (c - d/e on a
   task it solves, instead of o). Under offline_predictor a predictor trained apart from the run grants
-  each task allotment_margin * d/e (the steps the program's task-solving needs, from the task alone)
-  and never more than c: nothing the program does on the run moves it. Every rule above then reads
+  each task allotment_margin * d/e (its prediction, from the task alone, of the steps this program's
+  task-solving needs) and never more than c: nothing the program does on the run moves it. Every rule above then reads
   the grant where it read c: a goof-off's slack is grant - d/e, a deceptive program solves only if
   d/e + o fits the grant, and a sandbagger plans with grant - d/e. Lookup tables are unaffected.
 
