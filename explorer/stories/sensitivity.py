@@ -482,17 +482,20 @@ def run_sweep(story: Story, sweep_id: str, points: int | None = None, workers: i
     return _result(p, results, total, complete=done == total)
 
 
-def _here(tasks: list[tuple]) -> Iterator[tuple[int, dict[str, Any]]]:
+# The runners below hand out (index, fn(task)) as tasks finish; `fn` (default: one sweep point) must be a
+# module-level function so that it reaches a worker process by name. explorer.claims runs its own tasks on them.
+
+def _here(tasks: list[tuple], fn: Callable[[tuple], Any] | None = None) -> Iterator[tuple[int, Any]]:
     for i, task in enumerate(tasks):
-        yield i, _task(task)
+        yield i, (fn or _task)(task)
 
 
-def _in_processes(tasks: list[tuple], workers: int) -> Iterator[tuple[int, dict[str, Any]]]:
+def _in_processes(tasks: list[tuple], workers: int, fn: Callable[[tuple], Any] | None = None) -> Iterator[tuple[int, Any]]:
     # Never fork: the caller may be a threaded server, and a forked child inherits its locks held.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
     try:
-        futures = {pool.submit(_task, task): i for i, task in enumerate(tasks)}
+        futures = {pool.submit(fn or _task, task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:
@@ -503,7 +506,7 @@ def _in_processes(tasks: list[tuple], workers: int) -> Iterator[tuple[int, dict[
 DASK_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")
 
 
-def _on_dask(tasks: list[tuple], address: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _on_dask(tasks: list[tuple], address: str, fn: Callable[[tuple], Any] | None = None) -> Iterator[tuple[int, Any]]:
     """Connect now (so a wrong address is reported as such), then hand out results as points finish."""
     from distributed import Client
 
@@ -514,15 +517,15 @@ def _on_dask(tasks: list[tuple], address: str) -> Iterator[tuple[int, dict[str, 
         client = Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ExplorerError(f"--scheduler: cannot reach a Dask scheduler at {address} ({exc})") from None
-    return _dask_results(client, tasks)
+    return _dask_results(client, tasks, fn)
 
 
-def _dask_results(client, tasks: list[tuple]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _dask_results(client, tasks: list[tuple], fn: Callable[[tuple], Any] | None = None) -> Iterator[tuple[int, Any]]:
     from distributed import as_completed as dask_completed
 
     futures = []
     try:
-        futures = client.map(_task, tasks, pure=False)
+        futures = client.map(fn or _task, tasks, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for future in dask_completed(futures, loop=client.loop):
             yield index[future.key], future.result()
