@@ -1,8 +1,9 @@
-"""The command line, the top layer: `python -m explorer {scenarios,select,anneal,bench,serve,story,neural,programs,screenshots}`.
+"""The command line, the top layer: `python -m explorer {scenarios,select,claims,anneal,bench,serve,story,neural,programs,screenshots}`.
 
 Here are only options and printing; each command calls plain functions of the core. One module per
-command group (scenarios.py: scenarios and select; anneal.py; bench.py; serve.py; story.py; neural.py;
-programs.py; screens.py: screenshots), with the shared options in options.py and the printing helpers in output.py.
+command group (scenarios.py: scenarios and select; claims.py: the claims matrix; anneal.py; bench.py;
+serve.py; story.py; neural.py; programs.py; screens.py: screenshots), with the shared options in options.py
+and the printing helpers in output.py.
 
 A user's mistake (unknown scenario or parameter, a value of the wrong type or out of range, a back end
 this machine lacks) prints one line naming what is wrong and what is allowed, and exits with code 2.
@@ -14,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from explorer.cli import anneal, bench, neural, programs, scenarios, screens, serve, story
+from explorer.cli import anneal, bench, claims, neural, programs, scenarios, screens, serve, story
 from explorer.cli.options import CliParser
 from explorer.cli.serve import run_forwarding_signals, serve_command
 from explorer.errors import ExplorerError
@@ -24,7 +25,7 @@ __all__ = ["USAGE_ERROR", "build_parser", "main", "run_forwarding_signals", "ser
 USAGE_ERROR = 2
 
 #: The command groups, in the order `--help` lists them.
-GROUPS = (scenarios, anneal, bench, serve, screens, story, neural, programs)
+GROUPS = (scenarios, claims, anneal, bench, serve, screens, story, neural, programs)
 
 
 def build_parser() -> argparse.ArgumentParser:
