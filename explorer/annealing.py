@@ -279,9 +279,8 @@ def quanta_sweep(table: ProgramTable, looks_good, settings: AnnealingSettings, q
     With quanta, the first grant that admits c_min admits every good-looking program up to that grant at
     once, the slower misbehaving ones included, and a slow search then stops on whichever it draws. Each
     row is a summary (as `sweep` gives) plus `quantum`, `misbehaving` and `honest` (shares of the runs:
-    misbehaving counts the kinds in MISBEHAVING) and `admitted`: the kinds' shares, by count, among the
-    good-looking programs whose compute lies within one quantum above c_min, the most a first grant can
-    admit (what a slow search with uniform sampling finds, at the grid offset that admits most).
+    misbehaving counts the kinds in MISBEHAVING) and `slow_limit`: the misbehaving share a search finds
+    in the limit of a slow rise, computed from the table (see `slow_limit`), to compare with.
     `progress(done, total)` is called after each row when given.
     """
     quanta = [float(q) for q in quanta]
@@ -292,9 +291,6 @@ def quanta_sweep(table: ProgramTable, looks_good, settings: AnnealingSettings, q
         raise ExplorerError(f"ratios: every ratio must be a positive number, got {ratios}")
     search = _Search(table, looks_good, settings.sampling, settings.w_simplicity)
     values = {k: v for k, v in settings.param.values().items() if k not in ("name", "quantum", "rate")}
-    cols = table.to_numpy()
-    good = np.asarray(table.backend.to_numpy(looks_good), dtype=bool)
-    names = list(table.kinds)
     rows, total = [], len(ratios) * len(quanta)
     for ratio in ratios:
         rate = ratio * settings.search_speed
@@ -305,15 +301,54 @@ def quanta_sweep(table: ProgramTable, looks_good, settings: AnnealingSettings, q
             except ExplorerError as exc:
                 raise ExplorerError(f"ratios: ratio {ratio:g} is too slow: {str(exc).removeprefix('rate: ')}") from None
             summary = result.summary()
-            within = good & (cols["avg_compute"] <= search.c_min + q) if good.any() else good
-            admitted = {k: float(np.mean(cols["kind"][within] == i)) if within.any() else 0.0 for i, k in enumerate(names)}
             rows.append({"ratio": ratio, "rate": rate, "quantum": q,
                          "misbehaving": sum(summary["kind"].get(k, 0.0) for k in MISBEHAVING),
                          "honest": summary["kind"].get("honest", 0.0),
-                         "admitted": admitted, **summary})
+                         "slow_limit": _slow_limit(search, point), **summary})
             if progress is not None:
                 progress(len(rows), total)
     return rows
+
+
+def slow_limit(table: ProgramTable, looks_good, settings: AnnealingSettings) -> float | None:
+    """The share of misbehaving finds as the rise gets slow, at settings' quantum, sampling and grid offset.
+
+    A slow enough search stays at the first grant G >= c_min until it finds something, and its find is
+    one weighted draw among the good-looking programs in P(G): the misbehaving share is m(G), their
+    share of that weight. Without quanta G = c_min; with a fixed grid G = phase + Q ceil((c_min - phase) / Q);
+    with an offset drawn per run, G is uniform on [c_min, c_min + Q) and the share is m's mean over it,
+    a sum over the steps of m. None when nothing looks good.
+    """
+    return _slow_limit(_Search(table, looks_good, settings.sampling, settings.w_simplicity), settings)
+
+
+def _slow_limit(search: _Search, s: AnnealingSettings) -> float | None:
+    if not search.n_good:
+        return None
+    be = search.table.backend
+    avg = np.asarray(be.to_numpy(search.good_avg), dtype=np.float64)
+    rows = be.to_numpy(search.good_row)
+    kind = np.asarray(be.to_numpy(search.table.kind))[rows]
+    bad = np.isin(kind, [search.table.kinds.index(k) for k in MISBEHAVING if k in search.table.kinds])
+    if search.uniform:
+        w = np.ones(avg.shape[0])
+    else:
+        log_w = np.asarray(be.to_numpy(search.table.bits), dtype=np.float64)[rows] * (-s.w_simplicity * math.log(2.0))
+        w = np.exp(log_w - log_w.max())
+    bad_w, all_w = np.cumsum(np.where(bad, w, 0.0)), np.cumsum(w)
+
+    def m(g: float) -> float:  # misbehaving weight share among good-looking programs with compute <= g
+        i = int(np.searchsorted(avg, g, side="right")) - 1
+        return float(bad_w[i] / all_w[i])
+
+    c_min, q = search.c_min, s.quantum
+    if not q > 0:
+        return m(c_min)
+    if s.quantum_phase is not None:
+        return m(s.quantum_phase + q * math.ceil((c_min - s.quantum_phase) / q))
+    # G uniform on [c_min, c_min + q): m is a step function, constant between the computes in that range
+    cuts = np.unique(np.concatenate([[c_min], avg[(avg > c_min) & (avg < c_min + q)], [c_min + q]]))
+    return float(sum(m(a) * (b - a) for a, b in zip(cuts[:-1], cuts[1:])) / q)
 
 
 def _anneal(search: _Search, s: AnnealingSettings, progress) -> AnnealResult:

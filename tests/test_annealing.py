@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from explorer.annealing import DEFAULT_RATIOS, AnnealingSettings, _log_cumsum_exp, anneal, sweep, trace
+from explorer.annealing import (
+    DEFAULT_RATIOS, AnnealingSettings, _log_cumsum_exp, anneal, quanta_sweep, slow_limit, sweep, trace)
 from explorer.errors import ExplorerError
 from explorer.priors import looks_good
+from explorer.table import COLUMNS, ProgramTable
 from explorer.worlds.abstract import AbstractWorld
 
 THRESHOLD = 0.9
@@ -530,3 +532,174 @@ def test_trace_is_the_same_on_every_back_end(world, numpy_table, backend, schedu
         assert np.array_equal(getattr(tr, name), getattr(ref, name)), name
     np.testing.assert_allclose(tr.c, ref.c, rtol=1e-12)
     assert (tr.index, tr.kind, tr.c_star) == (ref.index, ref.kind, ref.c_star)
+
+
+# ---- jumps in computation: compute granted in quanta ---------------------------------------------
+
+
+def _integer_table(table):
+    """The same programs with every average compute rounded up to a whole number."""
+    cols = {c: table.backend.to_numpy(getattr(table, c)) for c in COLUMNS}
+    cols["avg_compute"] = np.ceil(cols["avg_compute"])
+    return ProgramTable(backend=table.backend, kinds=table.kinds, **cols)
+
+
+@pytest.mark.parametrize("schedule", ("linear", "backoff"))
+def test_a_quantum_that_every_bound_already_lies_on_changes_nothing(numpy_table, schedule):
+    """Whole-number computes and whole-number bounds: granting compute in whole units is what the search did anyway."""
+    table, mask = numpy_table
+    table = _integer_table(table)
+    values = dict(runs=300, schedule=schedule, c_start=0.0, rate=1.0, backoff_fall=1.0, backoff_slowdown=1.0)
+    base = AnnealingSettings(**values)
+    whole = AnnealingSettings(**values, quantum=1.0, quantum_phase=0.0)
+    a, b = anneal(table, mask, base), anneal(table, mask, whole)
+    assert np.array_equal(a.index, b.index) and np.array_equal(a.steps, b.steps)
+    assert np.array_equal(a.c_star, b.c_star)
+
+
+def test_quantum_zero_is_todays_search(numpy_table):
+    table, mask = numpy_table
+    a = anneal(table, mask, AnnealingSettings(runs=300, rate=0.05))
+    b = anneal(table, mask, AnnealingSettings(runs=300, rate=0.05, quantum=0.0, quantum_phase=1.0))
+    assert np.array_equal(a.index, b.index) and np.array_equal(a.c_star, b.c_star, equal_nan=True)
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_finds_happen_at_grants_and_the_program_fits_the_grant(numpy_table, schedule):
+    table, mask = numpy_table
+    q, phase = 1.5, 0.25
+    res = anneal(table, mask, AnnealingSettings(runs=300, schedule=schedule, rate=_rate(schedule, 0.01),
+                                                quantum=q, quantum_phase=phase))
+    found = res.index >= 0
+    assert found.all()
+    k = (res.c_star - phase) / q
+    assert np.allclose(k, np.round(k))
+    assert np.all(table.to_numpy()["avg_compute"][res.index] <= res.c_star)
+
+
+def test_each_run_draws_its_own_grid_offset_from_its_own_stream(numpy_table):
+    table, mask = numpy_table
+    q = 2.0
+    res = anneal(table, mask, AnnealingSettings(runs=400, rate=0.001, quantum=q))
+    # C* - c_min is mostly where the run's first grant above c_min fell: spread over [0, q), not one value
+    over = res.c_star - res.c_min
+    assert over.min() >= 0 and np.mean(over < q) > 0.9 and np.unique(np.round(over, 9)).size > 100
+    again = anneal(table, mask, AnnealingSettings(runs=400, rate=0.001, quantum=q))
+    assert np.array_equal(res.c_star, again.c_star)
+
+
+@pytest.fixture(scope="module")
+def checked_table():
+    """The default world (honest, goof-offs, deceptive programs, lookup tables) with the held-out check on."""
+    table = AbstractWorld(n_programs=20_000).table(backend="numpy")
+    return table, looks_good(table, THRESHOLD, generalization_check=True)
+
+
+def test_coarse_quanta_make_the_first_find_misbehave_more_often(checked_table):
+    """The essay's jumps in computation: a slow search that finds only honest programs with fine grants finds
+    goof-offs and deceptive programs once the first grant above c_min can overshoot by a large quantum."""
+    table, mask = checked_table
+    rows = quanta_sweep(table, mask, AnnealingSettings(runs=600), quanta=(0.0, 0.5, 2.0, 8.0), ratios=(1e-3,))
+    share = {row["quantum"]: row["misbehaving"] for row in rows}
+    assert share[0.0] == 0.0 and share[0.5] < 0.02
+    assert share[2.0] > 0.05 and share[8.0] > share[2.0] + 0.1
+    for row in rows:
+        assert row["misbehaving"] + row["honest"] + row["kind"]["lookup"] + row["kind"]["none"] == pytest.approx(1.0)
+    c = [row["c_star"]["mean"] for row in rows]
+    assert c == sorted(c)
+    json.dumps(rows, allow_nan=False)
+
+
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+@pytest.mark.parametrize("phase", (None, 0.0))
+def test_a_slow_search_finds_misbehaviour_as_often_as_the_slow_limit_says(checked_table, sampling, phase):
+    table, mask = checked_table
+    runs = 2000
+    settings = AnnealingSettings(runs=runs, sampling=sampling, quantum=4.0, quantum_phase=phase)
+    row, = quanta_sweep(table, mask, settings, quanta=(4.0,), ratios=(1e-4,))
+    limit = slow_limit(table, mask, AnnealingSettings(sampling=sampling, quantum=4.0, quantum_phase=phase))
+    assert row["slow_limit"] == pytest.approx(limit)
+    assert 0.0 < limit < 1.0
+    sigma = math.sqrt(limit * (1 - limit) / runs)
+    assert abs(row["misbehaving"] - limit) < 4 * sigma + 0.01
+
+
+def test_slow_limit_is_the_share_among_good_programs_up_to_the_first_grant(checked_table):
+    table, mask = checked_table
+    cols, good = table.to_numpy(), np.asarray(mask)
+    c_min = cols["avg_compute"][good].min()
+    g = 4.0 * math.ceil(c_min / 4.0)
+    within = good & (cols["avg_compute"] <= g)
+    expect = np.isin(cols["kind"][within], [table.kinds.index("goof_off"), table.kinds.index("deceptive")]).mean()
+    assert slow_limit(table, mask, AnnealingSettings(quantum=4.0, quantum_phase=0.0)) == pytest.approx(expect)
+    assert slow_limit(table, looks_good(table, 1.1), AnnealingSettings(quantum=4.0)) is None
+
+
+def test_trace_with_quanta_is_the_run_anneal_reports(numpy_table):
+    table, mask = numpy_table
+    settings = AnnealingSettings(runs=5, rate=0.05, quantum=1.0)
+    res = anneal(table, mask, settings)
+    for run in range(5):
+        tr = trace(table, mask, settings, run=run)
+        assert tr.index == res.index[run] and tr.c_star == res.c_star[run]
+        assert tr.c[-1] == res.c_star[run] and np.all(np.diff(tr.c) >= 0)
+        assert np.unique(tr.c).size < tr.steps  # the grant holds still for several steps at a time
+
+
+def test_bad_quanta_name_the_parameter(numpy_table):
+    table, mask = numpy_table
+    with pytest.raises(ExplorerError, match="^quanta"):
+        quanta_sweep(table, mask, AnnealingSettings(runs=5), quanta=(1.0, -1.0))
+    with pytest.raises(ExplorerError, match="^ratios"):
+        quanta_sweep(table, mask, AnnealingSettings(runs=5), quanta=(1.0,), ratios=())
+    with pytest.raises(ExplorerError, match="quantum"):
+        AnnealingSettings(quantum=-1.0)
+
+
+# ---- the command line ----------------------------------------------------------------------------
+
+
+def _cli(capsys, *args):
+    from explorer.cli import main
+
+    code = main(["anneal", "--set", "n_programs=20000", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_very_slow_ratio_reaches_its_limit(capsys):
+    code, out, err = _cli(capsys, "--ratios", "1e-6", "--runs", "100", "--json")
+    assert code == 0, err
+    row, = json.loads(out)["sweep"]
+    assert row["kind"]["none"] == 0.0 and row["kind"]["honest"] == 1.0
+    code, out, err = _cli(capsys, "--ratios", "1e-30", "--runs", "10")
+    assert code == 2 and err.startswith("error: ratios: ratio 1e-30 is too slow") and err.count("\n") == 1
+
+
+def test_cli_quanta_table_and_json(capsys):
+    code, out, err = _cli(capsys, "--quanta", "0", "4", "--runs", "300", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    rows = report["quanta"]
+    assert [r["quantum"] for r in rows] == [0.0, 4.0] and {r["ratio"] for r in rows} == {1e-3}
+    assert rows[0]["misbehaving"] == 0.0 < rows[1]["misbehaving"]
+    assert "quantum" not in report["params"] and report["params"]["n_programs"] == 20000
+    code, out, err = _cli(capsys, "--quanta", "0", "4", "--runs", "300", "--ratios", "1e-3", "1e-2")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert sum(line.startswith("rate/speed") for line in lines) == 2
+    header = next(line for line in lines if line.split()[:2] == ["quantum", "misbehaving"])
+    assert header.split()[-2:] == ["slow", "limit"]
+    zero = next(line for line in lines if line.split()[:1] == ["0"])
+    assert float(zero.split()[1]) == rows[0]["misbehaving"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--quanta", "-1"], ["--quanta", "at least 0"]),
+    (["--quanta", "1", "--set", "quantum=2"], ["quantum", "--quanta"]),
+    (["--quanta", "1", "--ratios", "0"], ["--ratios"]),
+])
+def test_cli_quanta_mistakes_are_one_line(capsys, args, words):
+    code, out, err = _cli(capsys, *args)
+    assert code == 2 and err.count("\n") == 1
+    assert all(w in err for w in words)
