@@ -342,7 +342,11 @@ def check_run(world: str, params: Mapping[str, Any], checks: Sequence[Predicate]
             done[key] = _metrics(world, full, machine)
         return done[key]
 
-    return [evaluate(p, side(p.params), side(p.other_params) if p.other is not None else None)[0] for p in checks]
+    # The checks were read against the world's metric names; one a run leaves out (a MAP's fields where
+    # nothing looks good) has no value there, so its check does not hold.
+    absent = {n: None for p in checks for n in (p.metric, p.other) if n is not None}
+    return [evaluate(p, {**absent, **side(p.params)}, {**absent, **side(p.other_params)} if p.other is not None else None)[0]
+            for p in checks]
 
 
 def _task(task: tuple) -> dict[str, Any]:
