@@ -510,8 +510,8 @@ def _run_tasks(tasks: list[tuple], results: list, workers: int | None, scheduler
                 i, result = next(runner)
             except StopIteration:
                 break
-            except Exception:
-                if should_stop and should_stop():  # a Ctrl-C that reached the workers too
+            except BaseException:  # a Ctrl-C reaches the worker processes too, which then fail their tasks
+                if should_stop and should_stop():
                     break
                 raise
             results[i] = result
@@ -552,9 +552,9 @@ def _cell(sid: str, world: str, s, case: WorldCase, runs: list[Run], finished: l
     if errors:
         notes.append(f"{len(errors)} task(s) could not run: {errors[0]}")
     if not complete:
-        notes.append("stopped before every run finished")
+        notes.append("stopped before every run and breakpoint search finished; the ones not run are left out")
     return ClaimCell(scenario=sid, world=world, title=s.title, holds=plain(sum(held) / len(held)) if held else None,
                      runs=len(held), by=case.by, reason=case.reason,
-                     breakpoints={n: found.get(n) for n in perturbable(case)} if breakpoints else {},
+                     breakpoints={n: found[n] for n in perturbable(case) if n in found},
                      params=dict(case.params), stated=case.stated, failing=failing,
                      seeds=seeds_for(world, seeds), notes=notes, complete=complete)

@@ -103,6 +103,7 @@ def report(matrix) -> str:
     for c in matrix.cells:
         holds = "-" if c.holds is None else f"{c.holds:.2f}"
         bps = ", ".join(f"{k}={'none' if v is None else fmt(v)}" for k, v in c.breakpoints.items()) or "-"
+        bps += "" if c.complete else " (stopped)"
         lines.append(f"{c.scenario:26s} {c.world:11s} {holds:>6s} {c.runs:5d}  {c.by:13s} {bps}")
     for c in matrix.cells:
         lines.append("")
