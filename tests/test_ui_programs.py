@@ -28,6 +28,19 @@ def test_the_page_selects_traces_and_feeds_the_story():
     assert pn.panel(view).get_root() is not None
 
 
+def test_the_slack_instruction_set_is_measured_and_traced_on_the_page():
+    view = ProgramsView(max_length=3)
+    basic = view.summary.object
+    view.instruction_set = "slack"
+    assert view.shown["instruction_set"] == "slack" and "slack instructions" in view.summary.object
+    assert view.summary.object != basic and view.state.settings()["instruction_set"] == "slack"
+    view.listings["simplicity"] = "IFSHORT NOP LOOP XORX END"  # trace a slack waster: NOP runs on short inputs
+    view.trace_input = "11"
+    assert list(view.trace_pane.value["instruction"][:2]) == ["IFSHORT", "NOP"] and "7 steps" in view.trace_note.object
+    view.trace_input = "111"
+    assert list(view.trace_pane.value["instruction"][:2]) == ["IFSHORT", "LOOP"] and "8 steps" in view.trace_note.object
+
+
 def test_progress_reaches_the_total_and_the_stop_button_is_idle_after():
     view = ProgramsView(max_length=4)
     assert view.total > 0 and view.done == view.total and not view.running
@@ -119,7 +132,7 @@ def measured(monkeypatch):
 def test_a_link_opens_the_page_it_names_measures_only_that_and_follows_changes(link, measured):
     location = link("?task=count&max_length=4&traced_prior=max_speed&trace_input=0110&deployed=true&theme=dark")
     view = ProgramsView.from_link()
-    assert measured == [{"task": "count", "max_length": 4, "generalization_check": True}]  # not the default first
+    assert measured == [{"task": "count", "max_length": 4, "instruction_set": "basic", "generalization_check": True}]  # not the default first
     assert "of length 1..4 for *count*" in view.summary.object and view.link_problem == "" and not view.status.visible
     assert "on x = 0110, f = 1" in view.trace_note.object and view.trace_pane.value is not None
     assert location.search == "?task=count&max_length=4&traced_prior=max_speed&trace_input=0110&deployed=true&theme=dark"
@@ -135,7 +148,7 @@ def test_a_link_opens_the_page_it_names_measures_only_that_and_follows_changes(l
 def test_a_length_over_the_served_limit_is_refused_with_a_message_naming_it(link, measured):
     link("?max_length=9&generalization_check=false")
     view = ProgramsView.from_link(max_length=3)
-    assert measured == [{"task": "parity", "max_length": 3, "generalization_check": False}]
+    assert measured == [{"task": "parity", "max_length": 3, "instruction_set": "basic", "generalization_check": False}]
     assert view.max_length == 3 and "max_length: 9 is more than this server allows (at most 6)" in view.link_problem
     assert "\n" not in view.link_problem and view.status.visible and "at most 6" in view.status.object
     view.generalization_check = True  # the next change: the link as typed no longer applies
@@ -145,7 +158,7 @@ def test_a_length_over_the_served_limit_is_refused_with_a_message_naming_it(link
 def test_a_hostile_link_is_shown_as_text_and_the_rest_applies(link, measured):
     link("?task=<img src=x onerror=alert(1)>&max_length=3&trace_input=<b>1</b>")
     view = ProgramsView.from_link()
-    assert measured == [{"task": "parity", "max_length": 3, "generalization_check": True}]
+    assert measured == [{"task": "parity", "max_length": 3, "instruction_set": "basic", "generalization_check": True}]
     assert "task: '<img src=x onerror=alert(1)>' is not one of: parity" in view.link_problem
     assert "<img" not in view.status.object and "&lt;img" in view.status.object
     assert "not understood" in view.trace_note.object and "<b>" not in view.trace_note.object

@@ -41,7 +41,7 @@ from explorer.ui.url import held, sync_params
 from explorer.worlds.enumerated.machine import run
 from explorer.worlds.enumerated.spaces import enumerate_programs
 from explorer.worlds.enumerated.tasks import TASKS, correct, parse_bits
-from explorer.worlds.enumerated.world import MeasurementStopped
+from explorer.worlds.enumerated.world import EnumeratedWorld, MeasurementStopped
 
 #: Longest programs the page offers (L = 6 takes about 15 s on one CPU core; longer is a batch job).
 PAGE_MAX_LENGTH = 6
@@ -53,7 +53,7 @@ PROGRESS_INTERVAL = 0.2
 #: Looks good on this page: correct on every training input, as the enumerated world's issue states it.
 THRESHOLD = 1.0
 #: The settings a link to this page holds (the rest of the page is computed from them).
-LINK = ("task", "max_length", "generalization_check", "traced_prior", "trace_input", "deployed")
+LINK = ("task", "max_length", "instruction_set", "generalization_check", "traced_prior", "trace_input", "deployed")
 #: Served limits a link may not exceed (a value over one is refused with a message naming it).
 LINK_LIMITS = {"max_length": PAGE_MAX_LENGTH}
 TABLE_CSS = ".tabulator { font-size: 13px; }"
@@ -66,6 +66,9 @@ class ProgramsView(pn.viewable.Viewer):
     max_length = param.Integer(5, bounds=(1, PAGE_MAX_LENGTH), label=f"Max length (at most {PAGE_MAX_LENGTH} here)",
                                doc=f"Longest program enumerated (this page measures up to {PAGE_MAX_LENGTH}; "
                                    "longer spaces are a batch job: python -m explorer programs).")
+    instruction_set = param.Selector(default="basic", objects=EnumeratedWorld.param.instruction_set.objects,
+                                     doc="basic: the eleven instructions; slack: with IFSHORT, which runs the next "
+                                         "instruction only on inputs shorter than the longest training input.")
     generalization_check = param.Boolean(True, doc="Training also checks the held-out inputs (off: memorisers pass).")
     traced_prior = param.Selector(default="simplicity", objects=list(PRIORS), doc="Whose pick the trace runs.")
     trace_input = param.String("1011", doc="Input bits for the trace, x[0] first.")
@@ -141,9 +144,10 @@ class ProgramsView(pn.viewable.Viewer):
         return self.state
 
     def _request(self) -> dict[str, Any]:
-        return {"task": self.task, "max_length": self.max_length, "generalization_check": self.generalization_check}
+        return {"task": self.task, "max_length": self.max_length, "instruction_set": self.instruction_set,
+                "generalization_check": self.generalization_check}
 
-    @param.depends("task", "max_length", "generalization_check", watch=True)
+    @param.depends("task", "max_length", "instruction_set", "generalization_check", watch=True)
     def recompute(self, sync: bool | None = None) -> None:
         """Measure the space (or read it from the disk cache) and select with every prior.
 
@@ -212,7 +216,7 @@ class ProgramsView(pn.viewable.Viewer):
         if not measured:  # read from the cache: no chunk was measured, and the bar shows it done
             progress(1, 1)
         table, results = sim.table(), sim.select()
-        space = enumerate_programs(request["max_length"])
+        space = enumerate_programs(request["max_length"], request["instruction_set"])
         listings = {p: space.listing(r.map["index"]) for p, r in results.items() if r.map is not None}
         cols = table.to_numpy()
         looks_good = cols["train_perf"] >= THRESHOLD
@@ -229,7 +233,8 @@ class ProgramsView(pn.viewable.Viewer):
                         "avg_compute": [results[p].map["avg_compute"] for p in picked], "prior": picked}
         kinds = cols["kind"]
         counts = ", ".join(f"{k} {int(((kinds == i) & looks_good).sum()):,}" for i, k in enumerate(KINDS))
-        summary = (f"**{len(space):,} programs** of length 1..{request['max_length']} for *{request['task']}*; "
+        summary = (f"**{len(space):,} programs** of length 1..{request['max_length']} for *{request['task']}* "
+                   f"({request['instruction_set']} instructions); "
                    f"{int(looks_good.sum()):,} are correct on every training input: {counts}.")
         picks = pd.DataFrame([
             {"prior": p, "program": listings.get(p, "-"), "kind": r.map["kind"] if r.map else "-",
@@ -296,7 +301,8 @@ class ProgramsView(pn.viewable.Viewer):
             self.trace_note.object = f"**Input not understood:** {markup.text(exc)}"
             return
         steps: list = []
-        output, n = run(program, x, int(self.deployed), trace=steps)
+        long_from = self.state.simulation.world.n_train  # IFSHORT reads inputs this long or longer as long
+        output, n = run(program, x, int(self.deployed), trace=steps, long_from=long_from)
         self.trace_pane.value = pd.DataFrame(
             [{"step": k + 1, "position": pos, "instruction": name, "acc": acc, "i": i} for k, (pos, name, acc, i) in enumerate(steps)])
         verdict = "correct" if correct(self.task, output, x) else "wrong"
@@ -327,7 +333,9 @@ class ProgramsView(pn.viewable.Viewer):
         length = w.IntSlider.from_param(p.max_length, sizing_mode="stretch_width")
         check = w.Checkbox.from_param(p.generalization_check, label="Generalization check", align="end",
                                       width=170, sizing_mode="fixed")
-        controls = pn.Row(task, length, check, self._stop_button, sizing_mode="stretch_width")
+        instructions = w.Select.from_param(p.instruction_set, label="Instructions", description=p.instruction_set.doc,
+                                           width=110, sizing_mode="fixed")
+        controls = pn.Row(task, length, instructions, check, self._stop_button, sizing_mode="stretch_width")
         trace_controls = pn.Row(
             w.Select.from_param(p.traced_prior, label="Traced prior", description=p.traced_prior.doc),
             w.TextInput.from_param(p.trace_input, label="Trace input", description=p.trace_input.doc),
