@@ -128,6 +128,18 @@ def test_cli_json(capsys):
     assert cell["by"] == "construction" and cell["holds"] == 1.0 and cell["breakpoints"] == {}
 
 
+def test_cli_prints_a_recorded_matrix_without_running(tmp_path, capsys):
+    m = run_claims(worlds=["abstract"], scenarios=["memory"], seeds=1, perturb=0.0, workers=1, breakpoints=False,
+                   settings=SMALL)
+    path = tmp_path / "matrix.json"
+    path.write_text(json.dumps(m.to_dict()))
+    assert main(["claims", "--recorded", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "memory" in out and "construction" in out and SCENARIOS["memory"].case().reason.split()[0] in out
+    assert main(["claims", "--recorded", str(tmp_path / "none.json")]) == 2
+    assert capsys.readouterr().err.startswith("error: --recorded:")
+
+
 @pytest.mark.parametrize("args, option", [(["--perturb", "1.5"], "--perturb"), (["--perturb", "x"], "--perturb"),
                                           (["--seeds", "0"], "--seeds"), (["--seeds", "two"], "--seeds"),
                                           (["--workers", "0"], "--workers"), (["--world", "moon"], "--world"),

@@ -3,6 +3,7 @@
 Prints a table (scenario x world: the share of runs whose checks all hold, the runs, whether the world
 decides the claim by construction or by measurement, the breakpoints, the reason) or, with --json,
 explorer.claims.ClaimsMatrix.to_dict(). Ctrl-C stops the runs and prints what finished (complete=False).
+--recorded prints a recorded matrix (assets/claims/matrix.json) without running anything.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import signal
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 from explorer.cli.options import add_scenario_dir_option, use_scenario_dirs
 from explorer.cli.output import fmt, print_json, progress_bar
@@ -29,6 +31,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-breakpoints", dest="breakpoints", action="store_false",
                    help="skip the breakpoint searches (only the shares over seeds and perturbations)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    p.add_argument("--recorded", nargs="?", const="", metavar="FILE",
+                   help="run nothing: print a recorded matrix (default assets/claims/matrix.json)")
     add_scenario_dir_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_claims)
@@ -56,9 +60,20 @@ def _fraction(option: str, text: str) -> float:
 
 
 def cmd_claims(args) -> int:
-    from explorer.claims import run_claims, select_cases
+    from explorer.claims import RECORDED, load_recorded, run_claims, select_cases
     from explorer.worlds import WORLDS
 
+    if args.recorded is not None:
+        path = Path(args.recorded) if args.recorded else RECORDED
+        if not path.is_file():
+            raise ExplorerError(f"--recorded: {path} is not a file; record one with "
+                                "`python -m explorer claims --seeds 20 --json > assets/claims/matrix.json`")
+        matrix = load_recorded(path)
+        if args.json:
+            print_json(matrix.to_dict())
+        else:
+            print(report(matrix))
+        return 0
     seeds = _int("--seeds", args.seeds)
     perturb = _fraction("--perturb", args.perturb)
     workers = None if args.workers is None else _int("--workers", args.workers)
