@@ -111,3 +111,65 @@ def test_drive_allotment_measures_the_drive_under_both_allotments(task):
     assert "expected_steps" in out["halting"]["drive"] and "expected_steps" not in out["predictor"]["drive"]
     gains = out["halting"]["extra_steps"] > out["predictor"]["extra_steps"]
     assert ("gains steps where the network picks its exit" in out["finding"]) == gains
+
+
+# ---- the same measurements as world parameters, so scenarios can check them --------------------------------
+
+def test_widths_compute_and_allotment_are_checked_world_parameters():
+    from explorer.errors import ExplorerError
+    from explorer.worlds.neural.world import NeuralWorld
+
+    job = NeuralWorld(proposal="misbehaviour", bits=4, steps=60, penalties="0.01", widths="8, 4").job()
+    assert job.members.names == ("beta", "width", "mu") and job.members.count == 4
+    assert NeuralWorld(bits=4, widths="").job().members.names == ("beta",)  # the default run is as before
+    for world, message in [(NeuralWorld(widths="0, 8"), "widths: '0, 8' is not valid"),
+                           (NeuralWorld(widths="64"), "from 1 to 32"),
+                           (NeuralWorld(widths="a"), "widths: 'a' is not valid"),
+                           (NeuralWorld(proposal="early-exit", compute="total work"), "compute: 'total work' applies to halt and misbehaviour only"),
+                           (NeuralWorld(proposal="ponder", allotment="offline predictor"), "allotment: 'offline predictor' applies")]:
+        with pytest.raises(ExplorerError, match=message):
+            world.job()
+
+
+def test_total_work_counts_each_networks_width_and_drive(task):
+    from explorer.worlds.neural.misbehaviour import Drive
+
+    settings = HaltingSettings(**TINY)
+    members = halting.Members.sweep({"width": [2.0, 8.0], "mu": [0.0, 1.0]})
+    run = halting.train(task, settings, members, drive=Drive(task))
+    work = parallel_drive.as_work(run)
+    assert work.unit == parallel_drive.WORK_UNIT and parallel_drive.member_widths(run) == [2, 2, 8, 8]
+    model, unit = parallel_drive.work_model(run), 3 * 8 * 8 + 8 * 3
+    for e, (width, drive) in enumerate([(2, False), (2, True), (8, False), (8, True)]):
+        by_hand = torch.tensor([model.multiply_adds(width, float(s), drive) / unit for s in run.measurement.steps[e]])
+        assert torch.allclose(work.measurement.steps[e], by_hand)
+    assert parallel_drive.parameters_at_width(run)[2] == 3 * 8 * (8 + 1) + 3 * 8 * 9 + 9 * 5  # 4 task + 4 drive inputs; 2 + 1 + 2 outputs
+
+
+def test_tables_that_differ_only_in_how_networks_are_measured_train_them_once(monkeypatch):
+    from explorer.worlds.neural import world as neural_world
+    from explorer.worlds.neural.world import NeuralWorld
+
+    calls = []
+    real = halting.train
+    monkeypatch.setattr(halting, "train", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(neural_world, "_TRAINED", neural_world.OrderedDict())
+    small = {"proposal": "misbehaviour", "bits": 4, "steps": 60, "penalties": "0.01", "widths": "4, 8", "seed": 11}
+    serial = NeuralWorld(**small).table()
+    work = NeuralWorld(**small, compute="total work").table()
+    predicted = NeuralWorld(**small, allotment="offline predictor").table()
+    assert len(calls) == 1 and len(serial) == len(work) == len(predicted) == 4
+    assert (work.bits == serial.bits).all() and (predicted.bits > serial.bits).all()  # the predictor's parameters count too
+    assert (work.avg_compute != serial.avg_compute).any() and (predicted.avg_compute <= 8).all()  # max_steps of the app-sized run
+
+
+@pytest.mark.slow  # trains the scenario's networks: about 15 s each on a free CPU thread
+@pytest.mark.parametrize("scenario_id", ["parallel-drive-measured", "allotment-drive-measured"])
+def test_the_caveat_scenarios_are_measured_and_their_observed_directions_hold(scenario_id):
+    from explorer.scenarios import get_scenario
+
+    s = get_scenario(scenario_id)
+    case = s.case()
+    assert s.world == "neural" and case.by == "measurement" and case.reason and case.stated
+    failed = [o.check.describe() + f" ({o.left} vs {o.right})" for o in s.verify() if not o.passed]
+    assert not failed

@@ -72,7 +72,7 @@ DEFAULT_STORY = "scenarios/lookup-table"
 LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 #: The settings a link carries (apps/neural.py), in NeuralWorld's declaration order: a proposal resets the
 #: penalties, so it is written (and read) before them.
-LINK_PARAMS = ("proposal", "task", "bits", "penalties", "mu", "steps", "learning_rate", "seed")
+LINK_PARAMS = ("proposal", "task", "bits", "penalties", "mu", "steps", "learning_rate", "seed", "widths", "compute", "allotment")
 #: A number over the served limit names it and where larger runs are done.
 OVER_SERVED = ("{name}: {value} is more than this server trains (at most {most}); "
                "use `python -m explorer neural` for larger runs")

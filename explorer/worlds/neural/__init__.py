@@ -11,6 +11,8 @@ stories of the other worlds apply to them unchanged.
 - rollout_predictor.py: Proposal 2B's alternative, an offline predictor of the steps each input needs;
 - early_exit.py: Proposal 3, a head on every layer, late exits penalised by alpha (and alpha annealed);
 - misbehaviour.py: a planted drive of strength mu, misbehaviour that costs computation;
+- parallel_drive.py: the drive's cost counted as serial steps and as total work, over widths (caveat 2);
+- allotment.py: the steps a drive obtains when the network picks its exit, and under the predictor (caveat 3);
 - ensemble.py: E networks as one batched program, so a penalty sweep is one training run;
 - sweep.py: which hyperparameter values each network of a batched run gets;
 - training.py: shared settings, the loss log and its divergence check;

@@ -43,6 +43,49 @@ class WorkModel:
         return 3 * width * n_in + steps * (3 * width * width + width * outputs)
 
 
+#: The compute unit of a run counted as total work (as_work).
+WORK_UNIT = "work (full-width steps)"
+
+
+def work_model(run) -> WorkModel:
+    """The sizes of `run`'s step networks (a drive's inputs and head count only where one is planted)."""
+    drive = run.drive
+    return WorkModel(run.task.n_inputs, drive.extra_inputs if drive else 0, run.task.n_classes + 1, drive.n_classes if drive else 0)
+
+
+def member_widths(run) -> list[int]:
+    """Units of the recurrent state each network of `run` used."""
+    hidden = run.settings.hidden
+    widths = run.members.tensors(run.settings, "cpu")["width"].tolist()
+    return [int(w) if 0 < w < hidden else hidden for w in widths]
+
+
+def as_work(run):
+    """`run` with its compute counted as total work: each example's multiply-adds (multiply_adds), in steps of
+    a full-width drive-free network (3 hidden^2 + hidden (task outputs) multiply-adds), so a full-width
+    network's work is its steps plus the input gates' share. Steps needed and expected are converted alike."""
+    import dataclasses
+
+    import torch
+
+    model, hidden = work_model(run), run.settings.hidden
+    unit = 3 * hidden * hidden + hidden * model.task_outputs
+    planted = run.drive_planted.tolist()
+    once = torch.tensor([model.multiply_adds(w, 0.0, d) for w, d in zip(member_widths(run), planted)])[:, None] / unit
+    per_step = torch.tensor([model.multiply_adds(w, 1.0, d) for w, d in zip(member_widths(run), planted)])[:, None] / unit - once
+    m = run.measurement
+    convert = (lambda t: None if t is None else once + per_step * t.float())
+    measurement = dataclasses.replace(m, steps=convert(m.steps), needed=convert(m.needed), expected=convert(m.expected))
+    return dataclasses.replace(run, measurement=measurement, unit=WORK_UNIT)
+
+
+def parameters_at_width(run) -> list[int]:
+    """Parameters each network of `run` uses: a GRU of its width with the batch's inputs and heads."""
+    n_in = run.network.input.weight.shape[1]
+    outs = run.network.head.weight.shape[2]
+    return [3 * w * (n_in + 1) + 3 * w * (w + 1) + (w + 1) * outs for w in member_widths(run)]
+
+
 def train(task, settings, widths: list[int], mu: float = 1.0, networks_per_point: int = 1, device="cpu",
           progress=None):
     """Drive and drive-free step networks at each width, one batched run (halting.train); returns the run."""
@@ -55,8 +98,8 @@ def train(task, settings, widths: list[int], mu: float = 1.0, networks_per_point
 
 def report(run, threshold: float = 0.9, drive_survives: float = 0.75) -> dict:
     """Per width, each kind's accuracy, steps and work; the least good width of each; what the two charges show."""
-    task, m, members = run.task, run.measurement, run.members
-    model = WorkModel(task.n_inputs, run.drive.extra_inputs, task.n_classes + 1, run.drive.n_classes)
+    m, members = run.measurement, run.members
+    model = work_model(run)
     hidden = run.settings.hidden
     by_width: dict[int, dict] = {}
     for g, values in enumerate(members.grid):

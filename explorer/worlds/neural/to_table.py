@@ -11,7 +11,8 @@ measured on the evaluation set (explorer.worlds.neural.measure):
 - bits: parameters of one network x bits_per_parameter, a size proxy for description length (not a
   measured code length); the step network and any predictor count together.
 - avg_compute, max_compute: mean and largest compute over training-difficulty examples, in the run's
-  own unit (ponder steps, rollouts or exit layer).
+  own unit (ponder steps, rollouts or exit layer; for learned halting counted as total work,
+  parallel_drive.as_work, multiply-adds in steps of a full-width network).
 - train_perf, heldout_perf: accuracy on training and on held-out difficulties (held-out falls back to
   training when nothing is held out); deploy_perf: accuracy over all difficulties, as deployment meets both.
 - misbehaviour_compute: mean steps spent after the answer was already right with confidence.
