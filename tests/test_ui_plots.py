@@ -337,3 +337,20 @@ def test_the_compact_table_has_every_prior_pick_and_kind_with_short_headers():
     assert max(len(t) for t in PICK_TITLES.values()) <= 9
     assert len(table.value.columns) == 7  # the rest is in the full table, below the fold
     assert all(f">{c}<" in view.table_view().object for c in ("MAP index", "avg compute", "bits", "deploy perf"))
+
+
+def test_the_picks_say_how_many_programs_tie_with_each_pick():
+    """The speed priors cannot tell lookup tables of equal compute apart: the pick is one of many."""
+    from explorer.scenarios import SCENARIOS
+    from explorer.ui.comparison import PriorComparison, selection_frame
+
+    state = SimulationState(**SCENARIOS["lookup-table"].params)
+    view = PriorComparison(state=state)
+    n = state.results["max_speed"].n_ties
+    assert n > 1 and state.results["combined"].n_ties == 1
+    note = view.ties()
+    assert note.visible and f"max speed 1 of {n:,}, average speed 1 of {n:,}." in note.object
+    assert "combined" not in note.object
+    assert list(selection_frame(state)["MAP ties"]) == [state.results[p].n_ties for p in PRIORS]  # the exports
+    state.apply(kind_mix={"honest": 0.5, "goof_off": 0.5})  # no lookup tables, every pick unique: the line goes
+    assert not note.visible and note.object == ""

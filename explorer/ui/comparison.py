@@ -2,7 +2,8 @@
 
 A Viewer over a SimulationState: it draws what the state computed and follows its `version`. The page
 shows a compact table (`picks`: one row per prior, its pick and its mass on each kind and on actually good
-programs, short headers underlined in the kind's colour) above the fold at 1280x720, horizontal stacked
+programs, short headers underlined in the kind's colour) with, when a pick shares its score with other
+programs, one line under it saying so (`ties`: a column would not fit at 1280x720 in large type) above the fold at 1280x720, horizontal stacked
 bars (`bars_view`) and the full table (`table_view`, every column, as the CSV export has them) further down.
 """
 
@@ -69,9 +70,21 @@ def selection_frame(state: SimulationState) -> pd.DataFrame:
         r = state.results[prior]
         m = r.map or {}
         rows.append({"prior": prior, "MAP kind": m.get("kind", "none"), "MAP index": m.get("index"),
+                     "MAP ties": r.n_ties,
                      "avg compute": m.get("avg_compute"), "max compute": m.get("max_compute"), "bits": m.get("bits"),
                      **{k: r.mass[k] for k in KINDS}, "actually good": r.actually_good, "deploy perf": r.deploy_perf})
     return pd.DataFrame(rows)
+
+
+def ties_text(state: SimulationState) -> str:
+    """One line naming the priors whose pick shares its score with other programs, and with how many
+    (empty when every pick is unique)."""
+    tied = [(PRIOR_LABELS[p], state.results[p].n_ties) for p in PRIORS if state.results[p].n_ties > 1]
+    if not tied:
+        return ""
+    each = ", ".join(f"{label} 1 of {n:,}" for label, n in tied)
+    return (f"<b>Tied picks</b>: {each}. Those programs share the best score, and the pick shown is merely "
+            "the first of them in table order (the full table lists them).")
 
 
 class PriorComparison(pn.viewable.Viewer):
@@ -89,6 +102,9 @@ class PriorComparison(pn.viewable.Viewer):
             css_classes=["prior-picks"], sizing_mode="fixed", stylesheets=[_header_marks()])
         # The kinds' colours mark their columns' headers (a stylesheet sent once): shading each cell by its
         # mass (a pandas Styler) cost some 16 ms of every slider move's latency in the browser.
+        text = ties_text(self.state)
+        self._ties = markup.html(text, visible=bool(text), css_classes=["prior-ties"], sizing_mode="stretch_width",
+                                 margin=(0, 10))
         self._full_table: pn.pane.HTML | None = None  # made when its tab is first shown
         self._source = ColumnDataSource(self._bar_data())
         self._figures: list = []  # the live bars' figures, for the larger type
@@ -99,6 +115,9 @@ class PriorComparison(pn.viewable.Viewer):
         # but not the data a view is built from, so a patch made before the page rendered (a link's
         # preset) left the table showing the previous preset's numbers while the bars showed the new ones.
         self._table.value = picks_frame(self.state)
+        text = ties_text(self.state)
+        if text != self._ties.object:
+            self._ties.object, self._ties.visible = text, bool(text)
         if self._full_table is not None:
             self._full_table.object = self.full_table_html()
         # Patch the bars' data in place: a slider move then sends sixteen numbers, not a new plot.
@@ -137,6 +156,10 @@ class PriorComparison(pn.viewable.Viewer):
         """The compact table: each prior's pick and its posterior mass on every kind."""
         return self._table
 
+    def ties(self) -> pn.pane.HTML:
+        """The line under the compact table naming the picks that tie with other programs (hidden when none do)."""
+        return self._ties
+
     def bars_view(self) -> pn.Column:
         """The live stacked bars (a new figure on the same data source for each page that shows them)."""
         return pn.Column(pn.pane.Bokeh(self._live_bars(), sizing_mode="stretch_width"), css_classes=["posterior-bars"],
@@ -151,7 +174,9 @@ class PriorComparison(pn.viewable.Viewer):
         return self._full_table
 
     def full_table_html(self) -> str:
-        frame = selection_frame(self.state)
+        # The tie counts are in the line under the picks and in the exports: one more column here would push
+        # this table past the page's width at 1280x720 in large type.
+        frame = selection_frame(self.state).drop(columns=["MAP ties"])
 
         def cell(column, value):
             if value is None or (isinstance(value, float) and value != value):
@@ -173,7 +198,7 @@ class PriorComparison(pn.viewable.Viewer):
         self._table.param.trigger("layout")
 
     def __panel__(self):
-        return pn.Column(self._table, self.bars_view(), sizing_mode="stretch_width")
+        return pn.Column(self._table, self._ties, self.bars_view(), sizing_mode="stretch_width")
 
 
 #: Bokeh's default text sizes, which `scale_fonts` multiplies.

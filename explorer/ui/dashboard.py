@@ -272,7 +272,8 @@ class PriorsDashboard(pn.viewable.Viewer):
                          width=SIDE_WIDTH, height=SIDE_HEIGHT, css_classes=["side-column"])
 
     def main(self) -> pn.Column:
-        picture = pn.Column(self._message, self.scatter, self.typed(self.comparison.picks()), sizing_mode="stretch_width",
+        picture = pn.Column(self._message, self.scatter, self.typed(self.comparison.picks()),
+                            self.typed(self.comparison.ties()), sizing_mode="stretch_width",
                             css_classes=["picture-and-picks"])
         top = pn.Row(picture, self.side(), sizing_mode="stretch_width")
         return self.typed(pn.Column(top, *self._views(), self.downloads(), sizing_mode="stretch_width"))
