@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from explorer.stories.cells import describe_cell
 from explorer.stories.model import Story
 from explorer.stories.vocabulary import CRITERIA
 
@@ -139,11 +140,13 @@ def argument(story: Story, claim_statuses: Mapping[str, str] | None = None,
         add(Node("claim", cid, claim.text, status, here.get(node_key("claim", cid)),
                  detail=component[cid].replace("_", " "), column=COLUMNS["claim"]))
     for eid, ev in evidence.items():
-        if ev.simulated:
+        if ev.cell is not None:
+            detail = describe_cell(ev.cell)
+        elif ev.simulated:
             detail = f"{ev.scenario}: {ev.predicate.text() if ev.predicate is not None else 'no predicate'}"
         else:
             detail = f"external source, {ev.finding or 'no finding'}"
-        text = ev.note or (ev.source or "" if not ev.simulated else "")
+        text = ev.note or (ev.source or "" if ev.external else "")
         add(Node("evidence", eid, text, evidence_statuses.get(eid, "unchecked"), here.get(node_key("evidence", eid)),
                  detail=detail, column=COLUMNS["evidence"]))
     for name, a in assumptions.items():
@@ -159,7 +162,7 @@ def argument(story: Story, claim_statuses: Mapping[str, str] | None = None,
             edges.append(Edge(node_key("claim", cid), ref("claim", other, other in claims), "rests on"))
         for eid in claim.evidence:
             ev = evidence.get(eid)
-            relation = "is evidence for" if ev is None or ev.simulated else (ev.finding or "supports")
+            relation = "is evidence for" if ev is None or not ev.external else (ev.finding or "supports")
             edges.append(Edge(ref("evidence", eid, ev is not None), node_key("claim", cid), relation))
     for eid, ev in evidence.items():
         for name in ev.assumptions:

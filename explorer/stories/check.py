@@ -17,6 +17,7 @@ from typing import Any
 from explorer.errors import ExplorerError
 from explorer.stories import evidence as evidence_mod
 from explorer.stories import fileformat
+from explorer.stories.cells import cell_verdict, describe_cell, describe_verdict
 from explorer.stories.evidence import Result
 from explorer.stories.messages import Message, StoryFormatError, errors
 from explorer.stories.model import Evidence, Recorded, Story
@@ -64,7 +65,13 @@ class FileReport:
         evidence = []
         for ev in (story.evidence if story else []):
             item: dict[str, Any] = {"id": ev.id, "line": ev.line}
-            if not ev.simulated:
+            if ev.cell is not None:
+                v = cell_verdict(ev.cell)
+                item.update(cell={"scenario": ev.cell.scenario, "world": ev.cell.world, "op": ev.cell.op,
+                                  "share": ev.cell.share, "by": ev.cell.by},
+                            status=evidence_mod.evidence_status(story, ev), holds=v.holds, value=v.share,
+                            runs=v.runs, by=v.by, problem=v.problem or None)
+            elif not ev.simulated:
                 item.update(source=ev.source, finding=ev.finding)
             else:
                 item.update(scenario=ev.scenario, predicate=ev.predicate.describe() if ev.predicate else None,
@@ -98,7 +105,9 @@ class FileReport:
             return out + [f"{self.file}: {_count(len(self.errors), 'error')}; the file could not be read as a story"]
         for ev in story.evidence:
             where = f"{self.file}:{ev.line}"
-            if not ev.simulated:
+            if ev.cell is not None:
+                out.append(f"{where}: {ev.id}: {describe_cell(ev.cell)}: {describe_verdict(ev.cell)}")
+            elif not ev.simulated:
                 out.append(f"{where}: {ev.id} {ev.finding} (external source: {_one_line(ev.source or '')})")
             elif ev.id in self.results:
                 out.append(f"{where}: {_describe_result(ev, self.results[ev.id])}{self._change_note(ev)}")

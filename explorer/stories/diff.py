@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from explorer.stories.cells import describe_cell
 from explorer.stories.evidence import claim_statuses
 from explorer.stories.model import ClassChoice, Evidence, Predicate, Story
 
@@ -259,9 +260,14 @@ class _Differ:
             b = new.get(eid)
             if b is None:
                 continue
-            if a.simulated != b.simulated:
+            if (a.simulated, a.external) != (b.simulated, b.external):
                 self.add("evidence", "changed", eid, "kind", _describe(a), _describe(b),
                          f"evidence {eid}: {_describe(a)} -> {_describe(b)}")
+                continue
+            if a.cell is not None:
+                if a.cell != b.cell:
+                    self.add("evidence", "changed", eid, "cell", _describe(a), _describe(b),
+                             f"evidence {eid}: {_describe(a)} -> {_describe(b)}")
                 continue
             if not a.simulated:
                 if a.source != b.source:
@@ -314,7 +320,7 @@ class _Differ:
                 self.add("verdicts", "flipped", eid, "holds", a.recorded.holds, b.recorded.holds,
                          f"evidence {eid} recorded result: {word[a.recorded.holds]} -> {word[b.recorded.holds]} "
                          f"({_num(a.recorded.value)} -> {_num(b.recorded.value)})")
-            if not a.simulated and not b.simulated and a.finding != b.finding:
+            if a.external and b.external and a.finding != b.finding:
                 self.add("verdicts", "flipped", eid, "finding", a.finding, b.finding,
                          f"evidence {eid} finding: {a.finding} -> {b.finding}")
         before, after = claim_statuses(self.old), claim_statuses(self.new)
@@ -331,6 +337,8 @@ class _Differ:
 
 
 def _describe(e: Evidence) -> str:
+    if e.cell is not None:
+        return describe_cell(e.cell)
     if not e.simulated:
         return f"{' '.join((e.source or '').split())} ({e.finding})"
     extra = f" with {_params(e.params)}" if e.params else ""

@@ -1,5 +1,8 @@
 """Running a story's evidence against the simulation, and what that says of each claim.
 
+Evidence can also cite a cell of the claims matrix (explorer/stories/cells.py): its status comes from the
+recorded matrix, not from a run here.
+
 A piece of simulated evidence names a scenario (of any world), parameters (literals, plus assumptions
 at their nominal values or at values a sweep chooses) and a predicate of explorer.checks, the grammar
 scenarios and tours use: `PRIOR.METRIC op value|other`, with optional overrides per side. It runs in
@@ -26,6 +29,7 @@ from explorer.checks import SHARED, SIGNIFICANT, Runner, code_version, flat_metr
 from explorer.checks import evaluate as compare  # the one evaluator, under the name the story panel uses
 from explorer.errors import ExplorerError
 from explorer.scenarios import get_scenario
+from explorer.stories.cells import cell_status
 from explorer.stories.model import Evidence, Recorded, Story, effective_params, is_stale, same_value
 
 __all__ = ["SHARED", "SIGNIFICANT", "STATUSES", "Checked", "Result", "as_checked", "as_checked_is_cached",
@@ -102,7 +106,10 @@ def run_all(story: Story, overrides: Mapping[str, Any] | None = None, shared: bo
 
 
 def evidence_status(story: Story, evidence: Evidence, results: Mapping[str, Result] | None = None) -> str:
-    """supported / refuted / stale / unchecked for one piece of evidence (from a run, else its record)."""
+    """supported / refuted / stale / unchecked for one piece of evidence (from a run, else its record; a cited
+    claims-matrix cell from the recorded matrix)."""
+    if evidence.cell is not None:
+        return cell_status(evidence.cell)
     if not evidence.simulated:
         return "refuted" if evidence.finding == "refutes" else "supported"
     if results is not None and evidence.id in results:

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from explorer.errors import ExplorerError
+from explorer.stories.cells import describe_cell, describe_verdict
 from explorer.stories.evidence import Result, claim_statuses, code_version, evidence_status, run_all
 from explorer.stories.model import ClassChoice, Evidence, Predicate, Story, Sweep
 from explorer.stories.render import safe_html, safe_inline
@@ -96,7 +97,9 @@ def describe_value(value: Any) -> str:
 
 
 def describe_evidence(story: Story, ev: Evidence) -> str:
-    """One line: what the evidence runs and asserts, or what source it cites."""
+    """One line: what the evidence runs and asserts, or what matrix cell or source it cites."""
+    if ev.cell is not None:
+        return describe_cell(ev.cell)
     if not ev.simulated:
         return f"{ev.source} ({ev.finding})"
     parts = [f"scenario {ev.scenario}"]
@@ -111,6 +114,8 @@ def describe_evidence(story: Story, ev: Evidence) -> str:
 
 def describe_result(ev: Evidence, findings_: Findings) -> str:
     """What running (or the record) found: `0.0091 (holds)`, `refutes`, `not run`."""
+    if ev.cell is not None:
+        return describe_verdict(ev.cell)
     if not ev.simulated:
         return ev.finding or ""
     r = findings_.results.get(ev.id) if findings_.results is not None else None
@@ -177,8 +182,12 @@ def to_json_data(story: Story, findings_: Findings | None = None) -> dict[str, A
                 for name, crit in story.criteria.items() if name in CRITERIA}
     evidence = []
     for ev in story.evidence:
-        item: dict[str, Any] = {"id": ev.id, "kind": "simulation" if ev.simulated else "source"}
-        if ev.simulated:
+        item: dict[str, Any] = {"id": ev.id, "kind": "cell" if ev.cell is not None else
+                                "simulation" if ev.simulated else "source"}
+        if ev.cell is not None:
+            c = ev.cell
+            item.update(cell={"scenario": c.scenario, "world": c.world, "op": c.op, "share": c.share, "by": c.by})
+        elif ev.simulated:
             item.update(scenario=ev.scenario, params=dict(ev.params), assumptions=list(ev.assumptions),
                         predicate=_predicate_data(ev.predicate) if ev.predicate is not None else None)
         else:

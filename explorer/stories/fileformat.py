@@ -33,8 +33,8 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarStrin
 from explorer.params import type_name
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import (
-    SCHEMA_VERSION, Assumption, Claim, ClassChoice, Component, Criterion, Evidence, Predicate, Recorded, Story,
-    Sweep,
+    SCHEMA_VERSION, Assumption, Claim, ClassChoice, Component, Criterion, Evidence, MatrixCell, Predicate, Recorded,
+    Story, Sweep,
 )
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 
@@ -55,7 +55,8 @@ CLAIM_KEYS = ("id", "text", "evidence", "rests_on", "undeveloped")
 COMPONENT_KEYS = ("undeveloped", "note", "claims")
 CRITERION_KEYS = ("rating", "basis", "note")
 ASSUMPTION_KEYS = ("name", "parameter", "nominal", "range", "note")
-EVIDENCE_KEYS = ("id", "scenario", "params", "assumptions", "predicate", "source", "finding", "note", "recorded")
+EVIDENCE_KEYS = ("id", "scenario", "params", "assumptions", "predicate", "source", "finding", "cell", "note", "recorded")
+CELL_KEYS = ("scenario", "world", "op", "share", "by")  # a cited cell of the claims matrix (explorer/stories/cells.py)
 PREDICATE_KEYS = ("metric", "op", "value", "other", "params", "other_params")  # explorer.checks.KEYS
 RECORDED_KEYS = ("holds", "value", "other", "params", "code_version")
 SWEEP_KEYS = ("id", "scenario", "params", "assumptions", "points", "fails_safely", "fails_catastrophically",
@@ -434,7 +435,12 @@ class _Reader:
         if simulated and external:
             self.fail("TS-F05", f"{what} mixes a simulation ({', '.join(simulated)}) with an external source "
                       f"({', '.join(external)}); use two entries", line)
-        if external:
+        if "cell" in m:
+            if simulated or external:
+                self.fail("TS-F05", f"{what} cites a claims-matrix cell and also has {', '.join(simulated + external)}; "
+                          "use two entries", line)
+            ev.cell = self.cell(m["cell"], f"{what}'s cell", at("cell") or line)
+        elif external:
             for key in ("source", "finding"):
                 if key not in m:
                     self.fail("TS-F06", f"{what} cites a source, so it needs '{key}'", line)
@@ -455,6 +461,17 @@ class _Reader:
         if "note" in m:
             ev.note = self.text(m["note"], f"{what}'s note", at("note"))
         return ev
+
+    def cell(self, value, what: str, line: int) -> MatrixCell:
+        m = self.mapping(value, what, line, CELL_KEYS, ("scenario", "world", "op", "share"))
+        at = lambda k: self.line_of(m, k) or line
+        share = self.number(m["share"], f"{what}'s share", at("share"))
+        if not 0 <= share <= 1:
+            self.fail("TS-F05", f"{what}'s share {share:g} must be a fraction from 0 to 1", at("share"))
+        return MatrixCell(scenario=self.ident(m["scenario"], f"{what}'s scenario", at("scenario")),
+                          world=self.ident(m["world"], f"{what}'s world", at("world")),
+                          op=self.text(m["op"], f"{what}'s op", at("op"), allow_empty=False), share=share,
+                          by=self.ident(m["by"], f"{what}'s by", at("by")) if "by" in m else None, line=line)
 
     def recorded(self, value, what: str, line: int) -> Recorded:
         m = self.mapping(value, what, line, RECORDED_KEYS, ("holds", "value", "params", "code_version"))
@@ -658,6 +675,10 @@ def to_data(story: Story) -> CommentedMap:
 
 
 def _evidence(e: Evidence) -> CommentedMap:
+    if e.cell is not None:
+        c = e.cell
+        return _map([("id", e.id), ("cell", _flow({"scenario": c.scenario, "world": c.world, "op": c.op, "share": c.share,
+                                                   **({"by": c.by} if c.by else {})})), ("note", _text(e.note))])
     if not e.simulated:
         return _map([("id", e.id), ("source", _text(e.source or "")), ("finding", e.finding), ("note", _text(e.note))])
     recorded = None

@@ -14,7 +14,7 @@ from explorer.checks import Predicate, code_version, plain
 from explorer.errors import ExplorerError
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 
-__all__ = ["Assumption", "ClassChoice", "Claim", "Component", "Criterion", "Evidence", "Predicate", "Recorded",
+__all__ = ["Assumption", "ClassChoice", "Claim", "Component", "Criterion", "Evidence", "MatrixCell", "Predicate", "Recorded",
            "SCHEMA_VERSION", "Story", "Sweep", "effective_params", "is_stale"]
 
 SCHEMA_VERSION = 1
@@ -81,8 +81,22 @@ class Recorded:
 
 
 @dataclass
+class MatrixCell:
+    """A cell of the claims matrix (explorer.claims) that evidence cites: a scenario's claim in one world, the
+    share of runs in which it must hold (`op` `share`), and, if given, how that world must decide it."""
+
+    scenario: str
+    world: str
+    op: str
+    share: float
+    by: str | None = None
+    line: int = _line()
+
+
+@dataclass
 class Evidence:
-    """Support for claims: a simulation (scenario, parameters, predicate) or an external source."""
+    """Support for claims: a simulation (scenario, parameters, predicate), a cell of the claims matrix, or an
+    external source."""
 
     id: str
     scenario: str | None = None
@@ -93,11 +107,17 @@ class Evidence:
     finding: str | None = None
     note: str = ""
     recorded: Recorded | None = None
+    cell: MatrixCell | None = None
     line: int = _line()
 
     @property
     def simulated(self) -> bool:
-        return self.source is None
+        """Whether this evidence runs a simulation of its own (neither a matrix cell nor an external source)."""
+        return self.source is None and self.cell is None
+
+    @property
+    def external(self) -> bool:
+        return self.source is not None
 
 
 @dataclass

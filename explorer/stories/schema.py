@@ -15,7 +15,7 @@ from typing import Any
 import param
 
 from explorer.checks import ALL_METRICS, OPERATORS
-from explorer.scenarios import shipped_scenario_ids
+from explorer.scenarios import DECIDED_BY, shipped_scenario_ids
 from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
 from explorer.stories import fileformat as ff
 from explorer.stories.model import SCHEMA_VERSION
@@ -171,15 +171,30 @@ def story_schema() -> dict:
     simulated = {"id": ids, "scenario": _ref("scenario"), "params": _ref("params"), "assumptions": id_list,
                  "predicate": _ref("predicate"), "note": _ref("text"), "recorded": _ref("recorded")}
     external = {"id": ids, "source": _ref("nonempty_text"), "finding": {"enum": list(FINDINGS)}, "note": _ref("text")}
-    if set(simulated) | set(external) != set(ff.EVIDENCE_KEYS):
+    cited = {"id": ids, "cell": _ref("cell"), "note": _ref("text")}
+    if set(simulated) | set(external) | set(cited) != set(ff.EVIDENCE_KEYS):
         raise AssertionError("evidence schema does not match fileformat.EVIDENCE_KEYS")
-    defs["evidence"] = {  # an entry citing a source or a finding is external; any other is a simulation
-        "description": "A simulation (scenario, params, predicate) or an external source (source, finding).",
-        "if": {"anyOf": [{"required": ["source"]}, {"required": ["finding"]}]},
-        "then": _object(tuple(k for k in ff.EVIDENCE_KEYS if k in external), external,
-                        ("id", "source", "finding")),
-        "else": _object(tuple(k for k in ff.EVIDENCE_KEYS if k in simulated), simulated,
-                        ("id", "scenario", "predicate")),
+    defs["cell"] = _object(ff.CELL_KEYS, {
+        "scenario": _ref("scenario"), "world": {"enum": list(WORLDS)},
+        "op": {"enum": [op for op in OPERATORS if op not in ("==", "!=")]},
+        "share": {"type": "number", "minimum": 0, "maximum": 1}, "by": {"enum": list(DECIDED_BY)},
+    }, ("scenario", "world", "op", "share"),
+        description="A cell of the claims matrix (python -m explorer claims): the share of runs in which the "
+                    "scenario's claim holds in that world must compare with `share` as `op` says; checked against "
+                    "the recorded matrix.")
+    defs["evidence"] = {  # an entry with a cell cites the claims matrix; one citing a source or a finding is
+        # external; any other is a simulation
+        "description": "A simulation (scenario, params, predicate), a claims-matrix cell (cell), or an external "
+                       "source (source, finding).",
+        "if": {"required": ["cell"]},
+        "then": _object(tuple(k for k in ff.EVIDENCE_KEYS if k in cited), cited, ("id", "cell")),
+        "else": {
+            "if": {"anyOf": [{"required": ["source"]}, {"required": ["finding"]}]},
+            "then": _object(tuple(k for k in ff.EVIDENCE_KEYS if k in external), external,
+                            ("id", "source", "finding")),
+            "else": _object(tuple(k for k in ff.EVIDENCE_KEYS if k in simulated), simulated,
+                            ("id", "scenario", "predicate")),
+        },
     }
     defs["sweep"] = _object(ff.SWEEP_KEYS, {
         "id": ids, "scenario": _ref("scenario"), "params": _ref("params"),

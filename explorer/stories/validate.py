@@ -18,10 +18,10 @@ from explorer.checks import ALL_METRICS, OPERATORS, code_version, meaning_proble
 from explorer.errors import ExplorerError
 from explorer.params import allowed, set_values, type_name
 from explorer.priors import PRIORS, PriorSettings
-from explorer.scenarios import SCENARIOS
+from explorer.scenarios import DECIDED_BY, SCENARIOS
 from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
 from explorer.stories.messages import Message, StoryFormatError
-from explorer.stories.model import Predicate, Recorded, Story, effective_params, is_stale, normalised
+from explorer.stories.model import MatrixCell, Predicate, Recorded, Story, effective_params, is_stale, normalised
 from explorer.stories.vocabulary import (
     CLAIM_PREFIX,
     COMPONENTS,
@@ -322,6 +322,9 @@ class _Validator:
                            "evidence entry its own id", ev.line)
             else:
                 seen[ev.id] = ev.line
+            if ev.cell is not None:
+                self.cell(ev.cell, f"{what}'s cell", ev.cell.line or ev.line)
+                continue
             if not ev.simulated:
                 if ev.finding not in FINDINGS:
                     self.error("TS-V02", f"{what} has unknown finding {ev.finding!r}{_suggest(ev.finding, FINDINGS)}; "
@@ -368,6 +371,20 @@ class _Validator:
                                     self.source_line("sweeps", i, "output") or sw.line)
 
     # -- shared checks --------------------------------------------------------------------------------
+
+    def cell(self, cell: MatrixCell, what: str, line: int) -> None:
+        """A cited claims-matrix cell names a known scenario, a world it is checked in, an order and a way of deciding."""
+        if self.scenario(cell.scenario, what, line) and cell.world not in SCENARIOS[cell.scenario].worlds:
+            worlds = SCENARIOS[cell.scenario].worlds
+            self.error("TS-V11", f"{what}: scenario {cell.scenario} is not checked in the {cell.world!r} world"
+                       f"{_suggest(cell.world, worlds)}; its worlds: {_quoted(worlds)}", line)
+        if cell.op not in OPERATORS or cell.op in ("==", "!="):
+            ops = [op for op in OPERATORS if op not in ("==", "!=")]
+            self.error("TS-V02", f"{what} has operator {cell.op!r}, which cannot bound a share; use one of: "
+                       f"{_quoted(ops)}", line)
+        if cell.by is not None and cell.by not in DECIDED_BY:
+            self.error("TS-V02", f"{what} has unknown by {cell.by!r}{_suggest(cell.by, DECIDED_BY)}; "
+                       f"by: {_quoted(DECIDED_BY)}", line)
 
     def scenario(self, scenario: str | None, what: str, line: int) -> bool:
         if scenario is None:

@@ -39,6 +39,7 @@ from explorer.errors import ExplorerError
 from explorer.stories import fileformat
 from explorer.stories.argument import argument
 from explorer.stories.catalogue import Entry, catalogue
+from explorer.stories.cells import describe_cell, describe_verdict
 from explorer.stories.evidence import STATUSES, Result, claim_statuses, evidence_status, run
 from explorer.stories.library import StoryConflictError, StoryLibrary, check_name
 from explorer.stories.messages import Message, StoryFormatError
@@ -653,7 +654,11 @@ class StoryEditor(pn.viewable.Viewer):
         for form in self.evidence.forms:
             ev = form.item
             r = results.get(ev.id)
-            if not ev.simulated:
+            if ev.cell is not None:
+                status = evidence_status(self.story, ev)
+                form.result.object = (f"{badge(status)} {markup.html_text(describe_cell(ev.cell))}; recorded matrix: "
+                                      f"{markup.html_text(describe_verdict(ev.cell))}")
+            elif not ev.simulated:
                 form.result.object = f"External source: {markup.html_text(ev.finding or '')}."
             elif r is not None and ev.predicate is not None:
                 pred, word = ev.predicate, "holds" if r.holds else "fails"

@@ -23,6 +23,7 @@ from explorer.errors import ExplorerError
 from explorer.params import parse_value
 from explorer.scenarios import SCENARIOS
 from explorer.simulation import PRIOR_PARAMS, parameter, world_param_names
+from explorer.stories.cells import describe_cell
 from explorer.stories.model import (
     Assumption, Claim, ClassChoice, Component, Criterion, Evidence, Predicate, Story, Sweep,
 )
@@ -551,9 +552,16 @@ class EvidenceForm:
                                          pn.Row(self.metric, self.op, self.against, self.value),
                                          sizing_mode="stretch_width", visible=item.simulated)
         self.source_part = pn.Row(self.source, self.finding, visible=not item.simulated, sizing_mode="stretch_width")
+        # A cited claims-matrix cell is neither kind: the form shows it and leaves it as the file says.
+        self.cell_part = markup.html("" if item.cell is None else
+                                     f"<p>Cites the {markup.html_text(describe_cell(item.cell))} (change it in the "
+                                     "file's front matter).</p>", sizing_mode="stretch_width", visible=item.cell is not None)
+        if item.cell is not None:
+            self.kind.disabled = True
+            self.simulation_part.visible = self.source_part.visible = False
         self.layout = pn.Column(
             pn.Row(self.id, self.kind, _remove_button("Remove this evidence", lambda: remove(self))),
-            self.simulation_part, self.source_part, self.note, self.problems, self.result, self.messages,
+            self.cell_part, self.simulation_part, self.source_part, self.note, self.problems, self.result, self.messages,
             styles={"border-left": "3px solid #ddd", "padding-left": "8px"}, sizing_mode="stretch_width")
 
     def _refresh_metrics(self) -> None:

@@ -46,6 +46,7 @@ import param
 from explorer.errors import ExplorerError
 from explorer.scenarios import SCENARIOS, preset_params
 from explorer.stories.argument import Argument, argument
+from explorer.stories.cells import cell_status, cell_verdict, describe_cell, describe_verdict
 from explorer.stories.evidence import (
     Checked,
     as_checked,
@@ -402,6 +403,10 @@ class StoryPanel(pn.viewable.Viewer):
         ev = self.story.evidence_by_id().get(eid)
         if ev is None:
             return f"<li>{t(eid)}: <i>not defined in the story</i></li>"
+        if ev.cell is not None:  # a cited cell of the claims matrix: its verdict from the recorded matrix
+            cls = {"supported": "story-holds", "refuted": "story-fails"}.get(cell_status(ev.cell), "story-unknown")
+            return (f"<li class='story-evidence {cls}'><b>{t(eid)}</b> <small>({t(describe_cell(ev.cell))})</small>"
+                    f"<div class='story-as-written'>Recorded matrix: {t(describe_verdict(ev.cell))}</div></li>")
         if not ev.simulated:
             return f"<li>{t(eid)}: {t(ev.source or '')} ({t(ev.finding or '')})</li>"
         status = evidence_status(self.story, ev, self.checked.results if self.checked else None)
@@ -516,6 +521,12 @@ class StoryPanel(pn.viewable.Viewer):
         for ev in self.story.evidence:
             item: dict[str, Any] = {"scenario": ev.scenario,
                                     "status": evidence_status(self.story, ev, results) if self.checked else None}
+            if ev.cell is not None:
+                v = cell_verdict(ev.cell)
+                item.update(scenario=ev.cell.scenario, world=ev.cell.world, cell=describe_cell(ev.cell),
+                            holds=v.holds, share=v.share, by=v.by, problem=v.problem or None)
+                evidence[ev.id] = item
+                continue
             if not ev.simulated:
                 item.update(source=ev.source, finding=ev.finding, problem=None)
                 evidence[ev.id] = item
