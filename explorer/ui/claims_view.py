@@ -269,7 +269,7 @@ class ClaimsView(pn.viewable.Viewer):
         doc = pn.state.curdoc
         if sync is None:
             sync = doc is None or doc.session_context is None
-        if not sync and not self._stops_with_session:
+        if not sync and doc is not None and doc.session_context is not None and not self._stops_with_session:
             doc.on_session_destroyed(lambda context: self.stop())  # a closed tab stops its run
             self._stops_with_session = True
         self._stop.clear()
