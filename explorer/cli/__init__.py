@@ -15,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from explorer.cli import anneal, bench, claims, neural, programs, scenarios, screens, serve, story
+from explorer.cli import anneal, bench, claims, neural, programs, scenarios, screens, search, serve, story
 from explorer.cli.options import CliParser
 from explorer.cli.serve import run_forwarding_signals, serve_command
 from explorer.errors import ExplorerError
@@ -25,7 +25,7 @@ __all__ = ["USAGE_ERROR", "build_parser", "main", "run_forwarding_signals", "ser
 USAGE_ERROR = 2
 
 #: The command groups, in the order `--help` lists them.
-GROUPS = (scenarios, claims, anneal, bench, serve, screens, story, neural, programs)
+GROUPS = (scenarios, claims, anneal, bench, serve, screens, story, neural, programs, search)
 
 
 def build_parser() -> argparse.ArgumentParser:
