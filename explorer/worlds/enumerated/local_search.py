@@ -7,11 +7,14 @@ measured, so a chain's move is a table lookup, and where many chains end can be 
 posterior's mass per kind and its MAP.
 
 Moves. From a program of length L over K instructions: change one instruction to another (L (K - 1)
-moves), insert one at any of L + 1 places (K (L + 1) moves, while L < max_length) or delete one (L moves,
-while L > 1). One step draws one of these M(L) moves uniformly; a move to an invalid program (an
-unbalanced loop, a test before END) is rejected and the chain stays. Insertion at place i and deletion
-at place i undo each other, so x reaches y by as many moves as y reaches x, and the proposal's only
-asymmetry is 1 / M(L).
+moves), insert one at any of L + 1 places (K (L + 1) moves, while L < max_length), delete one (L moves,
+while L > 1), wrap a block in a loop (LOOP before it, END after it: (L + 1)(L + 2) / 2 blocks, while
+L + 2 <= max_length) or unwrap one of its loops (one move per loop). A loop is one unit: a single
+instruction cannot open one (LOOP without END is no program), so without wrap and unwrap the programs
+with a loop and those without would never meet. One step draws one of these M(p) moves uniformly; a
+move to an invalid program (nested or unbalanced loops, a test before END) is rejected and the chain
+stays. Every move has its inverse (insert at place i / delete at place i, wrap / unwrap that loop), so
+x reaches y by as many moves as y reaches x, and the proposal's only asymmetry is 1 / M(p).
 
 Target. A chain scores a program by
 
@@ -21,7 +24,7 @@ Target. A chain scores a program by
 the prior's own log weight (explorer.priors, in float64) and a training loss that is 0 exactly on the
 good-looking programs, so among them the target is the posterior. Acceptance:
 
-    metropolis  accept with probability min(1, exp((log target(y) - log target(x)) / T) M(L_x) / M(L_y)):
+    metropolis  accept with probability min(1, exp((log target(y) - log target(x)) / T) M(x) / M(y)):
                 at T = 1 its stationary distribution is the target, so given that a chain sits at a
                 good-looking program, it is distributed as the posterior, however far apart the programs lie.
     greedy      accept when log target(y) >= log target(x) (sideways moves too): hill climbing, like
