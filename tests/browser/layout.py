@@ -145,3 +145,34 @@ def above_fold(page, locator) -> bool:
     size = page.viewport_size
     return bool(box) and box["x"] >= -1 and box["y"] >= -1 and box["x"] + box["width"] <= size["width"] + 1 \
         and box["y"] + box["height"] <= size["height"] + 1
+
+
+#: True once Bokeh has drawn every view on show and no box on the page has moved for `quiet_ms` (polled; the
+#: signature is every connected view's box and the page's size, kept on `window` between polls).
+_SETTLED = r"""
+(quiet_ms) => {
+  if (!window.Bokeh || !Bokeh.index) return false;
+  const shown = [...Bokeh.index.all_views()].filter(v => v.el && v.el.isConnected && typeof v.el.getBoundingClientRect === "function");
+  const boxes = shown.map(v => v.el.getBoundingClientRect());
+  const busy = shown.some((v, i) => boxes[i].width > 1 && boxes[i].height > 1 && typeof v.has_finished === "function" && !v.has_finished());
+  const page = document.scrollingElement;
+  const sig = [innerWidth, innerHeight, page.scrollWidth, page.scrollHeight, ...boxes.map(r =>
+    `${Math.round(r.left)},${Math.round(r.top)},${Math.round(r.width)},${Math.round(r.height)}`)].join(";");
+  const now = performance.now();
+  if (busy || window.__layoutSignature !== sig) { window.__layoutSignature = sig; window.__layoutSince = now; return false; }
+  return now - window.__layoutSince >= quiet_ms;
+}
+"""
+
+
+def settle(page, quiet_ms: int = 500, timeout: float | None = None) -> None:
+    """Wait until Bokeh has drawn what is on show and the layout has stopped moving: after a page's first
+    render, a tab's click or a resize (Bokeh lays out again when the window changes). Waits `quiet_ms` at least."""
+    page.evaluate("() => { window.__layoutSignature = null; }")
+    page.wait_for_function(_SETTLED, arg=quiet_ms, polling=100, **({} if timeout is None else {"timeout": timeout}))
+
+
+def resize(page, width: int, height: int, quiet_ms: int = 500) -> None:
+    """Set the window to `width` x `height` and wait for Bokeh's layout to settle."""
+    page.set_viewport_size({"width": width, "height": height})
+    settle(page, quiet_ms)
