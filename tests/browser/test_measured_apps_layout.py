@@ -5,11 +5,10 @@ on top of something else, before and after the work has run (layout.py says what
 import re
 
 import pytest
-from layout import above_fold, layout_problems
+from layout import above_fold, layout_problems, resize
 from playwright.sync_api import expect
 
 SIZES = [(1280, 720), (1440, 900)]
-IDS = [f"{w}x{h}" for w, h in SIZES]
 TIMEOUT = 180_000
 #: What must be on screen as each page opens: buttons by their names, plots by their classes.
 KEY = {
@@ -21,60 +20,65 @@ READY = {"neural": "button:has-text('Start')", "programs": ".tabulator-row",
          "annealing": "button:has-text('Run Monte Carlo')"}
 
 
-def open_at(browser, server, path, width, height):
+def open_at(browser, server, path):
+    """The page at the first size; each test resizes it to the others (Bokeh lays it out again)."""
+    width, height = SIZES[0]
     page = browser.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(TIMEOUT)
     page.goto(server + path)
     return page
 
 
-def problems_of(page, app, width, height):
-    return f"/{app} at {width}x{height}:\n" + "\n".join(layout_problems(page))
+def problems_at_each_size(page, app):
+    """Resize the page to each size in turn and collect what layout_problems finds, each named by its size."""
+    found = []
+    for width, height in SIZES:
+        resize(page, width, height)
+        found += [f"{width}x{height}: {p}" for p in layout_problems(page)]
+    return f"/{app}:\n" + "\n".join(found) if found else ""
 
 
-@pytest.mark.parametrize("width,height", SIZES, ids=IDS)
 @pytest.mark.parametrize("app", list(KEY))
-def test_the_start_and_the_main_plot_are_on_screen_and_nothing_is_cut(server, browser, app, width, height):
-    page = open_at(browser, server, f"/{app}", width, height)
+def test_the_start_and_the_main_plot_are_on_screen_and_nothing_is_cut(server, browser, app):
+    page = open_at(browser, server, f"/{app}")
     try:
         page.locator(READY[app]).first.wait_for()
-        page.wait_for_timeout(1500)
         buttons, plots = KEY[app]
-        for name in buttons:
-            assert above_fold(page, page.get_by_role("button", name=name, exact=True)), f"{name} is below the fold"
-        for css in plots:
-            plot = page.locator(css).first
-            expect(plot).to_be_visible()
-            assert above_fold(page, plot), f"{css} is not wholly on screen"
-        assert layout_problems(page) == [], problems_of(page, app, width, height)
+        problems = []
+        for width, height in SIZES:
+            resize(page, width, height)
+            for name in buttons:
+                assert above_fold(page, page.get_by_role("button", name=name, exact=True)), f"{width}x{height}: {name} is below the fold"
+            for css in plots:
+                plot = page.locator(css).first
+                expect(plot).to_be_visible()
+                assert above_fold(page, plot), f"{width}x{height}: {css} is not wholly on screen"
+            problems += [f"{width}x{height}: {p}" for p in layout_problems(page)]
+        assert problems == [], f"/{app}:\n" + "\n".join(problems)
     finally:
         page.close()
 
 
-@pytest.mark.parametrize("width,height", SIZES, ids=IDS)
-def test_neural_results_fit_after_a_sweep_from_no_penalty(server, browser, width, height):
-    page = open_at(browser, server, "/neural?bits=4&steps=200&penalties=0,0.01,1", width, height)
+def test_neural_results_fit_after_a_sweep_from_no_penalty(server, browser):
+    page = open_at(browser, server, "/neural?bits=4&steps=200&penalties=0,0.01,1")
     try:
         page.get_by_role("button", name="Start").click()
         expect(page.locator(".neural-status")).to_contain_text("Done", timeout=TIMEOUT)
         expect(page.locator(".neural-selection-table table")).to_be_visible()
-        page.wait_for_timeout(1500)
-        assert layout_problems(page) == [], problems_of(page, "neural", width, height)
+        assert problems_at_each_size(page, "neural") == ""
     finally:
         page.close()
 
 
-@pytest.mark.parametrize("width,height", SIZES, ids=IDS)
-def test_annealing_monte_carlo_results_fit(server, browser, width, height):
-    page = open_at(browser, server, "/annealing?mc_runs=20", width, height)
+def test_annealing_monte_carlo_results_fit(server, browser):
+    page = open_at(browser, server, "/annealing?mc_runs=20")
     try:
         run = page.get_by_role("button", name="Run Monte Carlo")
         run.click()
         expect(page.get_by_text(re.compile(r"^24 points: "))).to_be_visible(timeout=TIMEOUT)
         expect(run).to_be_enabled()
         page.mouse.move(0, 0)  # off the button: its tooltip is not part of the page's layout
-        page.wait_for_timeout(2000)
-        assert layout_problems(page) == [], problems_of(page, "annealing", width, height)
+        assert problems_at_each_size(page, "annealing") == ""
     finally:
         page.close()
 
