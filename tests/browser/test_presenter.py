@@ -3,7 +3,7 @@ simple mode, the mark on a changed control and its one-click reset, and A pinned
 
 import re
 
-import pytest
+from layout import resize
 from playwright.sync_api import expect
 
 from explorer.ui.controls import LABELS
@@ -14,11 +14,9 @@ TIMEOUT = 60_000
 OTHERS = ("performance_threshold", "memory", "deceptive_efficiency", "deception_bits_offset", "lookup_bits_per_task")
 
 
-@pytest.fixture(params=[(1280, 720), (1440, 900)], ids=["1280x720", "1440x900"])
-def sized(page, request):
-    width, height = request.param
-    page.set_viewport_size({"width": width, "height": height})
-    return page
+#: A projector's and a laptop's window: a test opens its page at the first and resizes the same page to the next
+#: (Bokeh lays it out again), rather than asking the server for a new session per size.
+SIZES = [(1280, 720), (1440, 900)]
 
 
 def open_priors(page, url):
@@ -45,20 +43,24 @@ def in_sidebar(page, name):
     return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 330
 
 
-def test_a_link_for_the_room_shows_only_the_controls_it_names_at_its_values(sized, server):
-    page = sized
+def test_a_link_for_the_room_shows_only_the_controls_it_names_at_its_values(page, server):
+    page.set_viewport_size(dict(zip(("width", "height"), SIZES[0])))
     open_priors(page, f"{server}/priors?w_avg=2.5&memory=0.5&show=w_avg,misbehaviour_cost")
-    expect(title(page, "w_avg")).to_contain_text("2.5")
-    expect(title(page, "misbehaviour_cost")).to_be_visible()
-    for name in ("w_simplicity", "w_max", "deception_overhead", *OTHERS):
-        expect(title(page, name)).to_be_hidden()
-    expect(page.get_by_role("button", name="Reset to preset")).to_be_hidden()  # the preset was not named
-    expect(page.get_by_text("Share for the room")).to_be_hidden()
-    # hidden, but at the link's value: memory 0.5 is part of what the room sees computed
-    assert "memory=0.5" in page.url and "show=w_avg,misbehaviour_cost" in page.url
+    for width, height in SIZES:
+        resize(page, width, height)
+        expect(title(page, "w_avg")).to_contain_text("2.5")
+        expect(title(page, "misbehaviour_cost")).to_be_visible()
+        for name in ("w_simplicity", "w_max", "deception_overhead", *OTHERS):
+            expect(title(page, name)).to_be_hidden()
+        expect(page.get_by_role("button", name="Reset to preset")).to_be_hidden()  # the preset was not named
+        expect(page.get_by_text("Share for the room")).to_be_hidden()
+        # hidden, but at the link's value: memory 0.5 is part of what the room sees computed
+        assert "memory=0.5" in page.url and "show=w_avg,misbehaviour_cost" in page.url
     page.get_by_role("button", name="Show every control").click()
-    expect(title(page, "memory")).to_contain_text("0.5")
-    expect(title(page, "w_max")).to_be_visible()
+    for width, height in reversed(SIZES):
+        resize(page, width, height)
+        expect(title(page, "memory")).to_contain_text("0.5")
+        expect(title(page, "w_max")).to_be_visible()
 
 
 def test_the_builder_makes_the_link_and_the_link_does_what_the_ticks_say(page, server):
@@ -79,20 +81,24 @@ def test_the_builder_makes_the_link_and_the_link_does_what_the_ticks_say(page, s
         expect(title(page, name)).to_be_hidden()
 
 
-def test_simple_mode_shows_only_the_weights_and_the_misbehaviour_costs(sized, server):
-    page = sized
+def test_simple_mode_shows_only_the_weights_and_the_misbehaviour_costs(page, server):
+    page.set_viewport_size(dict(zip(("width", "height"), SIZES[0])))
     open_priors(page, f"{server}/priors")
     simple_box(page).check()
-    for name in SIMPLE:
-        title(page, name).scroll_into_view_if_needed()
-        expect(title(page, name)).to_be_visible()
-        assert in_sidebar(page, name), name
-    for name in OTHERS:
-        expect(title(page, name)).to_be_hidden()
+    for width, height in SIZES:
+        resize(page, width, height)
+        for name in SIMPLE:
+            title(page, name).scroll_into_view_if_needed()
+            expect(title(page, name)).to_be_visible()
+            assert in_sidebar(page, name), (name, width, height)
+        for name in OTHERS:
+            expect(title(page, name)).to_be_hidden()
     expect(page).to_have_url(re.compile(r"mode=simple"))
     open_priors(page, page.url)  # the link opens in simple mode
-    expect(simple_box(page)).to_be_checked()
-    expect(title(page, "memory")).to_be_hidden()
+    for width, height in reversed(SIZES):
+        resize(page, width, height)
+        expect(simple_box(page)).to_be_checked()
+        expect(title(page, "memory")).to_be_hidden()
     simple_box(page).uncheck()
     expect(title(page, "memory")).to_be_visible()
 
@@ -104,22 +110,24 @@ def test_a_bad_show_name_is_one_message_naming_show(page, server):
     expect(title(page, "w_max")).to_be_hidden()
 
 
-def test_a_changed_control_is_marked_and_one_click_puts_the_presets_value_back(sized, server):
-    page = sized
+def test_a_changed_control_is_marked_and_one_click_puts_the_presets_value_back(page, server):
+    page.set_viewport_size(dict(zip(("width", "height"), SIZES[0])))
     open_priors(page, f"{server}/priors")
     reset = page.get_by_role("button", name="↺ 1", exact=True)
-    expect(reset).to_have_count(0)
-    handle(page, "w_avg").focus()
-    page.keyboard.press("End")
-    expect(title(page, "w_avg")).to_contain_text(": 10")
-    expect(reset).to_be_visible(timeout=TIMEOUT)  # the mark: the preset's value, one click away
     host = page.locator(".changed")  # the control (its reset button carries reset-shown)
-    expect(host).to_have_count(1)
-    assert reset.bounding_box()["x"] + reset.bounding_box()["width"] <= 330  # inside the sidebar
-    reset.click()
-    expect(title(page, "w_avg")).to_contain_text(": 1")
-    expect(reset).to_have_count(0)
-    expect(host).to_have_count(0)
+    for width, height in SIZES:  # the same moves at each size: the reset puts the page back as it opened
+        resize(page, width, height)
+        expect(reset).to_have_count(0)
+        handle(page, "w_avg").focus()
+        page.keyboard.press("End")
+        expect(title(page, "w_avg")).to_contain_text(": 10")
+        expect(reset).to_be_visible(timeout=TIMEOUT)  # the mark: the preset's value, one click away
+        expect(host).to_have_count(1)
+        assert reset.bounding_box()["x"] + reset.bounding_box()["width"] <= 330, (width, height)  # inside the sidebar
+        reset.click()
+        expect(title(page, "w_avg")).to_contain_text(": 1")
+        expect(reset).to_have_count(0)
+        expect(host).to_have_count(0)
 
 
 def test_compare_shows_a_and_b_side_by_side(page, server):
