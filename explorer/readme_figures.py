@@ -3,7 +3,8 @@
 The manifest, assets/readme-figures.yaml, lists commands and, for each, the README text its figures sit
 in, written as a template: `mass on wasteful programs ({priors.max_speed.mass.goof_off:.2f} and ...)`. A
 placeholder is a path into the command's JSON output, or the name of a `values` regex (its first group)
-on its text output, optionally scaled (`{programs/1e6:.1f}`), with an optional format spec. The checker runs each command, fills in the template
+on its text output, or arithmetic on those (`{programs / 1e6:.1f}`, `{avg - max:.3f}`), with an
+optional format spec. The checker runs each command, fills in the template
 and looks for the result in README.md (whitespace runs count as one space, so line breaks do not
 matter); where it is missing it says what the README has in its place. An entry with `block: true`
 checks a console block instead: the lines README shows after `$ COMMAND` must be lines of the output, in
@@ -129,16 +130,37 @@ def lookup(ctx: dict[str, Any], path: str) -> Any:
 
 def render(template: str, ctx: dict[str, Any]) -> str:
     def one(m):
-        path, op, by = re.fullmatch(r"(.+?)(?:\s*([*/])\s*([\d.e+-]+))?", m.group(1).strip()).groups()
-        value = lookup(ctx, path)
-        spec = m.group(2) or ""
-        if (spec or op) and isinstance(value, str):
-            value = float(value.replace(",", ""))
-        if op:
-            value = value / float(by) if op == "/" else value * float(by)
-        return format(value, spec)
+        body, spec = m.group(1).strip(), m.group(2) or ""
+        if NAME.fullmatch(body):  # one value, formatted as it is (a number as text keeps its digits)
+            value = lookup(ctx, body)
+            if spec and isinstance(value, str):
+                value = number(value)
+            return format(value, spec)
+        return format(arithmetic(body, ctx), spec)
 
     return PLACEHOLDER.sub(one, template)
+
+
+#: A value's name in a placeholder: a `values` name or a JSON path (list items by number).
+NAME = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", "").rstrip("%x"))
+
+
+def arithmetic(expression: str, ctx: dict[str, Any]) -> float:
+    """`a - b`, `n / 1e6`, `(a + b) * 2`: names looked up, then only numbers and + - * / ( ) evaluated."""
+    def value(m):
+        if m.group(0)[0].isdigit():
+            return m.group(0)
+        v = lookup(ctx, m.group(0))
+        return repr(number(v) if isinstance(v, str) else float(v))
+
+    plain = re.sub(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[A-Za-z_][\w.]*", value, expression)
+    if not re.fullmatch(r"[\d.eE+\-*/() ]+", plain):
+        raise ValueError(f"{expression!r} is not arithmetic on figures")
+    return float(eval(plain, {"__builtins__": {}}, {}))  # digits and operators only, checked above
 
 
 def pattern_of(template: str) -> re.Pattern:
