@@ -75,16 +75,18 @@ def test_c_star_follows_the_schedule(numpy_table, schedule):
     assert np.all(res.c_star >= res.c_min)
 
 
+@pytest.mark.parametrize("quantum", (0.0, 1.5))
 @pytest.mark.parametrize("sampling", SAMPLINGS)
 @pytest.mark.parametrize("schedule", SCHEDULES)
 @pytest.mark.parametrize("backend", ("torch", "array-api-strict"))
-def test_back_ends_agree(world, numpy_table, backend, schedule, sampling):
+def test_back_ends_agree(world, numpy_table, backend, schedule, sampling, quantum):
     if backend == "torch":
         torch = pytest.importorskip("torch")
         torch.set_num_threads(1)
     else:
         pytest.importorskip("array_api_strict")
-    settings = AnnealingSettings(schedule=schedule, sampling=sampling, runs=300, rate=_rate(schedule, 0.02))
+    settings = AnnealingSettings(schedule=schedule, sampling=sampling, runs=300, rate=_rate(schedule, 0.02),
+                                 quantum=quantum)
     ref = anneal(*numpy_table, settings)
     table = world.table(backend=backend)
     res = anneal(table, looks_good(table, THRESHOLD), settings)
