@@ -705,3 +705,9 @@ def test_cli_quanta_mistakes_are_one_line(capsys, args, words):
     code, out, err = _cli(capsys, *args)
     assert code == 2 and err.count("\n") == 1
     assert all(w in err for w in words)
+
+
+def test_trace_refuses_a_run_too_long_to_keep(numpy_table):
+    table, mask = numpy_table
+    with pytest.raises(ExplorerError, match="^rate: this run takes"):
+        trace(table, mask, AnnealingSettings(runs=1, rate=1e-7, c_start=0.0))
