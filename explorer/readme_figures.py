@@ -2,8 +2,8 @@
 
 The manifest, assets/readme-figures.yaml, lists commands and, for each, the README text its figures sit
 in, written as a template: `mass on wasteful programs ({priors.max_speed.mass.goof_off:.2f} and ...)`. A
-placeholder is a path into the command's JSON output, or the name of a `values` regex (its first group)
-on its text output, or arithmetic on those (`{programs / 1e6:.1f}`, `{avg - max:.3f}`), with an
+placeholder is a path into the command's JSON output, or the name of a `values` regex on its text
+output (its first group; `name.2` its second), or arithmetic on those (`{programs / 1e6:.1f}`, `{avg - max:.3f}`), with an
 optional format spec. The checker runs each command, fills in the template
 and looks for the result in README.md (whitespace runs count as one space, so line breaks do not
 matter); where it is missing it says what the README has in its place. An entry with `block: true`
@@ -110,6 +110,8 @@ def context(entry: Entry, output: str) -> dict[str, Any]:
     for name, pattern in entry.values.items():
         m = re.search(pattern, output, re.MULTILINE)
         ctx[name] = m.group(1) if m else None
+        for i, group in enumerate(m.groups() if m else (), 1):  # several groups: name.1, name.2, ...
+            ctx[f"{name}.{i}"] = group
     try:
         ctx["$json"] = json.loads(output)
     except ValueError:
