@@ -3,8 +3,8 @@
 The manifest, assets/readme-figures.yaml, lists commands and, for each, the README text its figures sit
 in, written as a template: `mass on wasteful programs ({priors.max_speed.mass.goof_off:.2f} and ...)`. A
 placeholder is a path into the command's JSON output, or the name of a `values` regex on its text
-output (its first group; `name.2` its second), or arithmetic on those (`{programs / 1e6:.1f}`, `{avg - max:.3f}`), with an
-optional format spec. The checker runs each command, fills in the template
+output (its first group; `name.2` its second), or arithmetic on those (`{programs / 1e6:.1f}`,
+`{avg - max:.3f}`), with an optional format spec. The checker runs each command, fills in the template
 and looks for the result in README.md (whitespace runs count as one space, so line breaks do not
 matter); where it is missing it says what the README has in its place. An entry with `block: true`
 checks a console block instead: the lines README shows after `$ COMMAND` must be lines of the output, in
