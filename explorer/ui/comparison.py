@@ -83,8 +83,8 @@ def ties_text(state: SimulationState) -> str:
     if not tied:
         return ""
     each = ", ".join(f"{label} 1 of {n:,}" for label, n in tied)
-    return (f"<b>Tied picks</b>: {each}. Those programs share the best score, and the pick shown is merely "
-            "the first of them in table order (the full table lists them).")
+    return (f"<b>Tied picks</b>: {each}. Those programs share the best score; the pick shown is merely the "
+            "first of them in table order (<i>select</i> on the command line lists them).")
 
 
 class PriorComparison(pn.viewable.Viewer):
