@@ -106,12 +106,14 @@ class ClaimCell:
     seeds: int = 0
     notes: list[str] = field(default_factory=list)
     complete: bool = True
+    #: Seconds its tasks took, added up over the workers (trainings and measurements included).
+    task_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "world": self.world, "holds": self.holds, "runs": self.runs,
                 "by": self.by, "breakpoints": dict(self.breakpoints), "title": self.title, "reason": self.reason,
                 "params": _jsonable(self.params), "failing": list(self.failing), "stated": self.stated,
-                "seeds": self.seeds, "notes": list(self.notes), "complete": self.complete}
+                "seeds": self.seeds, "notes": list(self.notes), "complete": self.complete, "task_s": self.task_s}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ClaimCell:
@@ -120,7 +122,7 @@ class ClaimCell:
                    breakpoints=dict(d.get("breakpoints") or {}), params=dict(d.get("params") or {}),
                    stated=bool(d.get("stated", True)), failing=list(d.get("failing") or []),
                    seeds=int(d.get("seeds", 0)), notes=list(d.get("notes") or []),
-                   complete=bool(d.get("complete", True)))
+                   complete=bool(d.get("complete", True)), task_s=float(d.get("task_s", 0.0)))
 
 
 @dataclass
@@ -351,10 +353,12 @@ def check_run(world: str, params: Mapping[str, Any], checks: Sequence[Predicate]
 
 def _task(task: tuple) -> dict[str, Any]:
     kind, *args = task
+    start = time.monotonic()
     try:
-        return _run_task(*args) if kind == "run" else _breakpoint_task(*args)
+        out = _run_task(*args) if kind == "run" else _breakpoint_task(*args)
     except ExplorerError as exc:
-        return {"error": str(exc)}
+        out = {"error": str(exc)}
+    return {**out, "seconds": time.monotonic() - start}
 
 
 def _run_task(world: str, params: dict, checks: tuple, machine: dict) -> dict[str, Any]:
@@ -526,12 +530,13 @@ def _run_tasks(tasks: list[tuple], results: list, workers: int | None, scheduler
 
 def _cell(sid: str, world: str, s, case: WorldCase, runs: list[Run], finished: list[tuple[tuple, Any]],
           seeds: int, perturb: float, breakpoints: bool) -> ClaimCell:
-    held, failing, errors, complete = [], [], [], True
+    held, failing, errors, complete, seconds = [], [], [], True, 0.0
     found: dict[str, float | None] = {}
     for (_, what, item), result in finished:
         if result is None:
             complete = False
             continue
+        seconds += result.get("seconds", 0.0)
         if "error" in result:
             errors.append(result["error"])
             continue
@@ -557,4 +562,4 @@ def _cell(sid: str, world: str, s, case: WorldCase, runs: list[Run], finished: l
                      runs=len(held), by=case.by, reason=case.reason,
                      breakpoints={n: found[n] for n in perturbable(case) if n in found},
                      params=dict(case.params), stated=case.stated, failing=failing,
-                     seeds=seeds_for(world, seeds), notes=notes, complete=complete)
+                     seeds=seeds_for(world, seeds), notes=notes, complete=complete, task_s=round(seconds, 1))

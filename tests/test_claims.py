@@ -115,7 +115,8 @@ def test_stop_gives_a_partial_matrix():
 def test_local_processes_give_the_same_matrix():
     kw = dict(worlds=["abstract"], scenarios=["goof-off"], seeds=2, perturb=0.1, settings=SMALL)
     here, pool = run_claims(workers=1, **kw), run_claims(workers=2, **kw)
-    assert [c.to_dict() for c in pool.cells] == [c.to_dict() for c in here.cells]
+    results = lambda m: [{k: v for k, v in c.to_dict().items() if k != "task_s"} for c in m.cells]  # noqa: E731
+    assert results(pool) == results(here)
 
 
 def test_cli_json(capsys):

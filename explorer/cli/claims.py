@@ -111,15 +111,16 @@ def cmd_claims(args) -> int:
 
 
 def report(matrix) -> str:
-    """The matrix as a table, then each cell's reason, failing checks and notes."""
+    """The matrix as a table (task s: the seconds a cell's runs and searches took, over all workers), then
+    each cell's reason, failing checks and notes."""
     lines = [f"claims over {matrix.seeds} seed(s), presets perturbed by up to {matrix.perturb:g}"
              f"{'' if matrix.complete else '  (STOPPED: partial)'}; {matrix.elapsed_s:.1f} s",
-             f"{'scenario':26s} {'world':11s} {'holds':>6s} {'runs':>5s}  {'by':13s} breakpoints"]
+             f"{'scenario':26s} {'world':11s} {'holds':>6s} {'runs':>5s} {'task s':>7s}  {'by':13s} breakpoints"]
     for c in matrix.cells:
         holds = "-" if c.holds is None else f"{c.holds:.2f}"
         bps = ", ".join(f"{k}={'none' if v is None else fmt(v)}" for k, v in c.breakpoints.items()) or "-"
         bps += "" if c.complete else " (stopped)"
-        lines.append(f"{c.scenario:26s} {c.world:11s} {holds:>6s} {c.runs:5d}  {c.by:13s} {bps}")
+        lines.append(f"{c.scenario:26s} {c.world:11s} {holds:>6s} {c.runs:5d} {c.task_s:7.1f}  {c.by:13s} {bps}")
     for c in matrix.cells:
         lines.append("")
         lines.append(f"{c.scenario} in the {c.world} world ({c.by}{'' if c.stated else ', not stated'}):")
