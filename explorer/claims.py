@@ -79,6 +79,8 @@ NEURAL_BISECT_STEPS = 3
 SIZES = ("n_programs", "n_tasks", "max_length", "n_train", "n_test", "step_limit", "bits", "steps")
 #: Narrower still: parity of more bits trains for minutes per network on one CPU thread.
 SEARCH_RANGES = {"bits": (2, 12)}
+#: The order worlds' tasks start in: the slowest first.
+COST_ORDER = {"neural": -2, "enumerated": -1}
 #: How a world decides a claim (as scenario files say it).
 DECIDED_BY = ("construction", "measurement")
 
@@ -482,8 +484,14 @@ def run_claims(worlds: Iterable[str] | None = None, scenarios: Iterable[str] | N
             for name in perturbable(case):
                 tasks.append(("breakpoint", world, case, name, seed_params, machine, grid, steps))
                 owner.append((ci, "breakpoint", name))
+    # The slowest first (trainings, then measurements; searches before single runs), so that no long task
+    # starts last while the other workers sit idle.
+    order = sorted(range(len(tasks)), key=lambda i: (COST_ORDER.get(tasks[i][1], 0), tasks[i][0] != "breakpoint"))
+    ran: list[dict[str, Any] | None] = [None] * len(tasks)
+    done = _run_tasks([tasks[i] for i in order], ran, workers, scheduler, progress, should_stop)
     results: list[dict[str, Any] | None] = [None] * len(tasks)
-    done = _run_tasks(tasks, results, workers, scheduler, progress, should_stop)
+    for at, i in enumerate(order):
+        results[i] = ran[at]
     cells = [_cell(sid, world, s, case, plans[ci], [(o, r) for o, r in zip(owner, results) if o[0] == ci],
                    seeds, perturb, breakpoints)
              for ci, (sid, world, s, case) in enumerate(cases)]
