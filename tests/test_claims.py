@@ -149,3 +149,12 @@ def test_cli_bad_values_name_the_option(capsys, args, option):
     assert main(["claims", "--no-progress", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {option}:")
+
+
+def test_a_dask_cluster_gives_the_same_matrix():
+    distributed = pytest.importorskip("distributed")
+    kw = dict(worlds=["abstract"], scenarios=["memory"], seeds=1, perturb=0.1, settings=SMALL)
+    results = lambda m: [{k: v for k, v in c.to_dict().items() if k != "task_s"} for c in m.cells]  # noqa: E731
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster:
+        remote = run_claims(scheduler=cluster.scheduler_address, **kw)
+    assert remote.complete and results(remote) == results(run_claims(workers=1, **kw))
