@@ -27,7 +27,8 @@ from explorer.errors import ExplorerError
 #: The apps, in the index's order, and what shows that each has rendered (the browser tests' READY selectors;
 #: Playwright's locators pierce Bokeh's shadow roots).
 READY = {"priors": ".tabulator-row", "stories": ".story-library-row", "neural": "button:has-text('Start')",
-         "programs": ".tabulator-row", "annealing": "button:has-text('Run Monte Carlo')"}
+         "programs": ".tabulator-row", "annealing": "button:has-text('Run Monte Carlo')",
+         "claims": ".claims-matrix canvas"}
 DEFAULT_SIZES = "1280x720,1440x900"
 #: Views that only a link opens, taken after the app's own as OUT_DIR/APP-NAME-WxH.png: what a teacher shares (a
 #: tour under way, the room's simple view) looks different from the page as it opens. (name, query, what shows

@@ -41,6 +41,9 @@ INDEX_CARDS = (
     ("annealing", "annealing", "", "Annealing",
      "Proposal 0, computational annealing: watch one search step by step, and many runs summarised.",
      "annealing"),
+    ("claims", "claims", "", "Claims matrix",
+     "Every claim in every world: the share of runs where it holds, decided by construction or measured.",
+     "claims"),
 )
 
 
