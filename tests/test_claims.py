@@ -158,3 +158,18 @@ def test_a_dask_cluster_gives_the_same_matrix():
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster:
         remote = run_claims(scheduler=cluster.scheduler_address, **kw)
     assert remote.complete and results(remote) == results(run_claims(workers=1, **kw))
+
+
+def test_a_user_scenario_without_worlds_reads_as_measured_and_unstated(tmp_path, monkeypatch, capsys):
+    import explorer.scenarios as scenarios_mod
+
+    monkeypatch.setattr(scenarios_mod, "_user_dirs", [])
+    (tmp_path / "mine.scenario.yaml").write_text(
+        "id: mine\ntitle: Mine\nparams: {kind_mix: {honest: 0.5, goof_off: 0.5}, misbehaviour_cost: 2.0}\n"
+        "explanation: x\nclaim: y\nchecks:\n  - {metric: average_speed.posterior.goof_off, op: '<', "
+        "other: max_speed.posterior.goof_off}\n")
+    assert main(["claims", "--scenario-dir", str(tmp_path), "--scenario", "mine", "--seeds", "1", "--perturb", "0",
+                 "--workers", "1", "--no-breakpoints", "--no-progress", "--json"]) == 0
+    (cell,) = json.loads(capsys.readouterr().out)["claims"]
+    assert (cell["scenario"], cell["by"], cell["stated"], cell["holds"]) == ("mine", "measurement", False, 1.0)
+    assert "does not say" in cell["reason"]
