@@ -147,27 +147,39 @@ def above_fold(page, locator) -> bool:
         and box["y"] + box["height"] <= size["height"] + 1
 
 
-#: True once Bokeh has drawn every view on show and no box on the page has moved for `quiet_ms` (polled; the
-#: signature is every connected view's box and the page's size, kept on `window` between polls).
+#: True once Bokeh has drawn every view on show, no tab on show still waits for its content from the server (Panel's
+#: dynamic tabs hold a Spacer until then), no model of the page's document has changed and no box on the page has
+#: moved for `quiet_ms` (polled; the last layout and the time it was first seen are kept on `window` between polls).
 _SETTLED = r"""
 (quiet_ms) => {
-  if (!window.Bokeh || !Bokeh.index) return false;
+  if (!window.Bokeh || !Bokeh.index || !Bokeh.documents.length) return false;
+  for (const doc of Bokeh.documents) if (!doc.__settleHooked) {
+    doc.__settleHooked = true;
+    doc.on_change(() => { window.__layoutChanged = performance.now(); });
+  }
   const shown = [...Bokeh.index.all_views()].filter(v => v.el && v.el.isConnected && typeof v.el.getBoundingClientRect === "function");
   const boxes = shown.map(v => v.el.getBoundingClientRect());
-  const busy = shown.some((v, i) => boxes[i].width > 1 && boxes[i].height > 1 && typeof v.has_finished === "function" && !v.has_finished());
+  const onShow = (i) => boxes[i].width > 1 && boxes[i].height > 1;
+  const busy = shown.some((v, i) => onShow(i) && (
+    (typeof v.has_finished === "function" && !v.has_finished()) ||
+    (v.model.type.endsWith("Tabs") && v.model.tabs[v.model.active] && v.model.tabs[v.model.active].child.type.endsWith("Spacer"))));
   const page = document.scrollingElement;
   const sig = [innerWidth, innerHeight, page.scrollWidth, page.scrollHeight, ...boxes.map(r =>
     `${Math.round(r.left)},${Math.round(r.top)},${Math.round(r.width)},${Math.round(r.height)}`)].join(";");
   const now = performance.now();
-  if (busy || window.__layoutSignature !== sig) { window.__layoutSignature = sig; window.__layoutSince = now; return false; }
+  if (busy || window.__layoutSignature !== sig || (window.__layoutChanged || 0) > window.__layoutSince) {
+    window.__layoutSignature = sig; window.__layoutSince = now; return false;
+  }
   return now - window.__layoutSince >= quiet_ms;
 }
 """
 
 
 def settle(page, quiet_ms: int = 500, timeout: float | None = None) -> None:
-    """Wait until Bokeh has drawn what is on show and the layout has stopped moving: after a page's first
-    render, a tab's click or a resize (Bokeh lays out again when the window changes). Waits `quiet_ms` at least."""
+    """Wait until Bokeh has drawn what is on show, the server has sent what a tab on show needs, and the page has
+    stopped changing: after a page's first render, a tab's click or a resize (Bokeh lays out again when the window
+    changes). Waits `quiet_ms` at least; replaces fixed pauses, which were long on a quiet machine and could be
+    short on a busy one."""
     page.evaluate("() => { window.__layoutSignature = null; }")
     page.wait_for_function(_SETTLED, arg=quiet_ms, polling=100, **({} if timeout is None else {"timeout": timeout}))
 
