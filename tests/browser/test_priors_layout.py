@@ -3,6 +3,7 @@ tour's step in the link, and the larger type."""
 
 import re
 
+import pytest
 from layout import above_fold, layout_problems, resize, settle
 from playwright.sync_api import expect
 
@@ -24,6 +25,15 @@ def open_priors(browser, server, query=""):
     page.locator(".prior-picks .tabulator-row").first.wait_for()
     settle(page)  # the plots' first paint
     return page
+
+
+@pytest.fixture(scope="module")
+def priors_page(server, browser):
+    """/priors as it opens, one page for the tests that start from it: the one that only reads it, then the one
+    that switches large type on (and off again)."""
+    page = open_priors(browser, server)
+    yield page
+    page.close()
 
 
 def picks(page) -> dict[str, dict[str, str]]:
@@ -50,19 +60,16 @@ def assert_picture_and_picks_above_the_fold(page):
     assert above_fold(page, page.locator(".prior-picks .tabulator-headers").first), size
 
 
-def test_picture_picks_and_claim_fit_one_screen(server, browser):
-    page = open_priors(browser, server)
-    try:
-        claim = page.locator(".scenario-claim").first
-        for width, height in SIZES:
-            resize(page, width, height)
-            assert_picture_and_picks_above_the_fold(page)
-            expect(claim).to_contain_text("Goofing off on easy tasks", timeout=TIMEOUT)
-            assert above_fold(page, claim), (width, height)
-            assert page.evaluate("() => document.scrollingElement.scrollTop") == 0, (width, height)
-            assert layout_problems(page) == [], (width, height)
-    finally:
-        page.close()
+def test_picture_picks_and_claim_fit_one_screen(priors_page):
+    page = priors_page
+    claim = page.locator(".scenario-claim").first
+    for width, height in SIZES:
+        resize(page, width, height)
+        assert_picture_and_picks_above_the_fold(page)
+        expect(claim).to_contain_text("Goofing off on easy tasks", timeout=TIMEOUT)
+        assert above_fold(page, claim), (width, height)
+        assert page.evaluate("() => document.scrollingElement.scrollTop") == 0, (width, height)
+        assert layout_problems(page) == [], (width, height)
 
 
 def test_a_tour_link_opens_its_step_beside_the_picture_and_follows_next(server, browser):
@@ -106,34 +113,31 @@ def font_px(locator) -> float:
     return locator.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
 
 
-def test_large_type_toggles_and_stays_in_the_link(server, browser):
-    page = open_priors(browser, server)
-    try:
-        claim = page.locator(".scenario-claim p").first
-        cell = page.locator(".prior-picks .tabulator-cell").first
-        before = {}
-        for width, height in SIZES:
-            resize(page, width, height)
-            before[width, height] = font_px(claim), font_px(cell)
-        page.locator(".large-type-switch input").check()
-        expect(page).to_have_url(re.compile(r"[?&]type=large(&|$)"), timeout=TIMEOUT)
-        problems = []
-        for width, height in reversed(SIZES):
-            resize(page, width, height)
-            claim_before, cell_before = before[width, height]
-            assert font_px(claim) > claim_before * 1.2 and font_px(cell) > cell_before, (width, height)
-            # Still one screen: the picture and the picks above the fold, nothing cut or on top of something.
-            assert_picture_and_picks_above_the_fold(page)
-            problems += [f"{width}x{height}: {p}" for p in layout_problems(page)]
-        assert problems == []
+def test_large_type_toggles_and_stays_in_the_link(priors_page):
+    page = priors_page
+    claim = page.locator(".scenario-claim p").first
+    cell = page.locator(".prior-picks .tabulator-cell").first
+    before = {}
+    for width, height in SIZES:
+        resize(page, width, height)
+        before[width, height] = font_px(claim), font_px(cell)
+    page.locator(".large-type-switch input").check()
+    expect(page).to_have_url(re.compile(r"[?&]type=large(&|$)"), timeout=TIMEOUT)
+    problems = []
+    for width, height in reversed(SIZES):
+        resize(page, width, height)
+        claim_before, cell_before = before[width, height]
+        assert font_px(claim) > claim_before * 1.2 and font_px(cell) > cell_before, (width, height)
+        # Still one screen: the picture and the picks above the fold, nothing cut or on top of something.
+        assert_picture_and_picks_above_the_fold(page)
+        problems += [f"{width}x{height}: {p}" for p in layout_problems(page)]
+    assert problems == []
 
-        page.reload()  # the link keeps it
-        page.locator(".prior-picks .tabulator-row").first.wait_for()
-        expect(page.locator(".large-type-switch input")).to_be_checked(timeout=TIMEOUT)
-        for width, height in SIZES:
-            resize(page, width, height)
-            assert font_px(page.locator(".scenario-claim p").first) > before[width, height][0] * 1.2, (width, height)
-        page.locator(".large-type-switch input").uncheck()
-        expect(page).not_to_have_url(re.compile(r"type=large"), timeout=TIMEOUT)
-    finally:
-        page.close()
+    page.reload()  # the link keeps it
+    page.locator(".prior-picks .tabulator-row").first.wait_for()
+    expect(page.locator(".large-type-switch input")).to_be_checked(timeout=TIMEOUT)
+    for width, height in SIZES:
+        resize(page, width, height)
+        assert font_px(page.locator(".scenario-claim p").first) > before[width, height][0] * 1.2, (width, height)
+    page.locator(".large-type-switch input").uncheck()
+    expect(page).not_to_have_url(re.compile(r"type=large"), timeout=TIMEOUT)
