@@ -28,11 +28,12 @@ two small matrix products and a few passes over the candidates.
 
 **Ties.** The MAP is argmax L, so among programs with the same best score it is the first in the table's
 order: an accident of code order, which the result reports rather than hides. A program ties with the
-MAP when its score is within TIE_RTOL of the best (relative to the best score's size, at least 1): L is
-summed in float32 from up to four non-negative terms, so two programs with equal features in float64 can
-differ by a few float32 rounding steps (each about 6e-8 of |L|), and 1e-6 covers some eight of them
-while a posterior ratio that close to 1 means nothing. The count comes from one comparison pass over L
-per re-selection; the tied programs are listed (up to TIES_LISTED) only where there is more than one.
+MAP when its score is within TIE_RTOL of the best, relative to the best score's size (at least 1): L is
+summed in float32 from up to four non-negative terms, so programs whose scores are equal in exact
+arithmetic can differ by a few float32 rounding steps (each about 6e-8 of |L|); 1e-6 covers some eight
+of them, and a posterior ratio that close to 1 means nothing. The count costs one comparison pass over L
+per re-selection (about a tenth of its time); the tied programs are listed (up to TIES_LISTED) only
+where there is more than one.
 """
 
 from __future__ import annotations
