@@ -154,9 +154,10 @@ def tie_lines(priors: dict[str, dict], listed: bool) -> list[str]:
             continue
         also = ", ".join(label(t) for t in r["ties"][1:])
         more = n - len(r["ties"])
-        lines.append(f"{prior:14s} MAP: {label(m)} (1 of {n} tied; also: {also}{f' and {more:,} more' if more else ''})")
+        lines.append(f"{prior:14s} MAP: {label(m)} (1 of {n:,} tied; also: {also}{f' and {more:,} more' if more else ''})")
     if any(r["n_ties"] > 1 for r in priors.values()):
-        lines.append("tied: the same best score, within float32 rounding; the MAP is the first in table order")
+        lines.append("tied: programs with the MAP's score (within float32 rounding); which of them is the MAP is an "
+                     "accident of table order")
     return lines
 
 

@@ -83,8 +83,8 @@ def ties_text(state: SimulationState) -> str:
     if not tied:
         return ""
     each = ", ".join(f"{label} 1 of {n:,}" for label, n in tied)
-    return (f"<b>Tied picks</b>: {each}. Those programs share the best score; the pick shown is merely the "
-            "first of them in table order (<i>select</i> on the command line lists them).")
+    return (f"<b>Tied picks</b>: {each}. Those programs share the best score; which of them is shown is an "
+            "accident of table order (<i>select</i> on the command line lists them).")
 
 
 class PriorComparison(pn.viewable.Viewer):
