@@ -135,6 +135,8 @@ def render(template: str, ctx: dict[str, Any]) -> str:
         body, spec = m.group(1).strip(), m.group(2) or ""
         if NAME.fullmatch(body):  # one value, formatted as it is (a number as text keeps its digits)
             value = lookup(ctx, body)
+            if value is None:  # JSON null, as the commands print it
+                return "none"
             if spec and isinstance(value, str):
                 value = number(value)
             return format(value, spec)
