@@ -225,3 +225,15 @@ def test_the_map_of_the_enumerated_world_is_one_of_a_tie():
         scores = [w @ [t["bits"] * math.log(2), t["max_compute"], t["avg_compute"], math.log(max(t["avg_compute"], 1))]
                   for t in r.ties]
         assert max(scores) - min(scores) < 1e-9, (prior, r.ties)  # equal in float64: a true tie
+
+
+def test_a_check_can_read_how_many_programs_tie():
+    """map.ties is a number in the one predicate grammar: scenarios, tours and stories can cite it."""
+    from explorer.checks import evaluate, flat_metrics, meaning_problem, parse_text
+
+    metrics = flat_metrics(select(hand_table(TIED), PriorSettings(w_simplicity=1.0, w_max=0.0, w_avg=math.log(2) / 2,
+                                                                   generalization_check=False)))
+    tied = parse_text("combined.map.ties == 3")
+    assert meaning_problem(tied) is None and evaluate(tied, metrics)[0]
+    assert evaluate(parse_text("simplicity.map.ties > combined.map.ties"), metrics)[0] is False
+    assert meaning_problem(parse_text("combined.map.ties == honest")) == "combined.map.ties is a number and 'honest' is text"
