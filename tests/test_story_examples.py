@@ -30,6 +30,11 @@ REFUTED = {
     "speed-prior.story.md": {"RN5", "RN6", "RN7"},  # memory without checks; efficient deceivers; measured goof-offs
     "scenarios/fastest-is-deceptive.story.md": {"GS1"},  # the speed prior's favourite is deceptive
     "scenarios/parity-measured.story.md": {"RN1", "RN2"},  # measured: speed alone keeps waste; max ~ average
+    "scenarios/slack-measured.story.md": {"RN2"},  # sensing slack narrows the goof-off gap without reversing it
+    "scenarios/parallel-misbehaviour.story.md": {"RN1", "RN2"},  # serial-only counting lets misbehaviour hide
+    "scenarios/allotment-manipulation.story.md": {"RN2", "RN4"},  # the max prior cannot see sandbagging
+    "scenarios/parallel-drive-measured.story.md": {"GD1", "RN1"},  # nothing generalises; serial counting keeps the drive
+    "scenarios/allotment-drive-measured.story.md": {"GD1", "RC2"},  # the drive survives the offline predictor
 }
 
 
