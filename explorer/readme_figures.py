@@ -343,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="only entries whose command contains this text")
     parser.add_argument("--coverage", action="store_true", help="list README figures no entry covers (exit 1 if any)")
     args = parser.parse_args(argv)
-    manifest = load_manifest()
+    try:
+        manifest = load_manifest()
+    except ExplorerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     readme = README.read_text(encoding="utf-8")
     entries = [e for e in manifest.entries if (args.all or e.fast or e.file) and (not args.only or args.only in e.command)]
     if args.coverage:
