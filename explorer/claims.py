@@ -10,7 +10,7 @@ the case's checks over
   differ only by their perturbations;
 - perturbations: for each seed, run 0 is the unperturbed preset and runs 1..PERTURBED_PER_SEED multiply
   every numeric parameter of the case's params by its own factor 1 + u, u ~ U(-perturb, +perturb)
-  (a parameter at 0 is shifted by u times its range width instead), clipped to the parameter's bounds
+  (a parameter at 0 is shifted by u times the width of its regime-map range instead), clipped to its bounds
   and rounded for an integer. A check's override of a perturbed parameter keeps its ratio to the preset
   value (a zero baseline stays zero), so "doubling the cost lowers the mass" still doubles.
 
