@@ -52,7 +52,7 @@ def test_claim_holds_on_other_backends_and_seeds(scenario_id, backend):
 @pytest.mark.parametrize("scenario_id, world", [("parity-measured", "enumerated"), ("halting-parity-measured", "neural")])
 def test_a_measured_world_claim_holds(scenario_id, world):
     s = get_scenario(scenario_id)
-    assert s.world == world and scenarios_of(world) == {scenario_id: s}
+    assert s.world == world and scenarios_of(world)[scenario_id] == s
     failed = [o.check.describe() + f" ({o.left} vs {o.right})" for o in s.verify() if not o.passed]
     assert not failed
     sim = s.simulation()
