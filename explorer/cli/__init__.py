@@ -1,8 +1,8 @@
-"""The command line, the top layer: `python -m explorer {scenarios,select,claims,anneal,bench,serve,story,neural,programs,screenshots}`.
+"""The command line, the top layer: `python -m explorer {scenarios,select,claims,anneal,bench,serve,story,neural,programs,search,screenshots}`.
 
 Here are only options and printing; each command calls plain functions of the core. One module per
 command group (scenarios.py: scenarios and select; claims.py: the claims matrix; anneal.py; bench.py;
-serve.py; story.py; neural.py; programs.py; screens.py: screenshots), with the shared options in options.py
+serve.py; story.py; neural.py; programs.py; search.py: the local search; screens.py: screenshots), with the shared options in options.py
 and the printing helpers in output.py.
 
 A user's mistake (unknown scenario or parameter, a value of the wrong type or out of range, a back end
