@@ -374,7 +374,8 @@ class NeuralView(pn.viewable.Viewer):
         sim = self._simulation(self._trained)
         sim.adopt_table(outcome.table)
         self.state.apply(simulation=sim)
-        parts: list[Any] = [markup.markdown("### Accuracy and compute per difficulty"),
+        parts: list[Any] = [markup.markdown("### Accuracy and compute per difficulty"
+                                            + (HALTING_COUNTS if first.get("expected_steps") is not None else "")),
                             *_panes(self.difficulty_plots()),
                             markup.card("The numbers per difficulty",
                                         _table(self.difficulty_frame(), "neural-difficulty-table"),
@@ -420,15 +421,14 @@ class NeuralView(pn.viewable.Viewer):
             for i, (name, part) in enumerate(frame.groupby("networks", sort=False)):
                 color = LINE_COLORS[i % len(LINE_COLORS)]
                 for column, dash in zip(columns, ("solid", "dashed")):  # halting: by rule solid, expected dashed
-                    named = name if len(columns) == 1 else f"{name}: {column}"
-                    curves.append(hv.Curve(part, "difficulty", (column, label), label=named).opts(color=color, line_dash=dash))
-                    curves.append(hv.Scatter(part, "difficulty", (column, label), label=named).opts(color=color, size=6))
+                    # one legend entry per network (the dashes are told in the caption): an entry per network
+                    # and count left the plot a sliver beside its legend at 1280x720
+                    curves.append(hv.Curve(part, "difficulty", (column, label), label=name).opts(color=color, line_dash=dash))
+                    curves.append(hv.Scatter(part, "difficulty", (column, label), label=name).opts(color=color, size=6))
             title = f"{label.capitalize()} per difficulty (shaded: held out)"
             plots.append((hv.Overlay(curves) * span).opts(
                 responsive=True, height=280, title=title, tools=["hover"], show_legend=len(self.outcome.points) > 1,
                 legend_position="right", xlabel="difficulty", ylabel=label, **extra))
-            if len(columns) > 1:
-                plots[-1] = plots[-1].opts(show_legend=True)
         return hv.Layout(plots).cols(1)
 
     def penalty_plots(self) -> hv.Layout:
@@ -447,7 +447,9 @@ class NeuralView(pn.viewable.Viewer):
         else:
             share = [("accuracy", "accuracy (training difficulties)", "#0072B2"),
                      ("heldout_accuracy", "accuracy (held out)", "#D55E00")]
-            cost = [("mean_steps", f"mean {self.outcome.unit}", "#0072B2")]
+            cost = ([("mean_steps", "by the halting rule", "#0072B2"),
+                     ("expected_steps", "expected (penalised)", "#CC79A7")]
+                    if "expected_steps" in frame else [("mean_steps", f"mean {self.outcome.unit}", "#0072B2")])
         plots = []
         for lines, ylabel, title, extra in ((share, "accuracy", "Accuracy against the penalty", {"ylim": (-0.02, 1.05)}),
                                             (cost, self.outcome.unit, "Compute against the penalty", {})):
@@ -523,6 +525,12 @@ def _by_prior(frame: pd.DataFrame) -> pd.DataFrame:
     shown = shown.T
     shown.columns.name = None
     return shown
+
+
+#: Under learned halting the compute plot draws two counts per network; the caption says which is which.
+HALTING_COUNTS = ("\n\nCompute, solid lines: the steps the halting rule runs (the first step where the chance of having "
+                  "halted reaches 0.5). Dashed lines: the steps expected under the halting probabilities, the count "
+                  "the penalty prices.")
 
 
 def _panes(layout: hv.Layout) -> list[pn.pane.HoloViews]:

@@ -90,7 +90,9 @@ def outcome(job: Job, run: Run, seconds: float) -> Outcome:
     elif len(points) > 1:
         name = job.members.names[0]
         penalty_rows = [{name: p[name], "accuracy": p["accuracy"], "heldout_accuracy": p["heldout_accuracy"],
-                         "mean_steps": p["mean_steps"], "max_steps": p["max_steps"]} for p in points]
+                         "mean_steps": p["mean_steps"], "max_steps": p["max_steps"],
+                         # learned halting: the steps the penalty prices, beside the rule's
+                         **({"expected_steps": p["expected_steps"]} if "expected_steps" in p else {})} for p in points]
     else:
         penalty_rows = []
     table = to_table([run], threshold=THRESHOLD)
