@@ -28,6 +28,14 @@ def test_the_page_selects_traces_and_feeds_the_story():
     assert pn.panel(view).get_root() is not None
 
 
+def test_the_instructions_choice_lists_each_set_once_and_leaves_the_worlds_own_list_alone():
+    """param extends a Selector's objects in place: sharing the world's list doubled both (and the schema)."""
+    from explorer.worlds.enumerated.world import EnumeratedWorld
+    assert EnumeratedWorld.param.instruction_set.objects == ["basic", "slack"]
+    view = ProgramsView(max_length=3)
+    assert list(pn.widgets.Select.from_param(view.param.instruction_set).options) == ["basic", "slack"]
+
+
 def test_the_slack_instruction_set_is_measured_and_traced_on_the_page():
     view = ProgramsView(max_length=3)
     basic = view.summary.object

@@ -66,7 +66,7 @@ class ProgramsView(pn.viewable.Viewer):
     max_length = param.Integer(5, bounds=(1, PAGE_MAX_LENGTH), label=f"Max length (at most {PAGE_MAX_LENGTH} here)",
                                doc=f"Longest program enumerated (this page measures up to {PAGE_MAX_LENGTH}; "
                                    "longer spaces are a batch job: python -m explorer programs).")
-    instruction_set = param.Selector(default="basic", objects=EnumeratedWorld.param.instruction_set.objects,
+    instruction_set = param.Selector(default="basic", objects=list(EnumeratedWorld.param.instruction_set.objects),
                                      doc="basic: the eleven instructions; slack: with IFSHORT, which runs the next "
                                          "instruction only on inputs shorter than the longest training input.")
     generalization_check = param.Boolean(True, doc="Training also checks the held-out inputs (off: memorisers pass).")
