@@ -266,8 +266,7 @@ def test_in_a_server_session_the_work_runs_off_the_page_thread(view):
     with set_curdoc(doc):
         assert view.compute() is None
     assert view.running and view._compute_button.disabled and not view._stop_button.disabled
-    view._thread.join(timeout=60)
-    assert not view._thread.is_alive()
+    assert view.wait(60)
     assert view.result is None and view.running  # nothing reached the page outside its event loop
     for callback in doc.queue:
         callback()

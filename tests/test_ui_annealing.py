@@ -111,7 +111,7 @@ def test_stop_cancels_between_sweep_points(view):
 def test_the_run_button_works_on_a_worker_thread(view):
     view.mc_runs = 50
     view.run_button.clicks += 1
-    thread = view._mc_thread
+    thread = view._worker.thread
     assert thread is not None
     thread.join(timeout=120)
     assert not thread.is_alive()
@@ -126,7 +126,7 @@ def test_a_rejected_monte_carlo_setting_keeps_the_last_results(view):
     assert view.run_monte_carlo(runs=30) == []
     assert "c_start" in view.message and "geometric" in view.message
     assert view.mc_rows == rows
-    assert view.start_monte_carlo() is False and view._mc_thread is None
+    assert view.start_monte_carlo() is False and view._worker.thread is None
 
 
 def test_every_control_has_a_description(view):

@@ -20,7 +20,6 @@ so the run a link asks for is the one traced, and keeps the link in step after.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ from explorer.simulation import Simulation
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.number_fields import number_field
-from explorer.ui.page_thread import on_page
+from explorer.ui.page_thread import Worker, on_page
 from explorer.ui.url import held, sync_params
 
 SCHEDULES = tuple(AnnealingSettings.param.schedule.objects)
@@ -141,9 +140,7 @@ class AnnealingView(pn.viewable.Viewer):
         self._held = False
         self.n_programs = n_programs
         self._worlds: dict[str, World] = {}
-        self._stop = threading.Event()
-        self._mc_thread: threading.Thread | None = None
-        self._stops_with_session = False
+        self._worker = Worker("monte-carlo")
         self.world: World | None = None  # the world of the trace on show (kept while a bad setting is shown)
         self._playback()
         self.run_button = pn.widgets.Button(
@@ -387,7 +384,7 @@ class AnnealingView(pn.viewable.Viewer):
         except ExplorerError as exc:
             self.message = str(exc)
             return []
-        self._stop.clear()
+        self._worker.begin()
         return self._run(job, self.param.update)
 
     def start_monte_carlo(self) -> bool:
@@ -399,20 +396,17 @@ class AnnealingView(pn.viewable.Viewer):
         except ExplorerError as exc:
             self.message = str(exc)
             return False
-        self._stop.clear()
+        self._worker.begin()
         self.mc_running = True
         doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None and not self._stops_with_session:
-            doc.on_session_destroyed(lambda context: self.stop_monte_carlo())  # a closed tab stops its work
-            self._stops_with_session = True
+        self._worker.stop_with(doc, self.stop_monte_carlo)  # a closed tab stops its work
         publish = self._publisher(doc)
-        self._mc_thread = threading.Thread(target=self._run, args=(job, publish), daemon=True, name="monte-carlo")
-        self._mc_thread.start()
+        self._worker.start(self._run, job, publish)
         return True
 
     def stop_monte_carlo(self) -> None:
         """Ask the Monte Carlo run under way to stop before its next sweep point."""
-        self._stop.set()
+        self._worker.stop()
 
     def _publisher(self, doc) -> Callable[..., None]:
         """How the worker hands parameter values to the page.
@@ -429,7 +423,7 @@ class AnnealingView(pn.viewable.Viewer):
         try:
             for schedule in SCHEDULES:
                 for ratio in ratios:
-                    if self._stop.is_set():
+                    if self._worker.should_stop():
                         publish(mc_rows=list(rows), mc_running=False,
                                 mc_status=f"Stopped after {len(rows)} of {total} points: {job['about']}.")
                         return rows

@@ -17,7 +17,6 @@ tooltips escape.
 
 from __future__ import annotations
 
-import threading
 from functools import partial
 from urllib.parse import urlencode
 
@@ -35,7 +34,7 @@ from explorer.scenarios import preset_params, scenarios_of
 from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS
 from explorer.ui import markup
 from explorer.ui.neural_view import LINK_PARAMS as NEURAL_LINK
-from explorer.ui.page_thread import on_page, progress_reporter
+from explorer.ui.page_thread import Worker, on_page, progress_reporter
 from explorer.ui.programs_view import LINK as PROGRAMS_LINK
 from explorer.ui.url import SAFE, value_text
 from explorer.worlds import WORLDS
@@ -245,9 +244,7 @@ class ClaimsView(pn.viewable.Viewer):
         if matrix is None and load:
             matrix = load_recorded()
         super().__init__(matrix=matrix, **params)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._stops_with_session = False
+        self._worker = Worker("claims-matrix")
         self._run_button = pn.widgets.Button(label="Recompute", color="primary", sizing_mode="stretch_width",
                                              description="Run every claim in the chosen worlds again, here.")
         self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True, sizing_mode="stretch_width",
@@ -269,27 +266,22 @@ class ClaimsView(pn.viewable.Viewer):
         doc = pn.state.curdoc
         if sync is None:
             sync = doc is None or doc.session_context is None
-        if not sync and doc is not None and doc.session_context is not None and not self._stops_with_session:
-            doc.on_session_destroyed(lambda context: self.stop())  # a closed tab stops its run
-            self._stops_with_session = True
-        self._stop.clear()
+        if not sync:
+            self._worker.stop_with(doc)  # a closed tab stops its run
+        self._worker.begin()
         self.param.update(message="", running=True, done=0, total=0)
         job = partial(run_claims, worlds=list(self.worlds), seeds=self.seeds, perturb=self.perturb, workers=1,
-                      breakpoints=self.breakpoints, should_stop=self._stop.is_set)
+                      breakpoints=self.breakpoints, should_stop=self._worker.should_stop)
         if sync:
             return self._run(job, None)
-        self._thread = threading.Thread(target=self._run, args=(job, doc), daemon=True, name="claims-matrix")
-        self._thread.start()
+        self._worker.start(self._run, job, doc)
         return None
 
     def stop(self) -> None:
-        self._stop.set()
+        self._worker.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
+        return self._worker.wait(timeout)
 
     def _run(self, job, doc) -> ClaimsMatrix | None:
         progress = progress_reporter(doc, lambda done, total: self.param.update(done=done, total=total),

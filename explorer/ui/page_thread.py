@@ -10,6 +10,7 @@ script) the change is simply made at once.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -51,3 +52,45 @@ def progress_reporter(doc, show: Callable[[int, int], None], interval: float = 0
             on_page(doc, partial(show, done, total))
 
     return progress
+
+
+class Worker:
+    """A page's background job, one at a time: its thread, the stop flag the job polls, and a wait.
+
+    Every view that computes off the event loop needs these same few steps; `begin()` clears the flag
+    for a new job (run here or on the thread), `stop()` asks the job to end at its next check, and
+    `stop_with(doc)` makes a closed browser tab ask it too.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self._watched: set[int] = set()
+
+    def begin(self) -> None:
+        self.stopping.clear()
+
+    def should_stop(self) -> bool:
+        return self.stopping.is_set()
+
+    def start(self, target: Callable[..., object], *args: object) -> None:
+        self.thread = threading.Thread(target=target, args=args, daemon=True, name=self.name)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def stop_with(self, doc, stop: Callable[[], None] | None = None) -> None:
+        """Call `stop` (default: this worker's) when the session of `doc` ends; once per document."""
+        if doc is None or doc.session_context is None or id(doc) in self._watched:
+            return
+        self._watched.add(id(doc))
+        doc.on_session_destroyed(lambda context: (stop or self.stop)())
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the job under way; True if none runs afterwards (tests and closing use it)."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+            return not self.thread.is_alive()
+        return True

@@ -15,7 +15,6 @@ one update. Without a session (tests, notebooks run as scripts) it runs in the c
 
 from __future__ import annotations
 
-import threading
 from functools import partial
 from typing import Any
 
@@ -33,7 +32,7 @@ from explorer.stories.library import StoryLibrary
 from explorer.table import KINDS
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
-from explorer.ui.page_thread import on_page, progress_reporter
+from explorer.ui.page_thread import Worker, on_page, progress_reporter
 from explorer.ui.scatter import KIND_MARKERS
 from explorer.ui.state import SimulationState
 from explorer.ui.story_panel import StoryPanel
@@ -103,9 +102,7 @@ class ProgramsView(pn.viewable.Viewer):
                                 evaluated_on="each prior's selection among the programs correct on every training input")
         self.listings: dict[str, str] = {}
         self.shown: dict[str, Any] | None = None  # the task, length and check of the selection on show
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._stops_with_session = False
+        self._worker = Worker("programs-measure")
         self._superseded = False
         self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True, width=90,
                                               sizing_mode="fixed", align="end",
@@ -158,35 +155,29 @@ class ProgramsView(pn.viewable.Viewer):
             return
         if self.running:
             self._superseded = True
-            self._stop.set()
+            self._worker.stop()
             return
         doc = pn.state.curdoc
         if sync is None:
             sync = doc is None or doc.session_context is None
-        if doc is not None and doc.session_context is not None and not self._stops_with_session:
-            doc.on_session_destroyed(lambda context: self.stop())  # a closed tab stops its measurement
-            self._stops_with_session = True
+        self._worker.stop_with(doc, self.stop)  # a closed tab stops its measurement
         request = self._request()
-        self._stop.clear()
+        self._worker.begin()
         self._superseded = False
         self.param.update(message="", running=True, done=0, total=0)
         if sync:
             self._run(request, None)
             return
-        self._thread = threading.Thread(target=self._run, args=(request, doc), daemon=True, name="programs-measure")
-        self._thread.start()
+        self._worker.start(self._run, request, doc)
 
     def stop(self) -> None:
         """Ask the running measurement to end before its next chunk of programs; the page keeps what it shows."""
         self._superseded = False  # a Stop also drops a choice waiting to be measured
-        self._stop.set()
+        self._worker.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background measurement to end; True if none is running afterwards."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
+        return self._worker.wait(timeout)
 
     def _run(self, request: dict[str, Any], doc) -> None:
         progress = progress_reporter(doc, lambda done, total: self.param.update(done=done, total=total), PROGRESS_INTERVAL)
@@ -212,7 +203,7 @@ class ProgramsView(pn.viewable.Viewer):
             measured.append(done)
             progress(done, total)
 
-        sim = self.state.built(report, self._stop.is_set, **request)
+        sim = self.state.built(report, self._worker.should_stop, **request)
         if not measured:  # read from the cache: no chunk was measured, and the bar shows it done
             progress(1, 1)
         table, results = sim.table(), sim.select()

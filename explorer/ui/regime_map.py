@@ -18,7 +18,6 @@ the two maps, so each map gets half the page's width.
 
 from __future__ import annotations
 
-import threading
 from functools import partial
 
 import holoviews as hv
@@ -43,7 +42,7 @@ from explorer.table import KINDS
 from explorer.ui import markup
 from explorer.ui.comparison import KIND_COLORS
 from explorer.ui.controls import LABELS
-from explorer.ui.page_thread import on_page, progress_reporter
+from explorer.ui.page_thread import Worker, on_page, progress_reporter
 from explorer.ui.state import SimulationState
 
 #: Cell labels beyond the four kinds, and their colours.
@@ -98,8 +97,7 @@ class RegimeMapView(pn.viewable.Viewer):
             self._reset_x_range()
         if not {"y_min", "y_max"} & given:
             self._reset_y_range()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("regime-map")
         self._compute_button = pn.widgets.Button(
             label="Compute", color="primary",
             description="Compute the map over the grid, starting from the page's current parameters.")
@@ -146,20 +144,23 @@ class RegimeMapView(pn.viewable.Viewer):
         doc = pn.state.curdoc
         if sync is None:
             sync = doc is None or doc.session_context is None
-        job = partial(regime_map, base, self.x, xs, self.y, ys, self.prior, should_stop=self._stop.is_set)
-        self._stop.clear()
+        job = partial(regime_map, base, self.x, xs, self.y, ys, self.prior, should_stop=self._worker.should_stop)
+        self._worker.begin()
         self.message = ""
         self._progress.param.update(value=0, max=len(xs) * len(ys))
         self.running = True
         if sync:
             return self._run(job, None)
-        self._thread = threading.Thread(target=self._run, args=(job, doc), daemon=True, name="regime-map")
-        self._thread.start()
+        self._worker.start(self._run, job, doc)
         return None
 
     def stop(self) -> None:
         """Ask the running computation to end after the cell it is on."""
-        self._stop.set()
+        self._worker.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background computation to end; True if none is running afterwards."""
+        return self._worker.wait(timeout)
 
     def _run(self, job, doc) -> RegimeMap | None:
         progress = progress_reporter(doc, lambda done, _total: setattr(self._progress, "value", done), PROGRESS_INTERVAL)

@@ -34,7 +34,6 @@ prior's PriorResult), `settings()` (what they were computed with) and `world_nam
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -64,7 +63,7 @@ from explorer.stories.model import Evidence, Story
 from explorer.stories.vocabulary import COMPONENTS
 from explorer.ui import markup
 from explorer.ui.argument_map import ArgumentMap
-from explorer.ui.page_thread import on_page
+from explorer.ui.page_thread import Worker, on_page
 from explorer.ui.state import SimulationState
 from explorer.ui.story_forms import badge
 from explorer.worlds import get_world
@@ -178,7 +177,7 @@ class StoryPanel(pn.viewable.Viewer):
         self.here: dict[str, LiveResult] = {}
         self._own: dict[str, dict[str, Any]] = {}  # each simulated evidence's own parameters
         self._generation = 0
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("story-panel-check")
         self.picker = pn.widgets.Select(label="Training story", options=[NONE], value=NONE, sizing_mode="stretch_width")
         self.view = markup.html("", sizing_mode="stretch_width", css_classes=["story-panel"])
         # The argument map above the claims: its colours follow evaluate(); a tap says what the node is.
@@ -244,9 +243,7 @@ class StoryPanel(pn.viewable.Viewer):
             self._take(generation, _as_checked(story))
             return
         self.checking = True
-        self._thread = threading.Thread(target=self._check_in_background, args=(generation, story, doc),
-                                        daemon=True, name="story-panel-check")
-        self._thread.start()
+        self._worker.start(self._check_in_background, generation, story, doc)
 
     def _check_in_background(self, generation: int, story: Story, doc) -> None:
         checked = _as_checked(story)
@@ -265,10 +262,7 @@ class StoryPanel(pn.viewable.Viewer):
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a run as written under way on a worker thread; True if none runs afterwards."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
+        return self._worker.wait(timeout)
 
     @property
     def as_written(self) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import threading
 from functools import partial
 from typing import Any
 
@@ -41,7 +40,7 @@ from explorer.errors import ExplorerError
 from explorer.stories.model import Story
 from explorer.stories.sensitivity import CLASSES, VERDICTS, Axis, Point, SweepResult, run_sweep
 from explorer.ui import markup
-from explorer.ui.page_thread import on_page, progress_reporter
+from explorer.ui.page_thread import Worker, on_page, progress_reporter
 
 #: Okabe-Ito colours of the point classes.
 CLASS_COLORS = {"good": "#009E73", "fails_safely": "#E69F00", "fails_catastrophically": "#D55E00"}
@@ -259,9 +258,7 @@ class SweepRunner(pn.viewable.Viewer):
 
     def __init__(self, story: Story | None = None, **params):
         super().__init__(story=story, **params)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._stops_with_session = False
+        self._worker = Worker("story-sweep")
         self._ran: tuple | None = None  # what the result on show was computed from
         self._run_button = pn.widgets.Button(label="Run sweep", color="primary", width=120, sizing_mode="fixed", align="end",
                                              description="Classify every point of the chosen sweep.")
@@ -315,33 +312,26 @@ class SweepRunner(pn.viewable.Viewer):
         doc = pn.state.curdoc
         if sync is None:
             sync = doc is None or doc.session_context is None
-        if doc is not None and doc.session_context is not None and not self._stops_with_session:
-            doc.on_session_destroyed(lambda context: self.stop())  # a closed tab stops its sweep
-            self._stops_with_session = True
+        self._worker.stop_with(doc)  # a closed tab stops its sweep
         # a copy (without the file's parsed YAML), so edits made while it runs do not reach it
         story, sweep_id = copy.deepcopy(dataclasses.replace(self.story, source=None)), self.sweep
         signature = (sweep_id, self._signature(sweep_id))
-        self._stop.clear()
+        self._worker.begin()
         self.param.update(message="", running=True, done=0, total=0)
         job = partial(run_sweep, story, sweep_id, points=self.points, workers=self.workers,
-                      scheduler=self.scheduler or None, should_stop=self._stop.is_set)
+                      scheduler=self.scheduler or None, should_stop=self._worker.should_stop)
         if sync:
             return self._run(job, None, signature)
-        self._thread = threading.Thread(target=self._run, args=(job, doc, signature), daemon=True,
-                                        name="story-sweep")
-        self._thread.start()
+        self._worker.start(self._run, job, doc, signature)
         return None
 
     def stop(self) -> None:
         """Ask the running sweep to stop after the point under way."""
-        self._stop.set()
+        self._worker.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background sweep to end; True if none is running afterwards."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
+        return self._worker.wait(timeout)
 
     def _run(self, job, doc, signature) -> SweepResult | None:
         progress = progress_reporter(doc, lambda done, total: self.param.update(done=done, total=total), PROGRESS_INTERVAL)
