@@ -65,6 +65,9 @@ def test_a_tiny_run_trains_in_the_background_and_fills_the_results(view):
     assert {"ponder steps by rule", "expected ponder steps (penalised)"} <= set(frame) and "mean ponder steps" not in frame
     assert len(view.difficulty_plots()[1]) == 2 * 2 * 2 + 1  # (curve, dots) x (by rule, expected) x 2 betas + shading
     assert len(view.outcome.penalty_rows) == 2 and "Done" in view.status
+    compute = view.penalty_plots()[1]  # against the penalty, too: the rule's count and the priced one
+    assert {"by the halting rule", "expected (penalised)"} <= {el.label for el in compute.values()}
+    assert "Dashed lines: the steps expected" in view.results[0].object  # the caption tells the dashes apart
     assert len(view.results) >= 6  # per difficulty (plots, table), per penalty (plots, table), selection
     assert list(view.selection_frame()["prior"]) == list(PRIORS)
     # the story beside it is evaluated on these networks

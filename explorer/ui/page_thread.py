@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from functools import partial
 
@@ -66,7 +67,7 @@ class Worker:
         self.name = name
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
-        self._watched: set[int] = set()
+        self._watched: weakref.WeakSet = weakref.WeakSet()  # documents whose closing stops it (an id could be reused)
 
     def begin(self) -> None:
         self.stopping.clear()
@@ -83,9 +84,9 @@ class Worker:
 
     def stop_with(self, doc, stop: Callable[[], None] | None = None) -> None:
         """Call `stop` (default: this worker's) when the session of `doc` ends; once per document."""
-        if doc is None or doc.session_context is None or id(doc) in self._watched:
+        if doc is None or doc.session_context is None or doc in self._watched:
             return
-        self._watched.add(id(doc))
+        self._watched.add(doc)
         doc.on_session_destroyed(lambda context: (stop or self.stop)())
 
     def wait(self, timeout: float | None = None) -> bool:
