@@ -51,6 +51,10 @@ th { text-align: left; white-space: normal; vertical-align: bottom; }
 """
 
 
+#: The picks table's text under the page's larger type (the size serving.LARGE_TYPE_CSS gives tables).
+LARGE_TABLE_CSS = ":host .tabulator { font-size: 16px; }"  # :host outranks the theme's own .tabulator rule
+
+
 def _header_marks() -> str:
     """CSS underlining each kind's column header in the kind's colour (and actually good in black)."""
     colors = {**KIND_COLORS, "actually good": GOOD_COLOR}
@@ -191,11 +195,14 @@ class PriorComparison(pn.viewable.Viewer):
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
     def set_font_scale(self, scale: float) -> None:
-        """Scale the live bars' text (the page's larger type), and fit the table's columns to its new text
-        (Tabulator sizes them to their text once, when it draws)."""
+        """Scale the live bars' text (the page's larger type), and the table's text in its own stylesheet.
+
+        Tabulator sizes its columns to their text when it draws, and redraws when its own stylesheets change,
+        not when a container's class does: re-sending `layout` (unchanged, so Bokeh dropped it) left the
+        headers cut at the size the switch was used, whenever the class reached the page after the redraw."""
         for fig in self._figures:
             scale_fonts(fig, scale)
-        self._table.param.trigger("layout")
+        self._table.stylesheets = [_header_marks(), *([LARGE_TABLE_CSS] if scale != 1 else [])]
 
     def __panel__(self):
         return pn.Column(self._table, self._ties, self.bars_view(), sizing_mode="stretch_width")
