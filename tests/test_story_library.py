@@ -251,3 +251,158 @@ def test_the_folder_comes_from_the_environment(monkeypatch, tmp_path):
     assert default_folder().parts[-2:] == ("assets", "stories")
     monkeypatch.setenv(ENV_VAR, str(tmp_path))
     assert default_folder() == tmp_path and StoryLibrary().folder == tmp_path
+
+
+# ---- authors, the history bound and the one lock file (issue 14: a room of thirty on one server) ----------
+
+def _locks(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.lock"))
+
+
+def test_each_save_records_its_author_and_time(lib, tmp_path):
+    story = lib.open("small")
+    lib.save(story, "small", 1, author="Ada")
+    lib.save(story, "small", 2, author="Grace <b>Hopper</b>")  # any text; the pages escape it
+    kept = lib.history("small")
+    assert [(r.revision, r.author) for r in kept] == [(1, None), (2, "Ada")]  # r1 came before authors were kept
+    assert kept[1].saved.endswith("+00:00")
+    now = lib.saved_by("small")
+    assert (now.revision, now.author) == (3, "Grace <b>Hopper</b>")
+    assert lib.saved_by("small", 2).author == "Ada"
+    lib.save_as(story, "copy", author="Alan")
+    assert lib.saved_by("copy").author == "Alan" and lib.saved_by("scenarios/goof-off") is None
+    # the story file's format is untouched: the same story saved by anyone has the same bytes but the revision
+    assert "Ada" not in (tmp_path / "small.story.md").read_text()
+
+
+def test_without_an_author_the_save_is_the_os_users_outside_workshop_mode(lib, monkeypatch):
+    monkeypatch.delenv("EXPLORER_WORKSHOP", raising=False)
+    monkeypatch.setattr("getpass.getuser", lambda: "workshop-host")
+    lib.save(lib.open("small"), "small", 1)
+    assert lib.saved_by("small").author == "workshop-host"
+
+
+def test_in_workshop_mode_the_library_refuses_a_save_without_an_author(lib, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_WORKSHOP", "1")
+    before = (tmp_path / "small.story.md").read_bytes()
+    with pytest.raises(ExplorerError, match="Sign in to save; reading is open to everyone"):
+        lib.save(lib.open("small"), "small", 1)
+    with pytest.raises(ExplorerError, match="Sign in to save"):
+        lib.save_as(lib.open("small"), "mine")
+    assert (tmp_path / "small.story.md").read_bytes() == before and not lib.exists("mine")
+    lib.save(lib.open("small"), "small", 1, author="Ada")
+    assert lib.saved_by("small").author == "Ada"
+
+
+@pytest.mark.parametrize("bad, message", [("", "author is empty"), ("   ", "author is empty"),
+                                          ("a\nb", "control characters"), ("x" * 81, "over 80 characters"),
+                                          (3, "author is text")])
+def test_a_bad_author_is_refused_naming_the_field(lib, tmp_path, bad, message):
+    before = (tmp_path / "small.story.md").read_bytes()
+    with pytest.raises(ExplorerError, match=message):
+        lib.save(lib.open("small"), "small", 1, author=bad)
+    assert (tmp_path / "small.story.md").read_bytes() == before
+
+
+def test_a_hundred_saves_keep_only_the_bound_of_history(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_HISTORY_REVISIONS", "7")
+    (tmp_path / "small.story.md").write_text(STORY)
+    lib = StoryLibrary(tmp_path)
+    story = lib.open("small")
+    for revision in range(1, 101):
+        story.title = f"Save {revision}"
+        lib.save(story, "small", revision, author=f"author {revision % 3}")
+    kept = lib.history("small")
+    assert [r.revision for r in kept] == list(range(94, 101))  # the newest 7 earlier revisions; the oldest went
+    assert len(list((tmp_path / ".history").glob("*.story.md"))) == 7
+    assert all(r.author == f"author {(r.revision - 1) % 3}" for r in kept)  # revision r was saved by save r-1
+    assert lib.revision("small") == 101 and lib.saved_by("small").author == "author 1"
+    assert len(lib._log(tmp_path / "small.story.md")) == 8  # the log is bounded too
+
+
+def test_the_byte_bound_drops_the_oldest_and_never_refuses_a_save(tmp_path):
+    (tmp_path / "small.story.md").write_text(STORY)
+    size = len(STORY.encode())
+    lib = StoryLibrary(tmp_path, revisions=50, history_bytes=int(size * 3.5))
+    story = lib.open("small")
+    for revision in range(1, 11):
+        lib.save(story, "small", revision)
+    assert [r.revision for r in lib.history("small")] == [8, 9, 10]
+    nothing = StoryLibrary(tmp_path, revisions=0)
+    nothing.save(story, "small", 11)
+    assert nothing.history("small") == [] and nothing.revision("small") == 12
+
+
+def test_a_bad_history_bound_in_the_environment_falls_back_to_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_HISTORY_REVISIONS", "lots")
+    monkeypatch.setenv("EXPLORER_HISTORY_BYTES", "-5")
+    lib = StoryLibrary(tmp_path)
+    assert (lib.revisions, lib.history_bytes) == (20, 20 * fileformat.MAX_BYTES)
+
+
+def test_a_refused_save_as_leaves_no_lock_file_and_nothing_else(tmp_path):
+    (tmp_path / "small.story.md").write_text(STORY)
+    lib = StoryLibrary(tmp_path)
+    story = lib.open("small")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for refused in ("small", "../outside", "with space", "new/../small"):
+        with pytest.raises(ExplorerError):
+            lib.save_as(story, refused)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # not even a .history folder
+
+
+def test_every_save_path_uses_one_kept_lock_file_per_library(lib, tmp_path):
+    story = lib.open("small")
+    lib.save(story, "small", 1)
+    with pytest.raises(StoryConflictError):
+        lib.save(story, "small", 1)  # a conflict
+    lib.save_as(story, "deep/er/copy")
+    with pytest.raises(StoryConflictError):
+        lib.save_as(story, "deep/er/copy")
+    lib.save(lib.open("scenarios/goof-off"), "scenarios/goof-off", 1)
+    with pytest.raises(StoryFormatError):
+        bad = lib.open("small")
+        bad.title = " "
+        lib.save(bad, "small", 2)  # would not load again
+    assert _locks(tmp_path) == [".history/.library.lock"]  # the same file for every story, in no story's way
+    assert lib.lock_path() == tmp_path / ".history" / ".library.lock"
+    assert "deep/er/copy" in lib.names() and not any("lock" in n or "log" in n for n in lib.names())
+
+
+def _hold_lock_then_save(folder, holding, release, results):
+    lib = StoryLibrary(folder)
+    with lib._locked():  # what another process's save holds while it checks and writes
+        holding.set()
+        release.wait(10)
+        story = lib.open("small")
+        story.revision += 1
+        fileformat.write_atomic(lib.path("small"), fileformat.dumps(story))
+    results.put("holder saved")
+
+
+def test_a_process_waiting_for_the_lock_waits_on_the_same_file(lib, tmp_path):
+    """One process holds the lock; another's save must wait for it (the lock file is never replaced)."""
+    ctx = multiprocessing.get_context("fork")
+    holding, release, results = ctx.Event(), ctx.Event(), ctx.Queue()
+    holder = ctx.Process(target=_hold_lock_then_save, args=(tmp_path, holding, release, results))
+    holder.start()
+    assert holding.wait(10)
+    story = lib.open("small")  # revision 1; the holder will save revision 2 first
+    outcome = []
+    waiter = threading.Thread(target=lambda: outcome.append(_try_save(lib, story)))
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive()  # blocked on the holder's flock
+    release.set()
+    holder.join(10)
+    waiter.join(10)
+    assert results.get(timeout=5) == "holder saved" and outcome == ["conflict"]
+    assert lib.revision("small") == 2 and _locks(tmp_path) == [".history/.library.lock"]
+
+
+def _try_save(lib, story):
+    try:
+        lib.save(story, "small", 1, author="waiter")
+        return "saved"
+    except StoryConflictError:
+        return "conflict"

@@ -10,9 +10,20 @@ Saving never loses anyone's work silently:
   on disk has moved on since (someone else saved, or `story check --record` wrote results), the save
   is refused with StoryConflictError, and the caller keeps its edits to save under another name.
 - History. Before a file is replaced, its current text is kept as `.history/NAME.rN.story.md` beside it.
+  At most EXPLORER_HISTORY_REVISIONS (default 20) earlier revisions and EXPLORER_HISTORY_BYTES (default
+  20 MB) are kept per story; the oldest go first. The bound never refuses a save.
+- Authors. Each save records who saved it and when in `.history/NAME.log.json` (a small JSON list,
+  bounded like the history): the story file's format is untouched, so a saved file has the same bytes
+  whoever saved it and git diffs of a library show only the story. `history()` and `saved_by()` read it.
 - Atomic. The new text is written to a temporary file and renamed over the old one, so a reader sees
-  the old file or the new one, never half of one. Check, history and write happen under a lock per
-  file: a threading.Lock for sessions of one server, and fcntl.flock on a lock file for processes.
+  the old file or the new one, never half of one. Check, history and write happen under the library's
+  lock: a threading.Lock for the sessions of one server, and fcntl.flock on one lock file per library,
+  `.history/.library.lock`, for processes. That file is created once and never deleted: a lock file that
+  is unlinked while another process waits on it lets a third process lock a new file of the same name,
+  and two writers run at once. Refusals that need no lock (a bad name, an existing name for Save as)
+  happen before it is taken, and write nothing at all.
+- Workshop mode. With EXPLORER_WORKSHOP=1 a save needs an author (a signed-in user, explorer.editor_access);
+  the library itself refuses one without, whatever a page's buttons showed.
 - Only loadable text. The new text is loaded back before anything is written; a story whose text would
   not load again is refused.
 """
@@ -22,6 +33,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import datetime
+import json
+import logging
 import os
 import re
 import threading
@@ -33,10 +47,13 @@ try:  # POSIX; elsewhere the per-path thread lock still orders the sessions of o
 except ImportError:  # pragma: no cover - the project runs on Linux and macOS
     fcntl = None
 
+from explorer import editor_access
 from explorer.errors import ExplorerError
 from explorer.stories import fileformat
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import Story
+
+log = logging.getLogger(__name__)
 
 #: The environment variable that moves the library to another folder.
 ENV_VAR = "EXPLORER_STORY_LIBRARY"
@@ -45,6 +62,13 @@ ENV_VAR = "EXPLORER_STORY_LIBRARY"
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "assets" / "stories"
 
 HISTORY = ".history"
+LOCK_FILE = ".library.lock"
+LOG_SUFFIX = ".log.json"
+#: How many earlier revisions are kept per story, and how many bytes of them (the environment may change both).
+ENV_REVISIONS = "EXPLORER_HISTORY_REVISIONS"
+ENV_BYTES = "EXPLORER_HISTORY_BYTES"
+DEFAULT_REVISIONS = 20
+DEFAULT_BYTES = 20 * fileformat.MAX_BYTES
 SUFFIX = fileformat.SUFFIX
 _NAME = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
 MAX_NAME = 200
@@ -56,10 +80,38 @@ class StoryConflictError(ExplorerError):
 
 @dataclasses.dataclass(frozen=True)
 class Revision:
-    """One kept earlier revision of a story."""
+    """One kept earlier revision of a story, with who saved it and when (None: not recorded, as for files
+    written before authors were recorded, or by `story check --record`)."""
 
     revision: int
     path: Path
+    author: str | None = None
+    saved: str | None = None  # ISO 8601 UTC time of the save that wrote this revision
+
+
+@dataclasses.dataclass(frozen=True)
+class Saving:
+    """Who saved one revision of a story, and when (ISO 8601, UTC)."""
+
+    revision: int
+    author: str
+    saved: str
+
+
+def _env_count(var: str, default: int) -> int:
+    """A bound from the environment; a value that is not a whole number >= 0 is logged and the default used
+    (a mistyped bound must not stop every page that shows a story, nor any save)."""
+    text = os.environ.get(var, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        log.warning("%s=%r is not a whole number of 0 or more; using the default, %d", var, text[:40], default)
+        return default
+    return value
 
 
 def default_folder() -> Path:
@@ -94,8 +146,14 @@ def _thread_lock(path: Path) -> threading.Lock:
 class StoryLibrary:
     """Open, save and list the stories of one folder."""
 
-    def __init__(self, folder: str | Path | None = None):
+    def __init__(self, folder: str | Path | None = None, revisions: int | None = None, history_bytes: int | None = None):
+        """`revisions`, `history_bytes`: the history bound per story (default: EXPLORER_HISTORY_REVISIONS,
+        EXPLORER_HISTORY_BYTES, else 20 revisions and 20 MB)."""
         self.folder = Path(folder).expanduser() if folder is not None else default_folder()
+        self.revisions = _env_count(ENV_REVISIONS, DEFAULT_REVISIONS) if revisions is None else int(revisions)
+        self.history_bytes = _env_count(ENV_BYTES, DEFAULT_BYTES) if history_bytes is None else int(history_bytes)
+        if self.revisions < 0 or self.history_bytes < 0:
+            raise ExplorerError("revisions and history_bytes are 0 or more")
 
     def __repr__(self) -> str:
         return f"StoryLibrary({str(self.folder)!r})"
@@ -134,14 +192,26 @@ class StoryLibrary:
         return self.open(name).revision
 
     def history(self, name: str) -> list[Revision]:
-        """The kept earlier revisions of a story, oldest first."""
+        """The kept earlier revisions of a story, oldest first, each with its author and time if recorded."""
         path = self.path(name)
         pattern = re.compile(re.escape(path.name[: -len(SUFFIX)]) + r"\.r([0-9]+)" + re.escape(SUFFIX))
         folder = path.parent / HISTORY
         if not folder.is_dir():
             return []
         found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := pattern.fullmatch(p.name))]
-        return [Revision(r, p) for r, p in sorted(found)]
+        saves = {s.revision: s for s in self._log(path)}
+        return [Revision(r, p, getattr(saves.get(r), "author", None), getattr(saves.get(r), "saved", None))
+                for r, p in sorted(found)]
+
+    def saved_by(self, name: str, revision: int | None = None) -> Saving | None:
+        """Who saved `revision` of the story (default: the one on disk now), and when (None: not recorded)."""
+        path = self.path(name)
+        if revision is None:
+            try:
+                revision = self.revision(name)
+            except (ExplorerError, StoryFormatError):
+                return None
+        return next((s for s in reversed(self._log(path)) if s.revision == revision), None)
 
     def open_revision(self, name: str, revision: int) -> Story:
         """An earlier revision from the history (for a diff against the current one)."""
@@ -154,17 +224,19 @@ class StoryLibrary:
 
     # ---- writing ------------------------------------------------------------------------------
 
-    def save(self, story: Story, name: str, expected_revision: int) -> Story:
+    def save(self, story: Story, name: str, expected_revision: int, author: str | None = None) -> Story:
         """Replace the story `name`, which must still be at `expected_revision` on disk.
 
         Writes revision `expected_revision + 1` and returns the story as saved (read back from its
         text). Raises StoryConflictError, leaving the file untouched, if the revision on disk differs,
-        the file is gone, or it no longer loads.
+        the file is gone, or it no longer loads. `author`: who saves (recorded in the history; outside
+        workshop mode None means the OS user; in workshop mode None is refused).
         """
         name = check_name(name)
+        author = self._author(author)
         path = self.path(name)
         text = self._text(story, expected_revision + 1, name)
-        with self._locked(path):
+        with self._locked():
             if not path.is_file():
                 raise StoryConflictError(
                     f"story {name!r} was deleted or moved since you opened it; nothing was written. Save your "
@@ -184,19 +256,23 @@ class StoryLibrary:
                     f"the two and merge by hand")
             self._keep(path, on_disk, old)
             fileformat.write_atomic(path, text)
+            self._record(path, expected_revision + 1, author)
+            self._prune(path)
         return fileformat.loads(text, self._label(name))
 
-    def save_as(self, story: Story, new_name: str) -> Story:
-        """Write the story as a new file `new_name` at revision 1; refuses a name that already exists."""
+    def save_as(self, story: Story, new_name: str, author: str | None = None) -> Story:
+        """Write the story as a new file `new_name` at revision 1; refuses a name that already exists.
+        `author` as for save."""
         name = check_name(new_name)
+        author = self._author(author)
         path = self.path(name)
+        self._refuse_existing(path, name)  # before the lock: a refusal touches nothing
         text = self._text(story, 1, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._locked(path):
-            if path.exists():
-                raise StoryConflictError(f"a story named {name!r} already exists; choose another name "
-                                         f"(or open it and save your changes there)")
+        with self._locked():
+            self._refuse_existing(path, name)  # again, under the lock: someone may have just saved it
+            path.parent.mkdir(parents=True, exist_ok=True)
             fileformat.write_atomic(path, text)
+            self._record(path, 1, author, fresh=True)
         return fileformat.loads(text, self._label(name))
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -234,6 +310,60 @@ class StoryLibrary:
         fileformat.loads(text, self._label(name))  # StoryFormatError: this story could not be read back
         return text
 
+    @staticmethod
+    def _author(author: str | None) -> str:
+        """The author to record: checked, or the default outside workshop mode; refused in workshop mode."""
+        if author is None:
+            refusal = editor_access.save_refusal(None)
+            if refusal:
+                raise ExplorerError(f"not saved: {refusal}")
+            return editor_access.default_author()
+        return editor_access.check_author(author)
+
+    @staticmethod
+    def _refuse_existing(path: Path, name: str) -> None:
+        if path.exists():
+            raise StoryConflictError(f"a story named {name!r} already exists; choose another name "
+                                     f"(or open it and save your changes there)")
+
+    @staticmethod
+    def _log_path(path: Path) -> Path:
+        return path.parent / HISTORY / f"{path.name[: -len(SUFFIX)]}{LOG_SUFFIX}"
+
+    def _log(self, path: Path) -> list[Saving]:
+        """The recorded savings of a story's file, oldest first (an unreadable log reads as none)."""
+        try:
+            with open(self._log_path(path), "rb") as fh:
+                data = json.loads(fh.read(fileformat.MAX_BYTES))
+            return [Saving(int(e["revision"]), str(e["author"]), str(e["saved"])) for e in data]
+        except (OSError, ValueError, TypeError, KeyError):
+            return []
+
+    def _record(self, path: Path, revision: int, author: str, fresh: bool = False) -> None:
+        """Add who saved `revision` (now) to the story's log, keeping only what the history bound keeps.
+        `fresh`: a new story (Save as), whose name may have had an earlier story's log: start anew."""
+        saved = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        saves = [] if fresh else self._log(path)
+        saves = [e for e in saves if e.revision != revision] + [Saving(revision, author, saved)]
+        saves = saves[-(self.revisions + 1):]  # the kept revisions and the current one
+        self._log_path(path).parent.mkdir(exist_ok=True)
+        fileformat.write_atomic(self._log_path(path), json.dumps([dataclasses.asdict(e) for e in saves], indent=1) + "\n")
+
+    def _prune(self, path: Path) -> None:
+        """Remove the oldest kept revisions of `path` beyond the bound (count and bytes); never raises."""
+        stem = path.name[: -len(SUFFIX)]
+        pattern = re.compile(re.escape(stem) + r"\.r([0-9]+)(?:-([0-9]+))?" + re.escape(SUFFIX))
+        try:
+            kept = sorted(((int(m.group(1)), int(m.group(2) or 1)), p, p.stat().st_size)
+                          for p in (path.parent / HISTORY).iterdir() if (m := pattern.fullmatch(p.name)))
+            total = sum(size for _, _, size in kept)
+            while kept and (len(kept) > self.revisions or total > self.history_bytes):
+                _, oldest, size = kept.pop(0)
+                oldest.unlink(missing_ok=True)
+                total -= size
+        except OSError:  # the bound is housekeeping: a save that has been written stays a success
+            pass
+
     def _keep(self, path: Path, revision: int, data: bytes) -> None:
         """Keep the current text of `path` as its history entry for `revision` (written atomically)."""
         folder = path.parent / HISTORY
@@ -248,16 +378,20 @@ class StoryLibrary:
             kept = alt
         fileformat.write_atomic(kept, data.decode("utf-8"))
 
+    def lock_path(self) -> Path:
+        """The library's one lock file (created on the first save, never deleted: see the module's doc)."""
+        return self.folder / HISTORY / LOCK_FILE
+
     @contextlib.contextmanager
-    def _locked(self, path: Path) -> Iterator[None]:
-        """Hold this file's lock: the thread lock for this process, then an flock for other processes."""
-        with _thread_lock(path.resolve()):
+    def _locked(self) -> Iterator[None]:
+        """Hold the library's lock: the thread lock for this process, then an flock for other processes."""
+        with _thread_lock(self.folder.resolve()):
             if fcntl is None:  # pragma: no cover
                 yield
                 return
-            folder = path.parent / HISTORY
-            folder.mkdir(parents=True, exist_ok=True)
-            with open(folder / f"{path.name}.lock", "a+b") as fh:
+            lock = self.lock_path()
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock, "a+b") as fh:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
                 try:
                     yield
