@@ -1,5 +1,6 @@
 """Who may save on a shared server: the password hash, its check, the workshop policy, sign-in and its rate limit."""
 
+import os
 import re
 
 import pytest
@@ -130,3 +131,21 @@ def test_a_missing_or_empty_password_file_is_refused_naming_the_flag(tmp_path, t
 def test_no_ui_imports_in_the_core_module():
     source = open(access.__file__).read()
     assert not re.search(r"^\s*(import|from)\s+(panel|bokeh|holoviews)", source, re.M)
+
+
+def test_serve_puts_the_password_files_hash_in_the_servers_environment(tmp_path, monkeypatch):
+    from explorer.cli import build_parser, main
+    from explorer.cli import serve
+
+    monkeypatch.delenv(access.ENV_PASSWORD_HASH, raising=False)
+    started = []
+    monkeypatch.setattr(serve, "run_forwarding_signals",
+                        lambda cmd: started.append(dict(os.environ)) or 0)
+    path = tmp_path / "pw"
+    path.write_text("workshop password\n")
+    args = build_parser().parse_args(["serve", "--port", "0", "--editor-password-file", str(path)])
+    assert serve.cmd_serve(args) == 0
+    assert access.verify("workshop password", started[0][access.ENV_PASSWORD_HASH])
+    monkeypatch.delenv(access.ENV_PASSWORD_HASH)
+    assert main(["serve", "--port", "0", "--editor-password-file", str(tmp_path / "missing")]) == 2
+    assert len(started) == 1 and access.ENV_PASSWORD_HASH not in os.environ

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from explorer import editor_access
 from explorer.errors import ExplorerError
 
 #: The panel-serve apps; found beside the package in a source checkout (the README's set-up).
@@ -52,6 +53,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--port", type=int, default=5006, help="port to listen on (default 5006)")
     p.add_argument("--address", help="address to listen on (default: all interfaces)")
     p.add_argument("--show", action="store_true", help="open the apps in a browser")
+    p.add_argument(editor_access.PASSWORD_FILE_FLAG, metavar="PATH", help="the shared editor password, on the first "
+                   "line of PATH: in workshop mode (EXPLORER_WORKSHOP=1) saving a story needs it (or an OAuth user)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -92,6 +95,7 @@ def index_cards(items: list[tuple[str, str]]) -> list[dict[str, str]]:
 def cmd_serve(args) -> int:
     if not 0 <= args.port <= 65535:
         raise ExplorerError(f"--port: {args.port} is not a port number (0 to 65535)")
+    editor_access.use_password_file(getattr(args, "editor_password_file", None))  # its hash, for the apps
     cmd = serve_command(args.port, args.show, args.address)
     print(f"serving {', '.join(Path(a).stem for a in cmd if a.endswith('.py'))} at http://localhost:{args.port}/", file=sys.stderr)
     return run_forwarding_signals(cmd)
