@@ -544,3 +544,78 @@ def test_a_problem_opens_the_form_it_is_about(editor):
     assert layout.styles.get("border-left", "").startswith("4px solid")
     editor.goto.value = next(o for o in editor.goto.options if "criterion" in o)
     assert editor.tabs.active == SECTIONS.index("Criteria") and not layout.styles.get("border-left", "").startswith("4px")
+
+
+# ---- workshop mode: reading is open, saving needs signing in (issue 14) ----------------------------------
+
+@pytest.fixture
+def workshop(monkeypatch):
+    from explorer import editor_access
+
+    monkeypatch.setenv("EXPLORER_WORKSHOP", "1")
+    monkeypatch.setenv("EXPLORER_EDITOR_PASSWORD_HASH", editor_access.hash_password("room-42", iterations=1000))
+
+
+def test_in_workshop_mode_an_unsigned_session_reads_but_cannot_save(workshop, lib, tmp_path):
+    editor = StoryEditor(lib, story="goof")
+    before = (tmp_path / "goof.story.md").read_bytes()
+    assert editor.story.title == "Goofing off, checked cheaply"  # reading is open
+    assert editor.save_button.disabled and editor.save_as_button.disabled
+    assert editor.save_reason.visible and "Sign in to save; reading is open to everyone." in editor.save_reason.object
+    assert editor.sign_in.layout.visible and editor.sign_in._fields.visible
+    claim_form(editor, "goal_specification").text.value_input = "An unsigned edit."
+    # A button re-enabled in a hostile browser still calls the server's save, which checks:
+    assert editor.save() is None and "Sign in to save" in editor.alert.object
+    assert editor.save_as("unsigned-copy") is None and "Sign in to save" in editor.alert.object
+    assert (tmp_path / "goof.story.md").read_bytes() == before and not lib.exists("unsigned-copy")
+    assert editor.dirty and "An unsigned edit." in editor.text()  # the edits stay in the page
+
+
+def test_in_workshop_mode_signing_in_enables_saving_and_records_the_author(workshop, lib, tmp_path):
+    editor = StoryEditor(lib, story="goof")
+    editor.sign_in.name_input.value_input = f"Eve {XSS_IMG}"
+    editor.sign_in.password.value_input = "room-41"
+    assert not editor.sign_in.sign_in()
+    assert "wrong password" in editor.sign_in.message.object and editor.save_button.disabled
+    assert editor.sign_in.password.value == "" and editor.sign_in.password.value_input == ""  # not kept
+    assert editor.sign_in.sign_in(f"Eve {XSS_IMG}", "room-42")
+    assert not editor.save_button.disabled and not editor.save_as_button.disabled and not editor.save_reason.visible
+    assert "Signed in as <b>Eve &lt;img" in editor.sign_in.state.object and XSS_IMG not in editor.sign_in.state.object
+    claim_form(editor, "goal_specification").text.value_input = "A signed-in edit."
+    assert editor.save()
+    assert lib.saved_by("goof").author == f"Eve {XSS_IMG}" and "A signed-in edit." in lib.open("goof").components[
+        "goal_specification"].claims[0].text
+    assert "saved by <b>Eve &lt;img" in editor.status.object and XSS_IMG not in editor.status.object
+    assert "revision 2 (this one): saved by <b>Eve &lt;img" in editor.history_pane.object
+    assert "revision 1: <i>author not recorded</i>" in editor.history_pane.object
+    assert XSS_IMG not in editor.history_pane.object
+    assert editor.save_as("signed-copy") and lib.saved_by("signed-copy").author == f"Eve {XSS_IMG}"
+    editor.sign_in.sign_out()
+    assert editor.save_button.disabled and editor.save() is None
+
+
+def test_sign_in_attempts_are_limited_per_session_in_the_page(workshop, lib):
+    editor = StoryEditor(lib, story="goof")
+    for _ in range(5):
+        assert not editor.sign_in.sign_in("Mallory", "guess")
+    assert not editor.sign_in.sign_in("Mallory", "room-42")
+    assert "too many sign-in attempts" in editor.sign_in.message.object and editor.save_button.disabled
+
+
+def test_an_oauth_user_is_signed_in_without_the_form(workshop, lib):
+    from explorer import editor_access
+    from explorer.ui.sign_in import SignInForm
+
+    form = SignInForm(editor_access.SignIn(oauth_user="ada@example.org"))
+    editor = StoryEditor(lib, story="goof", sign_in=form)
+    assert not editor.save_button.disabled and not form._fields.visible and not form.sign_out_button.visible
+    assert editor.save() and lib.saved_by("goof").author == "ada@example.org"
+
+
+def test_outside_workshop_mode_nothing_changes_and_the_os_user_is_the_author(lib, monkeypatch):
+    monkeypatch.delenv("EXPLORER_WORKSHOP", raising=False)
+    monkeypatch.setattr("getpass.getuser", lambda: "laptop-owner")
+    editor = StoryEditor(lib, story="goof")
+    assert not editor.save_button.disabled and not editor.save_reason.visible and not editor.sign_in.layout.visible
+    assert editor.save() and lib.saved_by("goof").author == "laptop-owner"
+    assert "saved by <b>laptop-owner</b>" in editor.status.object

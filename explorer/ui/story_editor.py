@@ -15,6 +15,10 @@ by a line of a file the form does not show.
 Check runs the evidence in a background thread and shows each claim's status as a coloured badge.
 Save goes through the library's revision check: if someone saved the story since this page opened it,
 the save is refused with a clear message and the edits stay in the page, ready for Save as or download.
+Each save records its author (explorer.ui.sign_in); in workshop mode (EXPLORER_WORKSHOP=1) Save and Save as
+are off, with the reason beside them, until the session signs in, and save() itself refuses without a
+signed-in author (a button enabled in a hostile browser changes nothing). The status line says who saved
+the revision on show, and the history below it who saved each kept revision.
 
 User text never reaches the page unescaped: it sits in text widgets or goes through
 explorer.stories.render (safe_html, for Markdown) or explorer.ui.markup (html_text, for plain text), and every callback is
@@ -35,13 +39,14 @@ from urllib.parse import urlencode
 import panel as pn
 import param
 
+from explorer import editor_access
 from explorer.errors import ExplorerError
 from explorer.stories import fileformat
 from explorer.stories.argument import argument
 from explorer.stories.catalogue import Entry, catalogue
 from explorer.stories.cells import describe_cell, describe_verdict
 from explorer.stories.evidence import STATUSES, Result, claim_statuses, evidence_status, run
-from explorer.stories.library import StoryConflictError, StoryLibrary, check_name
+from explorer.stories.library import Revision, Saving, StoryConflictError, StoryLibrary, check_name
 from explorer.stories.messages import Message, StoryFormatError
 from explorer.stories.model import ClassChoice, Story
 from explorer.stories.render import safe_html
@@ -49,6 +54,7 @@ from explorer.stories.validate import validate
 from explorer.stories.vocabulary import COMPONENTS, CRITERIA
 from explorer.ui import markup
 from explorer.ui.argument_map import ArgumentMap
+from explorer.ui.sign_in import SignInForm
 from explorer.ui.story_forms import (
     AssumptionForm,
     Choices,
@@ -157,6 +163,33 @@ def entry_html(entry: Entry) -> str:
             f"<br><small>{recorded} <i>(as recorded in the file)</i></small></div>")
 
 
+def saved_html(saving: Saving | None) -> str:
+    """`saved by AUTHOR, TIME` for the status line (escaped), or nothing when no author was recorded."""
+    if saving is None:
+        return ""
+    return (f" &middot; <span class='story-saved-by'>saved by <b>{markup.html_text(saving.author)}</b>, "
+            f"{markup.html_text(saving.saved.replace('T', ' ').replace('+00:00', ' UTC'))}</span>")
+
+
+def history_html(current: Saving | None, revision: int | None, kept: list[Revision]) -> str:
+    """The revision on show and the kept earlier ones, newest first, each with who saved it (escaped)."""
+    t = markup.html_text
+
+    def who(author, saved):
+        if author is None:
+            return "<i>author not recorded</i>"
+        return f"saved by <b>{t(author)}</b>, {t((saved or '').replace('T', ' ').replace('+00:00', ' UTC'))}"
+
+    rows = []
+    if revision is not None:
+        rows.append(f"<li>revision {revision} (this one): {who(getattr(current, 'author', None), getattr(current, 'saved', None))}</li>")
+    rows += [f"<li>revision {r.revision}: {who(r.author, r.saved)}</li>" for r in reversed(kept)]
+    if not rows:
+        return ""
+    return (f"<details class='story-history'><summary>History ({len(kept)} earlier revision"
+            f"{'' if len(kept) == 1 else 's'} kept)</summary><ul style='margin:0'>{''.join(rows)}</ul></details>")
+
+
 class StoryEditor(pn.viewable.Viewer):
     """Open, edit, check and save a training story from a story library."""
 
@@ -169,10 +202,14 @@ class StoryEditor(pn.viewable.Viewer):
     mode = param.Selector(default="library", objects=["library", "story"],
                           doc="What the page shows: the library's list, or the story being edited.")
 
-    def __init__(self, library: StoryLibrary | None = None, story: str | None = None, **params):
-        """`story`: the library name to open first (else the page shows the library)."""
+    def __init__(self, library: StoryLibrary | None = None, story: str | None = None,
+                 sign_in: SignInForm | None = None, **params):
+        """`story`: the library name to open first (else the page shows the library). `sign_in`: this
+        session's sign-in (default: a new one, signed in by Panel's OAuth user if the server has one)."""
         super().__init__(**params)
         self.library = library or StoryLibrary()
+        self.sign_in = sign_in or SignInForm()
+        self._saving: Saving | None = None  # who saved the revision on show
         self.story: Story = blank_story()
         self.messages: list[Message] = []
         self._checked: dict[str, tuple[Result, Any, dict]] = {}
@@ -198,6 +235,9 @@ class StoryEditor(pn.viewable.Viewer):
         self.save_as_name = pn.widgets.TextInput(label="Save as (name in the library)",
                                                  placeholder="my-stories/first-try", width=260)
         self.save_as_button = pn.widgets.Button(label="Save as", color="light", width=90, align="end")
+        self.save_reason = markup.html("", visible=False, css_classes=["story-save-reason"], align="center")
+        self.history_pane = markup.html("", sizing_mode="stretch_width", css_classes=["story-history-pane"])
+        self.sign_in.param.watch(lambda _e: self._access_changed(), "user")
         self.download = pn.widgets.FileDownload(callback=self._download_text, filename="story.story.md",
                                                 label="Download", color="light", width=110, align="end")
         self.check_button = pn.widgets.Button(
@@ -238,6 +278,7 @@ class StoryEditor(pn.viewable.Viewer):
         self._library_part = pn.Column(self.library_toolbar(), self.library_list, sizing_mode="stretch_width")
         self._story_part = pn.Row(pn.Column(self.toolbar(), self.tabs, sizing_mode="stretch_width"), self.side(),
                                   sizing_mode="stretch_width")
+        self._access_changed()
         self.refresh_library()
         if story is None or not self.open(story):
             self._load(blank_story(), None, None)
@@ -309,8 +350,9 @@ class StoryEditor(pn.viewable.Viewer):
         """Save over the opened story; refused, keeping the edits here, if the file moved on since it was opened."""
         if self.story_name is None or self.opened_revision is None:
             raise ExplorerError("this story has not been saved yet: type a name under 'Save as' and press Save as")
+        author = self._author()
         try:
-            saved = self.library.save(self.story, self.story_name, self.opened_revision)
+            saved = self.library.save(self.story, self.story_name, self.opened_revision, author=author)
         except StoryConflictError as exc:
             self._conflict(str(exc))
             return False
@@ -328,8 +370,9 @@ class StoryEditor(pn.viewable.Viewer):
             raise ExplorerError("type a name for the new story (for example my-stories/first-try) "
                                 "and press Save as again")
         new_name = check_name(name.strip())
+        author = self._author()
         try:
-            saved = self.library.save_as(self.story, new_name)
+            saved = self.library.save_as(self.story, new_name, author=author)
         except StoryFormatError as exc:
             self._unloadable(exc)
             return False
@@ -337,6 +380,36 @@ class StoryEditor(pn.viewable.Viewer):
         self.refresh_library()
         self.show_alert(f"Saved as {new_name} (revision {saved.revision}).", kind="success")
         return True
+
+    def _author(self) -> str:
+        """This session's author; ExplorerError when it may not save (checked here, on the server, whatever
+        the buttons in the browser say)."""
+        author = self.sign_in.author
+        refusal = editor_access.save_refusal(author)
+        if refusal is not None or author is None:
+            raise ExplorerError(f"Not saved: {refusal or editor_access.SIGN_IN_REASON}")
+        return author
+
+    def _access_changed(self) -> None:
+        """Save and Save as follow the session's sign-in; the reason shows beside them while they are off."""
+        can = self.sign_in.can_save
+        self.save_button.disabled = self.save_as_button.disabled = not can
+        self.save_reason.object = ("" if can else f"<span class='story-save-off' style='color:#8a5a00'>"
+                                                  f"{markup.html_text(editor_access.SIGN_IN_REASON)}</span>")
+        self.save_reason.visible = not can
+
+    def _show_history(self) -> None:
+        """Who saved the revision on show and the kept earlier ones."""
+        self._saving = None
+        if self.story_name is None:
+            self.history_pane.object = ""
+            return
+        try:
+            self._saving = self.library.saved_by(self.story_name, self.opened_revision)
+            kept = self.library.history(self.story_name)
+        except (ExplorerError, OSError):
+            kept = []
+        self.history_pane.object = history_html(self._saving, self.opened_revision, kept)
 
     def text(self) -> str:
         """The story as file text, as Save would write it (the revision aside)."""
@@ -350,6 +423,7 @@ class StoryEditor(pn.viewable.Viewer):
         # next save merges into the file as it now is.
         self.story.revision, self.story.source = saved.revision, saved.source
         self.story_name, self.opened_revision, self.dirty = name, saved.revision, False
+        self._show_history()
         self._update_status()
 
     def _unloadable(self, exc: StoryFormatError) -> None:
@@ -397,6 +471,7 @@ class StoryEditor(pn.viewable.Viewer):
         if name is not None and name in self.picker.options:
             self.picker.value = name
         self.download.filename = f"{(name or 'story').rsplit('/', 1)[-1]}{fileformat.SUFFIX}"
+        self._show_history()
         self._revalidate()
 
     def _relayout(self) -> None:
@@ -587,8 +662,8 @@ class StoryEditor(pn.viewable.Viewer):
             return
         errors = len(self.errors())
         warnings = len(self.messages) - errors
-        where = (f"<b>{markup.html_text(self.story_name)}</b>, revision {self.opened_revision}" if self.story_name
-                 else "<b>not saved yet</b>")
+        where = (f"<b>{markup.html_text(self.story_name)}</b>, revision {self.opened_revision}"
+                 f"{saved_html(self._saving)}" if self.story_name else "<b>not saved yet</b>")
         unsaved = " &middot; <span class='story-unsaved'>unsaved changes</span>" if self.dirty else ""
         self.status.object = (f"<div class='story-state'>{where}{unsaved} &middot; {errors} error(s), "
                               f"{warnings} warning(s)</div>")
@@ -703,8 +778,9 @@ class StoryEditor(pn.viewable.Viewer):
 
     def toolbar(self) -> pn.Row:
         """The story's own buttons (the library's are on the library's page)."""
-        return pn.Row(self.library_button, self.save_button, self.save_as_name, self.save_as_button, self.download,
-                      sizing_mode="stretch_width")
+        return pn.Column(pn.Row(self.library_button, self.save_button, self.save_as_name, self.save_as_button,
+                                self.download, self.save_reason, sizing_mode="stretch_width"),
+                         self.history_pane, sizing_mode="stretch_width")
 
     def library_toolbar(self) -> pn.Row:
         return pn.Row(self.picker, self.open_button, self.template, self.new_button, self.back_button,
@@ -718,7 +794,8 @@ class StoryEditor(pn.viewable.Viewer):
             css_classes=["story-side"])
 
     def __panel__(self):
-        return pn.Column(self.alert, self.status, self._library_part, self._story_part, sizing_mode="stretch_width")
+        return pn.Column(self.alert, self.status, self.sign_in, self._library_part, self._story_part,
+                         sizing_mode="stretch_width")
 
 
 def sync_url(editor: StoryEditor) -> None:
