@@ -67,3 +67,22 @@ def story_library(tmp_path_factory):
 def story_server(story_library, tmp_path_factory):
     """Base URL of the apps served with EXPLORER_STORY_LIBRARY pointing at `story_library`."""
     yield from _serve(tmp_path_factory.mktemp("story-server") / "serve.log", EXPLORER_STORY_LIBRARY=str(story_library))
+
+
+@pytest.fixture(scope="session")
+def workshop_library(tmp_path_factory):
+    """An empty story library folder for workshop_server."""
+    return tmp_path_factory.mktemp("workshop-library")
+
+
+WORKSHOP_PASSWORD = "room-42 for the workshop"
+
+
+@pytest.fixture(scope="session")
+def workshop_server(workshop_library, tmp_path_factory):
+    """The apps in workshop mode (saving needs signing in) with the editor password WORKSHOP_PASSWORD, set the
+    way a host sets it: `serve --editor-password-file` puts its hash in the environment; here it is given."""
+    from explorer.editor_access import hash_password
+
+    yield from _serve(tmp_path_factory.mktemp("workshop-server") / "serve.log", EXPLORER_STORY_LIBRARY=str(workshop_library),
+                      EXPLORER_WORKSHOP="1", EXPLORER_EDITOR_PASSWORD_HASH=hash_password(WORKSHOP_PASSWORD))
