@@ -6,6 +6,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from story_texts import story
 
 from explorer import editor_access as access
 from explorer.errors import ExplorerError
@@ -149,3 +150,23 @@ def test_serve_puts_the_password_files_hash_in_the_servers_environment(tmp_path,
     monkeypatch.delenv(access.ENV_PASSWORD_HASH)
     assert main(["serve", "--port", "0", "--editor-password-file", str(tmp_path / "missing")]) == 2
     assert len(started) == 1 and access.ENV_PASSWORD_HASH not in os.environ
+
+
+def test_the_cli_saves_into_the_library_with_an_author_and_lists_the_history(tmp_path, monkeypatch, capsys):
+    from explorer.cli import main
+    from explorer.stories.library import StoryLibrary
+
+    monkeypatch.setattr("getpass.getuser", lambda: "host")
+    file = tmp_path / "draft.story.md"
+    file.write_text(story("A draft", "First."))
+    lib = tmp_path / "lib"
+    assert main(["story", "save", str(file), "room", "--library", str(lib)]) == 0
+    file.write_text(story("A draft", "Second."))  # still revision 1: it was made from revision 1
+    assert main(["story", "save", str(file), "room", "--library", str(lib), "--author", "Ada"]) == 0
+    assert main(["story", "save", str(file), "room", "--library", str(lib)]) == 2  # the library moved on: a conflict
+    assert main(["story", "save", str(file), "room", "--library", str(lib), "--author", " "]) == 2
+    capsys.readouterr()
+    assert main(["story", "history", "room", "--library", str(lib)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("revision 2 (current): saved by Ada, ") and out[1].startswith("revision 1: saved by host, ")
+    assert StoryLibrary(lib).saved_by("room").author == "Ada"

@@ -1,4 +1,4 @@
-"""`story {check,sweep,export,diff,schema}`: training stories from the command line.
+"""`story {check,sweep,export,diff,save,history,schema}`: training stories from the command line.
 
 Each command's work is a plain function of the module of its idea (check.py, sensitivity.py, export.py,
 diff.py); here are only the options, the printing and the exit codes: 0 fine, 1 a story has errors (or,
@@ -56,6 +56,20 @@ def add_parsers(sub) -> None:
     p.add_argument("new", metavar="NEW", help="the later story file")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_diff)
+
+    p = cmds.add_parser("save", help="save a story file into the story library (history and author kept, as the "
+                                     "editor saves)")
+    p.add_argument("file", metavar="FILE", help="the story file to save")
+    p.add_argument("name", metavar="NAME", help="its name in the library (a new name is created; an existing one is "
+                                                "saved over, refused if it moved on from the file's revision)")
+    p.add_argument("--author", help="who saves (default: the operating-system user)")
+    p.add_argument("--library", metavar="DIR", help="the library folder (default: EXPLORER_STORY_LIBRARY or assets/stories)")
+    p.set_defaults(func=cmd_save)
+
+    p = cmds.add_parser("history", help="a library story's kept revisions, with who saved each and when")
+    p.add_argument("name", metavar="NAME", help="the story's name in the library")
+    p.add_argument("--library", metavar="DIR", help="the library folder (default: EXPLORER_STORY_LIBRARY or assets/stories)")
+    p.set_defaults(func=cmd_history)
 
     p = cmds.add_parser("schema", help="print the JSON Schema of a story's front matter (assets/schema/story.schema.json)")
     p.set_defaults(func=cmd_schema)
@@ -214,6 +228,39 @@ def cmd_diff(args) -> int:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(result.text(Path(args.old).name, Path(args.new).name))
+    return 0
+
+
+def cmd_save(args) -> int:
+    """`story save FILE NAME [--author A]`: 0 saved, 1 the file is not a story, 2 (ExplorerError) a bad name or
+    author, or a conflict: the library's story moved on from the revision the file was made from."""
+    from explorer.editor_access import check_author, default_author
+    from explorer.stories.library import StoryLibrary
+
+    author = check_author(args.author, "--author") if args.author is not None else default_author()
+    story = _load(args.file)
+    if story is None:
+        return 1
+    library = StoryLibrary(args.library)
+    if library.exists(args.name):
+        saved = library.save(story, args.name, story.revision, author=author)
+    else:
+        saved = library.save_as(story, args.name, author=author)
+    print(f"saved {args.name} (revision {saved.revision}) by {author} in {library.folder}", file=sys.stderr)
+    return 0
+
+
+def cmd_history(args) -> int:
+    """`story history NAME`: the revision on disk and the kept ones, newest first, with their authors."""
+    from explorer.stories.library import StoryLibrary
+
+    library = StoryLibrary(args.library)
+    revision = library.revision(args.name)
+    now = library.saved_by(args.name, revision)
+    rows = [(revision, getattr(now, "author", None), getattr(now, "saved", None), " (current)")]
+    rows += [(r.revision, r.author, r.saved, "") for r in reversed(library.history(args.name))]
+    for number, author, saved, note in rows:
+        print(f"revision {number}{note}: " + (f"saved by {author}, {saved}" if author else "author not recorded"))
     return 0
 
 
