@@ -2,6 +2,7 @@
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -130,13 +131,12 @@ def test_a_missing_or_empty_password_file_is_refused_naming_the_flag(tmp_path, t
 
 
 def test_no_ui_imports_in_the_core_module():
-    source = open(access.__file__).read()
-    assert not re.search(r"^\s*(import|from)\s+(panel|bokeh|holoviews)", source, re.M)
+    source = Path(access.__file__).read_text()
+    assert not re.search(r"^\s*(import|from)\s+(panel|bokeh|holoviews)", source, re.MULTILINE)
 
 
 def test_serve_puts_the_password_files_hash_in_the_servers_environment(tmp_path, monkeypatch):
-    from explorer.cli import build_parser, main
-    from explorer.cli import serve
+    from explorer.cli import build_parser, main, serve
 
     monkeypatch.delenv(access.ENV_PASSWORD_HASH, raising=False)
     started = []

@@ -342,7 +342,7 @@ class StoryLibrary:
     def _record(self, path: Path, revision: int, author: str, fresh: bool = False) -> None:
         """Add who saved `revision` (now) to the story's log, keeping only what the history bound keeps.
         `fresh`: a new story (Save as), whose name may have had an earlier story's log: start anew."""
-        saved = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        saved = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         saves = [] if fresh else self._log(path)
         saves = [e for e in saves if e.revision != revision] + [Saving(revision, author, saved)]
         saves = saves[-(self.revisions + 1):]  # the kept revisions and the current one

@@ -20,7 +20,7 @@ def _oauth_user() -> str | None:
     """The user Panel's OAuth signed in for this session (None: no OAuth, or not served)."""
     try:
         return pn.state.user or None
-    except Exception:  # no session (a notebook, a test): nobody is signed in by OAuth
+    except (AttributeError, KeyError, RuntimeError):  # no usable session: nobody is signed in by OAuth
         return None
 
 
