@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -211,4 +212,5 @@ def test_a_workshop_accepts_the_pages_it_advertised_and_turns_away_a_visitor_whe
         assert '"ACK"' in await first_message(ws)
         ws.close()
 
-    asyncio.run(scenario())
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own (playwright's sync API keeps one running here)
+        pool.submit(asyncio.run, scenario()).result()

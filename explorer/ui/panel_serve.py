@@ -12,11 +12,16 @@ Two options of ours for a workshop (`python -m explorer serve --workshop` passes
 - `--max-sessions K`: when K sessions of this process are live, a new visitor of an app gets a small
   page saying the room is full (HTTP 503, nothing loaded from anywhere) instead of a new session. A
   session is live while a browser tab is connected to it, or for `PENDING_S` seconds after the page was
-  sent while its tab has not connected yet. The teacher's /admin page and the index are never refused.
+  sent while its tab has not connected yet. A browser that already has a session of this server (a
+  cookie tells) is let in even then: a reload asks for the new page while the old one is still
+  connected. The teacher's /admin page and the index are never refused.
 - `--idle-minutes M`: a tab whose browser has sent nothing for M minutes (no widget moved, nothing
   clicked, no plot panned or resized: no websocket message at all; what the server pushes does not count)
   gets a notification that it was closed for being idle, and its connection is closed; the session is
   then discarded like any closed tab's (`--unused-session-lifetime`).
+
+With `--admin`, Panel's admin page for the teacher is drawn in our offline design (no web font from
+outside), like the apps.
 
 Both work by subclassing the handlers Panel serves every app with (the page and its websocket) and putting
 them in the route table Bokeh builds each app's routes from, the way Panel itself replaces Bokeh's.
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import secrets
 import sys
 import time
 import weakref
@@ -35,6 +41,8 @@ from bokeh.server import urls as bokeh_urls
 from panel.command.serve import Serve
 from panel.io.state import set_curdoc, state
 from tornado.ioloop import PeriodicCallback
+
+from explorer.ui.offline import use_offline_design
 
 #: Longest request head accepted: Chromium's own limit on a URL is 2 MiB.
 MAX_HEADER_BYTES = 4 * 1024 * 1024
@@ -50,6 +58,11 @@ IDLE_CLOSE_DELAY_S = 2.0
 ROOM = {"max_sessions": 0, "idle_s": 0.0}
 #: When each websocket connection last had a message from its browser (time.monotonic()).
 _last_message: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: The browser each session's page went to (the SEAT_COOKIE it carried).
+_seats: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: A cookie naming the browser: a browser that already has a session here is let in when the room is full,
+#: since a reload asks for the new page before the old one lets go of its connection.
+SEAT_COOKIE = "explorer_seat"
 #: Sessions whose tab has connected at least once (a reload's old session is then not "pending").
 _connected_once: weakref.WeakSet = weakref.WeakSet()
 
@@ -60,8 +73,8 @@ ROOM_FULL_HTML = """<!doctype html>
 margin: 4em auto; padding: 0 1em; line-height: 1.5; color: #222; }} h1 {{ font-size: 1.6em; }}</style>
 </head><body>
 <h1>The room is full</h1>
-<p>{count} people are using the explorer on this server, as many as it takes at once. Please try again
-in a minute or two: a place frees up when someone closes their tab.</p>
+<p>This server already has as many open pages as it takes at once ({count}). Please try again in a minute
+or two: a place frees up when someone closes their tab.</p>
 <p><a href="{again}">Try again</a></p>
 </body></html>
 """
@@ -101,16 +114,28 @@ def _room_handlers():
     class RoomDocHandler(page_base):
         async def get(self, *args, **kwargs):
             cap = ROOM["max_sessions"]
+            seat = self.get_cookie(SEAT_COOKIE) or ""
             if cap:
+                sessions = [s for ctx in self.application.applications.values() for s in ctx.sessions]
                 live = live_sessions(self.application.applications.values())
-                if live >= cap:
+                here = seat and any(_seats.get(s) == seat for s in sessions if not s.destroyed)
+                if live >= cap and not here:
                     self.set_status(503)
                     self.set_header("Retry-After", "30")
                     self.set_header("Cache-Control", "no-store")
                     self.set_header("Content-Type", "text/html; charset=utf-8")
                     self.write(room_full_page(live, self.request.uri))
                     return
+            if not seat:
+                seat = secrets.token_urlsafe(16)
+                self.set_cookie(SEAT_COOKIE, seat, httponly=True, samesite="Lax")
+            self._seat = seat
             return await super().get(*args, **kwargs)
+
+        async def get_session(self):
+            session = await super().get_session()
+            _seats[session] = getattr(self, "_seat", "")
+            return session
 
     class ActivityWSHandler(ws_base):
         async def _async_open(self, token):  # Bokeh's: runs once the handshake is done, and attaches the session
@@ -185,6 +210,11 @@ class ExplorerServe(Serve):
         kwargs["http_server_kwargs"] = http
         if args.max_sessions < 0 or args.idle_minutes < 0:
             raise ValueError("--max-sessions and --idle-minutes must not be negative")
+        if args.admin:
+            # Panel's /admin page is a FastListTemplate in Fast's design, which loads Open Sans from Google
+            # Fonts; our apps make the offline design the Fast templates' default when their first session
+            # runs, so without this an admin page opened before any app asked Google for its font.
+            use_offline_design()
         ROOM.update(max_sessions=args.max_sessions, idle_s=args.idle_minutes * 60)
         if ROOM["max_sessions"] or ROOM["idle_s"]:
             install_room_handlers()
