@@ -48,7 +48,8 @@ def test_a_workshop_listens_everywhere_and_accepts_pages_from_its_address_localh
     assert values(cmd, "--max-sessions") == [str(serve.WORKSHOP_MAX_SESSIONS)]
     assert values(cmd, "--idle-minutes") == [f"{serve.WORKSHOP_IDLE_MINUTES:g}"]
     assert values(cmd, "--unused-session-lifetime") and values(cmd, "--check-unused-sessions")
-    assert cmd[-1].endswith(".py") and all(not w.endswith(".py") for w in cmd[cmd.index("--index"):-6])
+    apps = len(list(serve.APPS_DIR.glob("*.py")))
+    assert all(w.endswith(".py") for w in cmd[-apps:]) and not any(w.endswith(".py") for w in cmd[:-apps])
 
 
 def test_workshop_settings_can_be_changed_or_turned_off():
@@ -59,6 +60,8 @@ def test_workshop_settings_can_be_changed_or_turned_off():
     assert values(cmd, "--max-sessions") == ["3"]  # each process counts its own: 12 over 4
     assert values(serve.serve_command(8080, workshop=True, host="h", max_sessions=5, num_procs=2),
                   "--max-sessions") == ["3"]  # rounded up: never fewer than asked for
+    cmd = serve.serve_command(8080, workshop=True, host="h", max_sessions=12, num_procs=4, room_dir="/tmp/room")
+    assert values(cmd, "--max-sessions") == ["12"] and values(cmd, "--room-dir") == ["/tmp/room"]  # counted together
 
 
 def test_an_allowed_origin_outside_a_workshop_keeps_localhost():
@@ -105,12 +108,27 @@ def test_several_processes_share_one_job_slot_folder_removed_afterwards(monkeypa
 
     def run(cmd, env=None):
         seen.update(cmd=cmd, folder=env["EXPLORER_JOB_SLOTS_DIR"])
-        assert os.path.isdir(env["EXPLORER_JOB_SLOTS_DIR"])
+        assert os.path.isdir(env["EXPLORER_JOB_SLOTS_DIR"]) and os.path.isdir(values(cmd, "--room-dir")[0])
         return 0
 
     monkeypatch.setattr(serve, "run_forwarding_signals", run)
-    assert serve.cmd_serve(build_parser().parse_args(["serve", "--num-procs", "2"])) == 0
+    assert serve.cmd_serve(build_parser().parse_args(["serve", "--workshop", "--num-procs", "2"])) == 0
     assert values(seen["cmd"], "--num-procs") == ["2"] and not os.path.exists(seen["folder"])
+    assert values(seen["cmd"], "--max-sessions") == [str(serve.WORKSHOP_MAX_SESSIONS)]
+
+
+def test_the_processes_of_one_server_count_their_sessions_together_each_once(tmp_path):
+    from explorer.ui.panel_serve import CONNECTED, DONE, PENDING, SHARE_STALE_S, live, room_states_shared, share_states
+
+    # a: here; b: its page went to process 1, its websocket came here; c: its tab left (process 1 saw it
+    # connected), but here its page never connected; d: in process 1 only; e: in a process that is gone.
+    mine = {"a": (CONNECTED, "seat-1"), "b": (CONNECTED, ""), "c": (PENDING, "seat-3")}
+    share_states(str(tmp_path), mine)  # this process's own file is not read back as another's
+    (tmp_path / "live-1").write_text(f"b\t{PENDING}\tseat-2\nc\t{DONE}\t\nd\t{PENDING}\tseat-4\n")
+    (tmp_path / "live-2").write_text(f"e\t{CONNECTED}\tseat-5\n")
+    old = time.time() - SHARE_STALE_S - 1
+    os.utime(tmp_path / "live-2", (old, old))
+    assert live(room_states_shared(str(tmp_path), mine)) == {"a": "seat-1", "b": "seat-2", "d": "seat-4"}
 
 
 def test_the_lan_address_is_found_without_the_network_or_falls_back_to_this_machine():

@@ -136,13 +136,14 @@ def lan_address() -> str:
 def serve_command(port: int, show: bool = False, address: str | None = None, *, workshop: bool = False,
                   host: str | None = None, origins: list[str] | tuple[str, ...] = (), num_procs: int = 1,
                   idle_minutes: float | None = None, max_sessions: int | None = None, admin: bool = False,
-                  panel_args: list[str] | tuple[str, ...] = ()) -> list[str]:
+                  panel_args: list[str] | tuple[str, ...] = (), room_dir: str | None = None) -> list[str]:
     """The `panel serve` command line that serves every app in apps/ (each at its file's name).
 
     Listens on `address`, else on every interface in a workshop and on 127.0.0.1 otherwise. A workshop
     accepts websockets from pages opened at `host` (the machine's LAN address), localhost and each of
     `origins` (HOST[:PORT]), turns on /admin, and closes idle tabs and caps the sessions at the workshop
-    defaults unless `idle_minutes` / `max_sessions` say otherwise."""
+    defaults unless `idle_minutes` / `max_sessions` say otherwise. With several processes, `room_dir` is
+    the folder they count their sessions together in (without it, the cap is split among them)."""
     apps = sorted(str(p) for p in APPS_DIR.glob("*.py"))
     if not apps:
         raise ExplorerError(f"no apps to serve: {APPS_DIR} has no .py files (serve runs from a source checkout)")
@@ -166,8 +167,9 @@ def serve_command(port: int, show: bool = False, address: str | None = None, *, 
         cmd += ["--allow-websocket-origin", origin]
     if num_procs != 1:
         cmd += ["--num-procs", str(num_procs)]
-    if max_sessions:
-        # Each process counts its own sessions (Tornado shares the connections out among them).
+    if max_sessions and (num_procs == 1 or room_dir):
+        cmd += ["--max-sessions", str(max_sessions)] + (["--room-dir", room_dir] if num_procs > 1 else [])
+    elif max_sessions:  # each process counts only its own: the cap split among them
         cmd += ["--max-sessions", str(math.ceil(max_sessions / num_procs))]
     if idle_minutes:
         cmd += ["--idle-minutes", f"{idle_minutes:g}",
@@ -208,24 +210,27 @@ def cmd_serve(args) -> int:
     host = (args.address if named else lan_address()) if args.workshop else None
     panel_args = [f"--{name}={getattr(args, name.replace('-', '_'))}" for name in OAUTH_OPTIONS
                   if getattr(args, name.replace("-", "_")) is not None] + list(args.panel_arg)
-    cmd = serve_command(args.port, args.show, args.address, workshop=args.workshop, host=host,
-                        origins=args.allow_origin, num_procs=args.num_procs, idle_minutes=args.idle_minutes,
-                        max_sessions=args.max_sessions, admin=args.admin, panel_args=panel_args)
-    apps = ", ".join(Path(a).stem for a in cmd if a.endswith(".py"))
-    if args.workshop:
-        print(workshop_banner(host, args.port, cmd), flush=True)
-    else:
-        print(f"serving {apps} at http://localhost:{args.port}/", file=sys.stderr)
-    env = None
-    slots = None
-    if args.num_procs > 1:  # the job pool counts its slots across every process of this server in one folder
-        slots = tempfile.mkdtemp(prefix="explorer-job-slots-")
-        env = {**os.environ, "EXPLORER_JOB_SLOTS_DIR": slots}
+    # Several processes share one folder for this server: the job pool's slots and the room's session counts.
+    shared = tempfile.mkdtemp(prefix="explorer-serve-") if args.num_procs > 1 else None
     try:
+        env = None
+        if shared:
+            os.mkdir(os.path.join(shared, "job-slots"))
+            os.mkdir(os.path.join(shared, "room"))
+            env = {**os.environ, "EXPLORER_JOB_SLOTS_DIR": os.path.join(shared, "job-slots")}
+        cmd = serve_command(args.port, args.show, args.address, workshop=args.workshop, host=host,
+                            origins=args.allow_origin, num_procs=args.num_procs, idle_minutes=args.idle_minutes,
+                            max_sessions=args.max_sessions, admin=args.admin, panel_args=panel_args,
+                            room_dir=os.path.join(shared, "room") if shared else None)
+        apps = ", ".join(Path(a).stem for a in cmd if a.endswith(".py"))
+        if args.workshop:
+            print(workshop_banner(host, args.port, cmd), flush=True)
+        else:
+            print(f"serving {apps} at http://localhost:{args.port}/", file=sys.stderr)
         return run_forwarding_signals(cmd, env=env)
     finally:
-        if slots:
-            shutil.rmtree(slots, ignore_errors=True)
+        if shared:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 def workshop_banner(host: str, port: int, cmd: list[str]) -> str:
@@ -238,7 +243,8 @@ def workshop_banner(host: str, port: int, cmd: list[str]) -> str:
         lines.append("  No network address found: only this machine can reach the server.")
     idle, cap, procs = value("--idle-minutes"), value("--max-sessions"), value("--num-procs") or "1"
     lines.append(f"  Idle tabs closed after: {idle + ' minutes' if idle else 'never'}")
-    cap_text = "no cap" if not cap else f"at most {int(cap) * int(procs)} at once" + (f" ({cap} per process)" if procs != "1" else "")
+    split = procs != "1" and "--room-dir" not in cmd
+    cap_text = "no cap" if not cap else f"at most {int(cap) * (int(procs) if split else 1)} at once" + (f" ({cap} per process)" if split else "")
     lines.append(f"  Sessions: {cap_text};  processes: {procs}")
     origins = [o for i, o in enumerate(cmd) if i and cmd[i - 1] == "--allow-websocket-origin"]
     lines.append(f"  Pages accepted from: {', '.join(origins)}  (more with --allow-origin HOST[:PORT])")

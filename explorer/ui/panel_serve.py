@@ -14,7 +14,9 @@ Two options of ours for a workshop (`python -m explorer serve --workshop` passes
   session is live while a browser tab is connected to it, or for `PENDING_S` seconds after the page was
   sent while its tab has not connected yet. A browser that already has a session of this server (a
   cookie tells) is let in even then: a reload asks for the new page while the old one is still
-  connected. The teacher's /admin page and the index are never refused.
+  connected. The teacher's /admin page and the index are never refused. With `--num-procs`, the
+  processes count together through files in `--room-dir` (each writes its live sessions every
+  SHARE_EVERY_S seconds and whenever it admits someone); without it, each process counts its own.
 - `--idle-minutes M`: a tab whose browser has sent nothing for M minutes (no widget moved, nothing
   clicked, no plot panned or resized: no websocket message at all; what the server pushes does not count)
   gets a notification that it was closed for being idle, and its connection is closed; the session is
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import secrets
 import sys
 import time
@@ -55,7 +58,11 @@ IDLE_CHECK_S = 30.0
 IDLE_CLOSE_DELAY_S = 2.0
 
 #: The room's settings for this process, set by `ExplorerServe.customize_kwargs`.
-ROOM = {"max_sessions": 0, "idle_s": 0.0}
+ROOM = {"max_sessions": 0, "idle_s": 0.0, "dir": ""}
+#: With --room-dir, how often each process writes its sessions there, and how old its file may be before
+#: it is taken for a process that is gone.
+SHARE_EVERY_S = 2.0
+SHARE_STALE_S = 15.0
 #: When each websocket connection last had a message from its browser (time.monotonic()).
 _last_message: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: The browser each session's page went to (the SEAT_COOKIE it carried).
@@ -86,20 +93,67 @@ def idle_message(idle_s: float) -> str:
     return f"This page was closed after {shown} idle. Reload the page to continue."
 
 
-def live_sessions(contexts) -> int:
-    """Sessions of these application contexts that are live: a tab connected to it, or the page sent less
-    than PENDING_S ago and its tab not connected yet."""
-    count = 0
+#: A session's state in the room: its tab is connected, it has never connected (its page is on its way),
+#: or it is done (its tab left, or its page never connected in PENDING_S). Merging what several processes
+#: know of one session, the first of these that any of them says wins.
+CONNECTED, DONE, PENDING = "connected", "done", "pending"
+
+
+def room_states(contexts) -> dict[str, tuple[str, str]]:
+    """Every session of these application contexts, by id: (its state, the browser (seat) its page was
+    sent to, "" if not known here)."""
+    states = {}
     for ctx in contexts:
         for session in ctx.sessions:
             if session.destroyed or session.expiration_requested:
                 continue
             if session.connection_count > 0:
                 _connected_once.add(session)
-                count += 1
-            elif session not in _connected_once and session.milliseconds_since_last_unsubscribe < PENDING_S * 1000:
-                count += 1  # never connected: _last_unsubscribe_time is still its creation time
-    return count
+                state = CONNECTED
+            elif session in _connected_once or session.milliseconds_since_last_unsubscribe >= PENDING_S * 1000:
+                state = DONE  # (never connected: _last_unsubscribe_time is still its creation time)
+            else:
+                state = PENDING
+            states[session.id] = (state, _seats.get(session, ""))
+    return states
+
+
+def live(states: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """The live sessions among `states` (connected or pending), by id, with their seats."""
+    return {sid: seat for sid, (state, seat) in states.items() if state != DONE}
+
+
+def share_states(room_dir: str, states: dict[str, tuple[str, str]]) -> None:
+    """Write this process's sessions to its file in `room_dir` (replaced whole, never read half-written)."""
+    path = os.path.join(room_dir, f"live-{os.getpid()}")
+    with open(path + ".tmp", "w") as f:
+        f.write("".join(f"{sid}\t{state}\t{seat}\n" for sid, (state, seat) in states.items()))
+    os.replace(path + ".tmp", path)
+
+
+def room_states_shared(room_dir: str, states: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """This process's sessions merged with those the other processes of this server last wrote to
+    `room_dir`. A session counts once: its page and its websocket can reach different processes, which
+    then both hold it (Bokeh makes it again from the page's token), pending in one and connected in the
+    other; and when its tab leaves, the process it was connected to says it is done."""
+    order = (CONNECTED, DONE, PENDING)
+    merged, now = dict(states), time.time()
+    for entry in os.scandir(room_dir):
+        if not entry.name.startswith("live-") or entry.name.endswith(".tmp") or entry.name == f"live-{os.getpid()}":
+            continue
+        try:
+            if now - entry.stat().st_mtime >= SHARE_STALE_S:
+                continue  # a process that is gone
+            with open(entry.path) as f:
+                for line in f:
+                    sid, state, seat = (line.rstrip("\n").split("\t") + ["", ""])[:3]
+                    if not sid or state not in order:
+                        continue
+                    old_state, old_seat = merged.get(sid, (PENDING, ""))
+                    merged[sid] = (min(state, old_state, key=order.index) if sid in merged else state, old_seat or seat)
+        except OSError:
+            continue
+    return merged
 
 
 def room_full_page(count: int, uri: str) -> str:
@@ -116,15 +170,18 @@ def _room_handlers():
             cap = ROOM["max_sessions"]
             seat = self.get_cookie(SEAT_COOKIE) or ""
             if cap:
-                sessions = [s for ctx in self.application.applications.values() for s in ctx.sessions]
-                live = live_sessions(self.application.applications.values())
-                here = seat and any(_seats.get(s) == seat for s in sessions if not s.destroyed)
-                if live >= cap and not here:
+                states = room_states(self.application.applications.values())
+                if ROOM["dir"]:  # several processes: the room is all of theirs
+                    share_states(ROOM["dir"], states)
+                    states = room_states_shared(ROOM["dir"], states)
+                present = live(states)
+                here = seat and seat in present.values()
+                if len(present) >= cap and not here:
                     self.set_status(503)
                     self.set_header("Retry-After", "30")
                     self.set_header("Cache-Control", "no-store")
                     self.set_header("Content-Type", "text/html; charset=utf-8")
-                    self.write(room_full_page(live, self.request.uri))
+                    self.write(room_full_page(len(present), self.request.uri))
                     return
             if not seat:
                 seat = secrets.token_urlsafe(16)
@@ -198,6 +255,10 @@ class ExplorerServe(Serve):
         ("--max-sessions", Argument(
             metavar="K", type=int, default=0,
             help="at most K live sessions in this process; a new visitor then gets a 'room is full' page (0: no cap)")),
+        ("--room-dir", Argument(
+            metavar="PATH", type=str, default="",
+            help="a folder the processes of one server (--num-procs) share their session counts in, so that "
+                 "--max-sessions counts them all")),
         ("--idle-minutes", Argument(
             metavar="M", type=float, default=0.0,
             help="close a tab whose browser sent nothing for M minutes, telling it why (0: never)")),
@@ -215,14 +276,17 @@ class ExplorerServe(Serve):
             # Fonts; our apps make the offline design the Fast templates' default when their first session
             # runs, so without this an admin page opened before any app asked Google for its font.
             use_offline_design()
-        ROOM.update(max_sessions=args.max_sessions, idle_s=args.idle_minutes * 60)
+        ROOM.update(max_sessions=args.max_sessions, idle_s=args.idle_minutes * 60, dir=args.room_dir)
         if ROOM["max_sessions"] or ROOM["idle_s"]:
             install_room_handlers()
         return kwargs
 
     def customize_server(self, server):
         server = super().customize_server(server)
-        idle_s = ROOM["idle_s"]
+        idle_s, room_dir = ROOM["idle_s"], ROOM["dir"]
+        if ROOM["max_sessions"] and room_dir:  # each process's count, fresh for the others' checks
+            contexts = server._tornado.applications.values()
+            PeriodicCallback(lambda: share_states(room_dir, room_states(contexts)), SHARE_EVERY_S * 1000).start()
         if idle_s:  # made after the fork (with --num-procs), so each process checks its own tabs
             check = PeriodicCallback(lambda: close_idle_tabs(server._tornado, server.io_loop, idle_s),
                                      min(IDLE_CHECK_S, idle_s / 2) * 1000)
