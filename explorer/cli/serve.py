@@ -66,9 +66,11 @@ CHECK_UNUSED_MS = 60_000
 UNUSED_LIFETIME_MS = 5 * 60_000
 #: An --allow-origin value: a host name or IPv4 address, and optionally a port.
 ORIGIN_RE = re.compile(r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?P<port>[0-9]{1,5}))?$")
-#: Panel's OAuth options that `serve` passes on as they are (Panel reads each also from PANEL_<NAME>).
-OAUTH_OPTIONS = ("oauth-provider", "oauth-key", "oauth-secret", "oauth-redirect-uri", "oauth-encryption-key",
-                 "cookie-secret")
+#: Panel's OAuth options that `serve` passes on as they are, each with the environment variable Panel also
+#: reads it from (which keeps a secret out of the process list).
+OAUTH_OPTIONS = {"oauth-provider": "PANEL_OAUTH_PROVIDER", "oauth-key": "PANEL_OAUTH_KEY",
+                 "oauth-secret": "PANEL_OAUTH_SECRET", "oauth-redirect-uri": "PANEL_OAUTH_REDIRECT_URI",
+                 "oauth-encryption-key": "PANEL_OAUTH_ENCRYPTION", "cookie-secret": "PANEL_COOKIE_SECRET"}
 
 
 def add_parsers(sub) -> None:
@@ -94,8 +96,8 @@ def add_parsers(sub) -> None:
                         f"default {WORKSHOP_MAX_SESSIONS}; 0: no cap)")
     w.add_argument("--admin", action="store_true", help="Panel's admin page at /admin (on with --workshop)")
     a = p.add_argument_group("sign-in", "Panel's OAuth options, passed on to panel serve as they are")
-    for name in OAUTH_OPTIONS:
-        a.add_argument(f"--{name}", metavar="VALUE", help=f"panel serve --{name} (or PANEL_{name.upper().replace('-', '_')})")
+    for name, env in OAUTH_OPTIONS.items():
+        a.add_argument(f"--{name}", metavar="VALUE", help=f"panel serve --{name} (or the variable {env})")
     # The sign-in for saving stories adds its `--editor-password-file PATH` here.
     a.add_argument("--panel-arg", action="append", default=[], metavar="ARG",
                    help="one more argument for panel serve, passed as it is (--panel-arg=--basic-auth=FILE); repeatable")
