@@ -160,6 +160,9 @@ def serve_command(port: int, show: bool = False, address: str | None = None, *, 
         idle_minutes = WORKSHOP_IDLE_MINUTES if idle_minutes is None else idle_minutes
         max_sessions = WORKSHOP_MAX_SESSIONS if max_sessions is None else max_sessions
         admin = True
+        # Bokeh accepts a websocket only from a page at an address on this list (localhost alone by default).
+        # Tornado 6.6 and later also pass a page whose Origin is the Host it asked (same-origin), but the
+        # earlier versions our constraints allow do not, so a page opened at the LAN address never connected.
         allowed = [f"{h}:{port}" for h in (host or lan_address(), "localhost", LOCALHOST)] + allowed
     elif allowed:
         allowed = [f"localhost:{port}"] + allowed  # Bokeh's default, kept beside those given
