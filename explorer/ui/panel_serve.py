@@ -254,7 +254,8 @@ class ExplorerServe(Serve):
     args = Serve.args + (
         ("--max-sessions", Argument(
             metavar="K", type=int, default=0,
-            help="at most K live sessions in this process; a new visitor then gets a 'room is full' page (0: no cap)")),
+            help="at most K live sessions (in this process, or in all of this server's with --room-dir); a new "
+                 "visitor then gets a 'room is full' page (0: no cap)")),
         ("--room-dir", Argument(
             metavar="PATH", type=str, default="",
             help="a folder the processes of one server (--num-procs) share their session counts in, so that "
