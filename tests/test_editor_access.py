@@ -141,7 +141,7 @@ def test_serve_puts_the_password_files_hash_in_the_servers_environment(tmp_path,
     monkeypatch.setenv(access.ENV_PASSWORD_HASH, "")  # undone after the test, whatever serve sets
     started = []
     monkeypatch.setattr(serve, "run_forwarding_signals",
-                        lambda cmd: started.append(dict(os.environ)) or 0)
+                        lambda cmd, env=None: started.append(dict(env or os.environ)) or 0)
     path = tmp_path / "pw"
     path.write_text("workshop password\n")
     args = build_parser().parse_args(["serve", "--port", "0", "--editor-password-file", str(path)])
@@ -150,6 +150,25 @@ def test_serve_puts_the_password_files_hash_in_the_servers_environment(tmp_path,
     monkeypatch.setenv(access.ENV_PASSWORD_HASH, "")
     assert main(["serve", "--port", "0", "--editor-password-file", str(tmp_path / "missing")]) == 2
     assert len(started) == 1 and os.environ[access.ENV_PASSWORD_HASH] == ""  # refused before anything was set
+    assert not access.workshop_mode(started[0])  # outside a workshop anyone saves
+
+
+def test_a_workshop_server_asks_its_apps_for_signed_in_saving_and_says_who_may_save(tmp_path, monkeypatch, capsys):
+    from explorer.cli import build_parser, serve
+
+    monkeypatch.delenv(access.ENV_WORKSHOP, raising=False)
+    monkeypatch.setenv(access.ENV_PASSWORD_HASH, "")
+    started = []
+    monkeypatch.setattr(serve, "run_forwarding_signals", lambda cmd, env=None: started.append(dict(env or os.environ)) or 0)
+    assert serve.cmd_serve(build_parser().parse_args(["serve", "--port", "0", "--workshop"])) == 0
+    assert access.workshop_mode(started[0]) and access.ENV_WORKSHOP not in os.environ  # the apps', not ours
+    assert "Saving stories: nobody (reading only" in capsys.readouterr().out
+    path = tmp_path / "pw"
+    path.write_text("room password\n")
+    assert serve.cmd_serve(build_parser().parse_args(["serve", "--port", "0", "--workshop",
+                                                      "--editor-password-file", str(path)])) == 0
+    assert "Saving stories: signed-in people: the shared password" in capsys.readouterr().out
+    assert access.verify("room password", started[1][access.ENV_PASSWORD_HASH])
 
 
 def test_the_cli_saves_into_the_library_with_an_author_and_lists_the_history(tmp_path, monkeypatch, capsys):
