@@ -88,6 +88,7 @@ class SharedCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.computed = 0
 
     def __len__(self) -> int:
         return len(self._items)
