@@ -107,6 +107,7 @@ class JobPool:
         self._queue: list[_Job] = []  # waiting, in order of arrival
         self._jobs: dict[Hashable, _Job] = {}  # queued or running, by key
         self._running = 0
+        self._inside = threading.local()  # set on a thread while it runs a job of this pool
         self.computed = 0  # computations run (tests and benchmarks read it)
 
     # ---- what a page reads -------------------------------------------------------------------------
@@ -138,7 +139,15 @@ class JobPool:
         the caller's place in line whenever it changes (n = 1 first; 0 once the job runs). `cached()`,
         if given, is tried once a slot is held; a result other than None is used without computing.
         Raises JobCancelled when `should_stop()` says so while waiting, and whatever `compute` raises
-        (to every caller of the job)."""
+        (to every caller of the job).
+
+        A job that itself asks the pool for a job (a regime map of the enumerated world building a table)
+        runs it at once on its own slot: waiting for a second slot could wait forever."""
+        if getattr(self._inside, "job", None) is not None:
+            result = cached() if cached is not None else None
+            if result is None:
+                result = compute(progress or (lambda done, total: None), should_stop or (lambda: False))
+            return result
         me = _Caller(should_stop, progress, on_wait)
         with self._cond:
             job = self._jobs.get(key)
@@ -197,7 +206,11 @@ class JobPool:
                 if result is None:
                     with self._cond:
                         self.computed += 1
-                    result = job.compute(job.report, job.stopping)
+                    self._inside.job = job
+                    try:
+                        result = job.compute(job.report, job.stopping)
+                    finally:
+                        self._inside.job = None
                 job.result = result
             finally:
                 fcntl.flock(slot, fcntl.LOCK_UN)

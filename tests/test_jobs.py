@@ -209,3 +209,11 @@ def test_slots_are_counted_across_processes(tmp_path):
 def test_ordinals():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+
+
+def test_a_job_that_asks_the_pool_again_runs_it_on_its_own_slot(tmp_path):
+    """A regime map of the enumerated world holds a slot and builds tables through the pool: with one
+    slot, waiting for a second would never end."""
+    pool = JobPool(slots=1, slots_dir=tmp_path / "slots")
+    inner = pool.run("outer", lambda p, s: pool.run("inner", lambda p2, s2: "built") + " inside")
+    assert inner == "built inside" and pool.running() == 0 and pool.position("inner") == -1
