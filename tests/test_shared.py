@@ -86,3 +86,33 @@ def test_warm_up_computes_the_presets_once(monkeypatch):
 def test_warm_up_lists_every_scenario_and_the_programs_page_default():
     labels = [label for label, _, _ in warm.presets()]
     assert "scenario goof-off" in labels and "scenario parity-measured" in labels and "/programs default" in labels
+
+
+def test_sessions_measuring_the_same_enumeration_at_once_share_one_measurement(tmp_path, monkeypatch):
+    """What ten visitors of /programs do at once: one enumeration, through the pool, one table object."""
+    from explorer import jobs, table_cache
+    from explorer.worlds.enumerated.world import EnumeratedWorld
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    table_cache.forget()
+    pool = jobs.JobPool(slots=1, slots_dir=tmp_path / "slots")
+    old = jobs.set_pool(pool)
+    measured = []
+    real = EnumeratedWorld.table
+
+    def counted(self, progress=None, should_stop=None):
+        measured.append(1)
+        return real(self, progress, should_stop)
+
+    monkeypatch.setattr(EnumeratedWorld, "table", counted)
+    try:
+        tables, places = [], []
+        people = [threading.Thread(target=lambda: tables.append(
+            Simulation("enumerated", max_length=4, task="count").table(None, None, places.append))) for _ in range(5)]
+        [t.start() for t in people]
+        [t.join(120) for t in people]
+        assert len(tables) == 5 and all(t is tables[0] for t in tables)
+        assert len(measured) == 1 and pool.computed == 1
+    finally:
+        jobs.set_pool(old)
+        table_cache.forget()
