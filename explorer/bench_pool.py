@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
         "computations": jobs.pool().computed if args.mode == "pool" else built[0],
         "distinct_settings": len({json.dumps(r, sort_keys=True) for r in requests}),
         "peak_rss_mb": _status("VmHWM"), "rss_after_mb": _status("VmRSS"),
+        "shared_tables_mb": round(sum(size for _, size in shared.TABLES._items.values()) / 2**20),
     }
     print(json.dumps(result), flush=True)
     return result

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.table import COLUMNS, ProgramTable
+from explorer.table import ProgramTable
 
 
 def _default_bytes() -> int:
@@ -34,8 +34,10 @@ def _default_bytes() -> int:
 class SharedCache:
     """A thread-safe LRU of computed values, bounded in entries and (optionally) bytes."""
 
-    def __init__(self, entries: int, max_bytes: int | None = None, size_of: Callable[[Any], int] | None = None):
-        self.entries, self.max_bytes, self.size_of = entries, max_bytes, size_of
+    def __init__(self, entries: int, max_bytes: int | None = None, size_of: Callable[[Any], int] | None = None,
+                 freeze: bool = True):
+        """freeze: make the numpy arrays a kept value holds read-only (its own attributes, one level)."""
+        self.entries, self.max_bytes, self.size_of, self.freeze = entries, max_bytes, size_of, freeze
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._pending: dict[Hashable, threading.Event] = {}
         self._lock = threading.Lock()
@@ -58,7 +60,8 @@ class SharedCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key][0]
-            _read_only(value)
+            if self.freeze:
+                _read_only(value)
             self._items[key] = (value, size)
             self._shrink()
             return value
@@ -102,11 +105,10 @@ class SharedCache:
 
 
 def _read_only(value: Any) -> None:
-    if isinstance(value, ProgramTable):
-        for name in COLUMNS:
-            column = getattr(value, name, None)
-            if isinstance(column, np.ndarray):
-                column.flags.writeable = False
+    arrays = [value] if isinstance(value, np.ndarray) else list(getattr(value, "__dict__", {}).values())
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
 
 
 def _table_bytes(table: ProgramTable) -> int:
@@ -116,12 +118,14 @@ def _table_bytes(table: ProgramTable) -> int:
 #: World tables by (world name, every parameter value): about 44 MB for the enumerated world at length 6.
 TABLES = SharedCache(entries=16, max_bytes=_default_bytes(), size_of=_table_bytes)
 #: Candidates (the programs that look good, with their summaries) by (table key, filter).
-CANDIDATES = SharedCache(entries=16)
+CANDIDATES = SharedCache(entries=16, freeze=False)
 #: Each prior's selection by (table key, filter, weights): what a preset opens with.
-SELECTIONS = SharedCache(entries=256)
+SELECTIONS = SharedCache(entries=256, freeze=False)
+#: The enumerated world's program spaces (every program's codes, for listings) by (length, instruction set).
+SPACES = SharedCache(entries=8)
 
 
 def clear() -> None:
     """Forget every shared result (tests; a server never needs to)."""
-    for cache in (TABLES, CANDIDATES, SELECTIONS):
+    for cache in (TABLES, CANDIDATES, SELECTIONS, SPACES):
         cache.clear()

@@ -176,6 +176,12 @@ def test_a_measurement_waits_for_a_busy_worker_and_says_its_place_in_line(empty_
     assert not view.status.visible and "Waiting" not in view.status.object
 
 
+def test_two_pages_share_the_table_and_the_program_space():
+    first, second = ProgramsView(max_length=3), ProgramsView(max_length=3)
+    assert second.state.simulation.table() is first.state.simulation.table()
+    assert not second.state.simulation.table().bits.flags.writeable  # no page can change another's table
+
+
 def test_stop_while_waiting_leaves_the_line_and_keeps_the_page(empty_cache, one_slot):
     view = ProgramsView(max_length=2)
     release, holder = _hold_the_slot(one_slot)

@@ -27,7 +27,7 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
-from explorer import jobs
+from explorer import jobs, shared
 from explorer.errors import ExplorerError
 from explorer.jobs import JobCancelled, ordinal
 from explorer.priors import PRIORS
@@ -218,7 +218,8 @@ class ProgramsView(pn.viewable.Viewer):
         if not measured:  # read from the cache: no chunk was measured, and the bar shows it done
             progress(1, 1)
         table, results = sim.table(), sim.select()
-        space = enumerate_programs(request["max_length"], request["instruction_set"])
+        space = shared.SPACES.get_or_compute((request["max_length"], request["instruction_set"]),
+                                             lambda: enumerate_programs(request["max_length"], request["instruction_set"]))
         listings = {p: space.listing(r.map["index"]) for p, r in results.items() if r.map is not None}
         cols = table.to_numpy()
         looks_good = cols["train_perf"] >= THRESHOLD
