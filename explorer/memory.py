@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 
 #: mallopt parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
@@ -38,3 +39,26 @@ def keep_freed_memory(trim_bytes: int = 256 << 20, mmap_bytes: int = 32 << 20) -
 def is_applied() -> bool:
     """Whether keep_freed_memory has taken effect in this process (benchmarks state it)."""
     return _applied
+
+
+def keep_cap_bytes() -> int:
+    """EXPLORER_KEEP_FREED_MB (default 256) in bytes: the freed memory a process keeps after a heavy job."""
+    return max(0, int(float(os.environ.get("EXPLORER_KEEP_FREED_MB", "256")) * (1 << 20)))
+
+
+def trim_freed_memory(pad: int | None = None) -> bool:
+    """Give freed heap memory back to the kernel beyond `pad` bytes (default keep_cap_bytes()).
+
+    keep_freed_memory raises the trim threshold so quick re-selections reuse their pages, but glibc
+    then only trims the top of the heap, and a server that ran a few enumerations (hundreds of MB of
+    temporaries each, in many arenas) kept 1.7 GB it no longer used. malloc_trim(pad) releases the free
+    pages of every arena, keeping `pad` bytes at the top of the main heap for the next job; the heavy-job
+    pool (explorer.jobs) calls it after each job, where a few ms do not matter. False where not glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        malloc_trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes = (ctypes.c_size_t,)
+    malloc_trim(keep_cap_bytes() if pad is None else pad)
+    return True

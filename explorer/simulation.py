@@ -14,11 +14,14 @@ live curve of its own, hands its finished table over with `adopt_table`.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import param
 
-from explorer import table_cache
+from explorer import jobs, shared, table_cache
 from explorer.backend import get_backend
 from explorer.errors import ExplorerError
 from explorer.params import set_values, values_of
@@ -103,21 +106,37 @@ class Simulation:
         """True when the table of the current world parameters is built (select() will not build)."""
         return self._table is not None and self._table[0] == self._world_key()
 
-    def table(self, progress: Progress | None = None, should_stop: ShouldStop | None = None) -> ProgramTable:
+    def table(self, progress: Progress | None = None, should_stop: ShouldStop | None = None,
+              on_wait: Callable[[int], None] | None = None) -> ProgramTable:
         """The world's table, built only when a world parameter changed (measured worlds: disk-cached).
 
-        A measured build reports `progress(done, total)` and ends with BuildStopped when `should_stop()`
-        says so; the Simulation then keeps the table it had."""
+        Tables are shared read-only by every Simulation of the process (explorer.shared). A measured
+        build waits for a slot of the server's job pool (explorer.jobs), hearing its place in line through
+        `on_wait(n)`, and shares one build with identical requests; it reports `progress(done, total)`
+        and ends with BuildStopped when `should_stop()` says so (JobCancelled while still in line); the
+        Simulation then keeps the table it had."""
         if self.has_table():
             return self._table[1]
-        key = self._world_key()
-        table = table_cache.load(self.world_name, self.world) if self.world.measured else None
-        if table is None:
+        key, shared_key = self._world_key(), self._shared_key()
+        table = shared.TABLES.get(shared_key)
+        if table is None and self.world.measured:
+            table = table_cache.load(self.world_name, self.world)
+            if table is None:
+                table = jobs.pool().run(("table", shared_key), self._measure, should_stop=should_stop,
+                                        progress=progress, on_wait=on_wait,
+                                        cached=lambda: table_cache.load(self.world_name, self.world))
+            table = shared.TABLES.put(shared_key, table)
+        elif table is None:
             self.world.check()
-            table = self.world.table(progress, should_stop)
-            if self.world.measured:
-                table_cache.save(self.world_name, self.world, table)
+            table = shared.TABLES.get_or_compute(shared_key, lambda: self.world.table(progress, should_stop))
         self._table, self._candidates = (key, table), None
+        return table
+
+    def _measure(self, progress: Progress | None, should_stop: ShouldStop | None) -> ProgramTable:
+        """A measured world's build, on a slot of the job pool; written to the disk cache for other processes."""
+        self.world.check()
+        table = self.world.table(progress, should_stop)
+        table_cache.save(self.world_name, self.world, table)
         return table
 
     def adopt_table(self, table: ProgramTable) -> None:
@@ -125,19 +144,29 @@ class Simulation:
         (the neural app trains with a live curve of its own). A measured world's table is also cached."""
         if self.world.measured:
             table_cache.save(self.world_name, self.world, table)
+        table = shared.TABLES.put(self._shared_key(), table)
         self._table, self._candidates = (self._world_key(), table), None
+
+    def _shared_key(self) -> tuple[str, str]:
+        """The world and every parameter value, as text: the key of the process-wide shared results."""
+        return self.world_name, json.dumps(values_of(self.world), sort_keys=True, default=repr)
 
     def candidates(self) -> Candidates:
         table = self.table()
         key = tuple(getattr(self.priors, n) for n in FILTER_PARAMS)
         if self._candidates is None or self._candidates[0] != key:
             threshold, check, budget = key
-            self._candidates = (key, Candidates(table, threshold, check, budget))
+            found = shared.CANDIDATES.get_or_compute((self._shared_key(), key),
+                                                     lambda: Candidates(table, threshold, check, budget))
+            self._candidates = (key, found)
         return self._candidates[1]
 
     def select(self) -> dict[str, PriorResult]:
         """What each named prior selects under the current parameters."""
-        return self.candidates().select(self.priors.weights())
+        candidates = self.candidates()
+        weights = np.asarray(self.priors.weights())
+        key = (self._shared_key(), self._candidates[0], weights.shape, weights.tobytes())
+        return dict(shared.SELECTIONS.get_or_compute(key, lambda: candidates.select(weights)))
 
 
 def _key(values: dict[str, Any]) -> tuple:

@@ -122,9 +122,12 @@ def load(world_name: str, world) -> ProgramTable | None:
 
 
 def forget() -> None:
-    """Drop the tables kept in memory (the files stay)."""
+    """Drop the tables kept in memory, here and in the process's shared results (the files stay)."""
+    from explorer import shared
+
     with _lock:
         _memory.clear()
+    shared.clear()
 
 
 def _remember(path: Path, host: ProgramTable) -> None:

@@ -111,6 +111,31 @@ def _inf(batch):
     return Batch(batch.x * float("inf"), batch.y, batch.difficulty, batch.drive)
 
 
+def test_runs_queue_on_the_servers_job_pool_with_their_place_in_line(tmp_path):
+    """By default a run takes a slot of the server's heavy-job pool (explorer.jobs), shared with the
+    programs page: with the only slot busy it waits, knows its place, and leaves the line when stopped."""
+    from explorer import jobs
+
+    pool = jobs.JobPool(slots=1, slots_dir=tmp_path / "slots")
+    old = jobs.set_pool(pool)
+    release, busy = threading.Event(), threading.Thread(
+        target=pool.run, args=("a measurement", lambda p, s: release.wait(30)), daemon=True)
+    try:
+        busy.start()
+        first, second = Trainer(_tiny()).start(), Trainer(_tiny(steps=50)).start()
+        deadline = time.monotonic() + 10
+        while (first.poll().place, second.poll().place) != (1, 2) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert first.status == second.status == "queued" and (first.place, second.place) == (1, 2)
+        first.stop()
+        assert first.join(2) and first.status == "stopped" and pool.waiting() == 1
+        release.set()
+        assert second.join(60) and second.status == "done" and pool.computed == 2  # the measurement, the run
+    finally:
+        release.set()
+        jobs.set_pool(old)
+
+
 def test_a_queued_run_waits_for_a_slot_and_can_be_stopped_while_waiting():
     slots = threading.BoundedSemaphore(1)
     slots.acquire()  # another run holds the only slot

@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pytest
 
+from explorer import shared
+
 from explorer.errors import ExplorerError
 from explorer.regimes import NUMERIC_PARAMS, axis_values, default_values, regime_map
 from explorer.scenarios import SCENARIOS
@@ -86,6 +88,9 @@ def test_a_world_axis_against_a_weight_builds_one_table_per_world_value(count_bu
     assert [c["misbehaviour_cost"] for c in count_builds] == costs
     count_builds.clear()
     regime_map(GOOF_OFF, "misbehaviour_cost", costs, "w_avg", [0.1, 1.0, 4.0])  # the same with the axes swapped
+    assert count_builds == []  # the process shares the first map's three tables (explorer.shared)
+    shared.clear()
+    regime_map(GOOF_OFF, "misbehaviour_cost", costs, "w_avg", [0.1, 1.0, 4.0])
     assert [c["misbehaviour_cost"] for c in count_builds] == costs
 
 

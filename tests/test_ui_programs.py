@@ -120,6 +120,83 @@ def test_a_new_choice_while_measuring_stops_it_and_measures_the_new_one(empty_ca
     assert not view.running and view.message == "" and view.shown["max_length"] == 3 and "1..3" in view.summary.object
 
 
+@pytest.fixture
+def one_slot(tmp_path):
+    """A server pool of one slot (its own slot files), put back afterwards."""
+    from explorer import jobs
+
+    pool = jobs.JobPool(slots=1, slots_dir=tmp_path / "slots")
+    old = jobs.set_pool(pool)
+    yield pool
+    jobs.set_pool(old)
+
+
+def _hold_the_slot(pool):
+    """Occupy the pool's only slot until the returned event is set."""
+    import threading
+
+    release, started = threading.Event(), threading.Event()
+
+    def busy(progress, should_stop):
+        started.set()
+        release.wait(60)
+        return "done"
+
+    thread = threading.Thread(target=pool.run, args=("someone else's job", busy), daemon=True)
+    thread.start()
+    assert started.wait(10)
+    return release, thread
+
+
+def _until(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_a_measurement_waits_for_a_busy_worker_and_says_its_place_in_line(empty_cache, one_slot):
+    view = ProgramsView(max_length=2)
+    other = ProgramsView(max_length=2)
+    release, holder = _hold_the_slot(one_slot)
+    with param.parameterized.discard_events(view):
+        view.max_length = 3  # not measured yet: waits behind the job that holds the only slot
+    view.recompute(sync=False)
+    assert _until(lambda: view.queued == 1)
+    assert "Waiting for a free worker" in view.status.object and "1st in line" in view.status.object
+    assert view.status.visible
+    with param.parameterized.discard_events(other):
+        other.max_length = 4
+    other.recompute(sync=False)
+    assert _until(lambda: other.queued == 2) and "2nd in line" in other.status.object
+    release.set()
+    holder.join(10)
+    assert view.wait(60) and other.wait(60)
+    assert view.shown["max_length"] == 3 and other.shown["max_length"] == 4 and view.queued == other.queued == 0
+    assert not view.status.visible and "Waiting" not in view.status.object
+
+
+def test_two_pages_share_the_table_and_the_program_space():
+    first, second = ProgramsView(max_length=3), ProgramsView(max_length=3)
+    assert second.state.simulation.table() is first.state.simulation.table()
+    assert not second.state.simulation.table().bits.flags.writeable  # no page can change another's table
+
+
+def test_stop_while_waiting_leaves_the_line_and_keeps_the_page(empty_cache, one_slot):
+    view = ProgramsView(max_length=2)
+    release, holder = _hold_the_slot(one_slot)
+    with param.parameterized.discard_events(view):
+        view.max_length = 3
+    view.recompute(sync=False)
+    assert _until(lambda: view.queued == 1) and one_slot.waiting() == 1
+    view.stop()
+    assert view.wait(10) and one_slot.waiting() == 0  # left the line while the slot was still busy
+    assert view.message.startswith("Stopped while waiting for a free worker") and "length 1..2" in view.message
+    assert view.shown["max_length"] == 2
+    release.set()
+    holder.join(10)
+
+
 # ---- the page's link ----------------------------------------------------------------------------
 
 
@@ -129,9 +206,9 @@ def measured(monkeypatch):
     requests = []
     select = ProgramsView._select
 
-    def spy(self, request, progress):
+    def spy(self, request, progress, waiting=None):
         requests.append(dict(request))
-        return select(self, request, progress)
+        return select(self, request, progress, waiting)
 
     monkeypatch.setattr(ProgramsView, "_select", spy)
     return requests

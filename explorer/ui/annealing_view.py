@@ -49,6 +49,7 @@ from bokeh.plotting import figure
 
 from explorer.annealing import DEFAULT_RATIOS, AnnealingSettings, Trace, sweep, trace
 from explorer.errors import ExplorerError
+from explorer.jobs import JobCancelled, ordinal
 from explorer.priors import looks_good
 from explorer.scenarios import SCENARIOS, scenarios_of
 from explorer.simulation import Simulation
@@ -401,8 +402,18 @@ class AnnealingView(pn.viewable.Viewer):
         doc = pn.state.curdoc
         self._worker.stop_with(doc, self.stop_monte_carlo)  # a closed tab stops its work
         publish = self._publisher(doc)
-        self._worker.start(self._run, job, publish)
+        self._worker.start(self._run_in_line, job, publish)
         return True
+
+    def _run_in_line(self, job: dict[str, Any], publish: Callable[..., None]) -> None:
+        """On the worker thread: wait for a slot of the server's heavy-job pool (explorer.jobs), then run."""
+        publish(mc_status="Waiting for a free worker (other heavy jobs are running).")
+        try:
+            self._worker.pooled(lambda: self._run(job, publish),
+                                on_wait=lambda place: place and publish(
+                                    mc_status=f"Waiting for a free worker: {ordinal(place)} in line."))
+        except JobCancelled:
+            publish(mc_running=False, mc_status="Stopped while waiting for a free worker.")
 
     def stop_monte_carlo(self) -> None:
         """Ask the Monte Carlo run under way to stop before its next sweep point."""

@@ -287,7 +287,7 @@ class ClaimsView(pn.viewable.Viewer):
         progress = progress_reporter(doc, lambda done, total: self.param.update(done=done, total=total),
                                      PROGRESS_INTERVAL)
         try:
-            matrix = job(progress=progress)
+            matrix = self._worker.pooled(lambda: job(progress=progress))  # in the server's line for heavy work
         except ExplorerError as exc:
             on_page(doc, partial(self._finish, None, str(exc)))
             return None

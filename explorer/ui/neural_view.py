@@ -36,6 +36,7 @@ from bokeh.models import ColumnDataSource, DataRange1d, Legend, LegendItem, Rang
 from bokeh.plotting import figure
 
 from explorer.errors import ExplorerError
+from explorer.jobs import ordinal
 from explorer.params import values_of
 from explorer.priors import PRIORS
 from explorer.simulation import Simulation
@@ -334,6 +335,9 @@ class NeuralView(pn.viewable.Viewer):
         total = max(poll.total, poll.done, 1)
         self.progress.max = total  # first: the value's bounds follow max only once max is set
         self.progress.param.update(value=min(poll.done, total), visible=True)
+        if poll.status == "queued" and poll.place > 0:
+            self.status = f"**{STATUS_WORDS['queued']}: {ordinal(poll.place)} in line.**"
+            return
         if poll.status in ("queued", "running"):
             self.status = f"**{STATUS_WORDS[poll.status]}:** step {poll.done:,} of at most {poll.total:,}."
             return

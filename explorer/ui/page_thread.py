@@ -9,6 +9,7 @@ script) the change is simply made at once.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -19,7 +20,10 @@ from functools import partial
 import panel as pn
 from panel.io.state import set_curdoc
 
+from explorer import jobs
+
 log = logging.getLogger(__name__)
+_job_ids = itertools.count()
 
 
 def on_page(doc, callback: Callable[[], None]) -> None:
@@ -88,6 +92,13 @@ class Worker:
             return
         self._watched.add(doc)
         doc.on_session_destroyed(lambda context: (stop or self.stop)())
+
+    def pooled(self, compute: Callable[[], object], on_wait: Callable[[int], None] | None = None) -> object:
+        """`compute()` on a slot of the server's heavy-job pool (explorer.jobs), after waiting in its line
+        (`on_wait(n)` hears the place; JobCancelled if this worker is stopped meanwhile), so a room's
+        long jobs take turns on the cores instead of slowing each other and the cheap pages."""
+        return jobs.pool().run(("page-job", self.name, next(_job_ids)), lambda progress, should_stop: compute(),
+                               should_stop=self.should_stop, on_wait=on_wait)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the job under way; True if none runs afterwards (tests and closing use it)."""

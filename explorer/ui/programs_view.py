@@ -8,7 +8,9 @@ very selection, by the rules every page uses (explorer/ui/story_panel.py).
 
 In a served session the measurement runs on a worker thread (L = 6 takes about 15 s the first time; the
 disk cache, explorer.table_cache, makes it a read after that), with a progress bar and a Stop button; a
-stopped run leaves the previous selection on the page and says so. The finished table goes to the state
+stopped run leaves the previous selection on the page and says so. The measurement itself waits for a
+slot of the server's job pool (explorer.jobs), so a room opening the page at once queues, with each
+page showing its place in line, and identical requests share one measurement. The finished table goes to the state
 on the page thread with `state.apply(simulation=...)`, so the page's views and the story panel change in
 one update. Without a session (tests, notebooks run as scripts) it runs in the calling thread.
 """
@@ -25,7 +27,9 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
+from explorer import jobs, shared
 from explorer.errors import ExplorerError
+from explorer.jobs import JobCancelled, ordinal
 from explorer.priors import PRIORS
 from explorer.simulation import Simulation
 from explorer.stories.library import StoryLibrary
@@ -74,7 +78,8 @@ class ProgramsView(pn.viewable.Viewer):
     deployed = param.Boolean(False, doc="Run the trace with the deployment flag f = 1.")
 
     message = param.String("", doc="Why the last measurement did not finish (empty when it did).")
-    running = param.Boolean(False, doc="True while a measurement runs.")
+    running = param.Boolean(False, doc="True while a measurement runs (or waits for a free worker).")
+    queued = param.Integer(0, doc="The measurement's place in the server's line for a worker (0: not waiting).")
     done = param.Integer(0, doc="Chunks of programs measured in the current or last measurement.")
     total = param.Integer(0, doc="Chunks of programs in the current or last measurement.")
     link_problem = param.String("", doc="What the page's link asked for that could not be used (until the next change).")
@@ -164,7 +169,7 @@ class ProgramsView(pn.viewable.Viewer):
         request = self._request()
         self._worker.begin()
         self._superseded = False
-        self.param.update(message="", running=True, done=0, total=0)
+        self.param.update(message="", running=True, done=0, total=0, queued=0)
         if sync:
             self._run(request, None)
             return
@@ -182,8 +187,14 @@ class ProgramsView(pn.viewable.Viewer):
     def _run(self, request: dict[str, Any], doc) -> None:
         progress = progress_reporter(doc, lambda done, total: self.param.update(done=done, total=total), PROGRESS_INTERVAL)
 
+        def waiting(place: int) -> None:
+            on_page(doc, partial(setattr, self, "queued", place))
+
         try:
-            shown = self._select(request, progress)
+            shown = self._select(request, progress, waiting)
+        except JobCancelled:
+            on_page(doc, partial(self._finish, None, JobCancelled()))
+            return
         except MeasurementStopped as exc:
             on_page(doc, partial(self._finish, None, exc))
             return
@@ -195,7 +206,7 @@ class ProgramsView(pn.viewable.Viewer):
             raise
         on_page(doc, partial(self._finish, shown, ""))
 
-    def _select(self, request: dict[str, Any], progress) -> dict[str, Any]:
+    def _select(self, request: dict[str, Any], progress, waiting=None) -> dict[str, Any]:
         """The worker's part: measure (or read the cache), select with every prior, and prepare what the page shows."""
         measured = []
 
@@ -203,11 +214,12 @@ class ProgramsView(pn.viewable.Viewer):
             measured.append(done)
             progress(done, total)
 
-        sim = self.state.built(report, self._worker.should_stop, **request)
+        sim = self.state.built(report, self._worker.should_stop, waiting, **request)
         if not measured:  # read from the cache: no chunk was measured, and the bar shows it done
             progress(1, 1)
         table, results = sim.table(), sim.select()
-        space = enumerate_programs(request["max_length"], request["instruction_set"])
+        space = shared.SPACES.get_or_compute((request["max_length"], request["instruction_set"]),
+                                             lambda: enumerate_programs(request["max_length"], request["instruction_set"]))
         listings = {p: space.listing(r.map["index"]) for p, r in results.items() if r.map is not None}
         cols = table.to_numpy()
         looks_good = cols["train_perf"] >= THRESHOLD
@@ -238,17 +250,19 @@ class ProgramsView(pn.viewable.Viewer):
     def _finish(self, shown: dict[str, Any] | None, outcome) -> None:
         """On the page: show a finished selection, or say why the previous one stays."""
         superseded = self._superseded
+        before = (f" The page still shows length 1..{self.shown['max_length']} for {self.shown['task']}."
+                  if self.shown else "")
         if isinstance(outcome, MeasurementStopped):
-            before = (f" The page still shows length 1..{self.shown['max_length']} for {self.shown['task']}."
-                      if self.shown else "")
             outcome = f"Stopped after {outcome.done} of {outcome.total} chunks of programs.{before}"
+        elif isinstance(outcome, JobCancelled):
+            outcome = f"Stopped while waiting for a free worker.{before}"
         # Not under pn.io.hold(): with the points, picks and story held into one message, Chromium failed
         # to paint the scatter's legend after a measurement ("Offset is outside the bounds of the DataView")
         # and the page stayed at "Measuring". The state's own apply still sends its views together.
         if shown is not None:
             self._show(shown)
         with param.parameterized.batch_call_watchers(self):
-            self.param.update(message=outcome, running=False)
+            self.param.update(message=outcome, running=False, queued=0)
         if superseded:  # the choice changed while it ran: measure what is chosen now
             self.recompute()
 
@@ -262,14 +276,17 @@ class ProgramsView(pn.viewable.Viewer):
         self.state.apply(simulation=shown["simulation"])
         self.retrace()
 
-    @param.depends("running", "done", "total", "message", "link_problem", watch=True, on_init=True)
+    @param.depends("running", "queued", "done", "total", "message", "link_problem", watch=True, on_init=True)
     def _widgets(self):
         if not hasattr(self, "_stop_button"):
             return
         self._stop_button.disabled = not self.running
         self._progress.param.update(max=max(self.total, 1), value=min(self.done, max(self.total, 1)),
                                     visible=self.running)
-        if self.running:
+        if self.running and self.queued > 0:
+            text = (f"Waiting for a free worker: {ordinal(self.queued)} in line (the server measures "
+                    f"{jobs.pool().slots} at a time; identical requests share one measurement).")
+        elif self.running:
             text = f"Measuring: {self.done} of {self.total or '?'} chunks of programs."
         else:
             text = self.message

@@ -166,7 +166,7 @@ class RegimeMapView(pn.viewable.Viewer):
         progress = progress_reporter(doc, lambda done, _total: setattr(self._progress, "value", done), PROGRESS_INTERVAL)
 
         try:
-            result = job(progress=progress)
+            result = self._worker.pooled(lambda: job(progress=progress))  # in the server's line for heavy work
         except ExplorerError as exc:
             on_page(doc, partial(self._finish, None, str(exc)))
             return None

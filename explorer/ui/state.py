@@ -15,6 +15,7 @@ builds it on a worker thread, `built(progress, should_stop, **params)`, and hand
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import panel as pn
@@ -59,13 +60,15 @@ class SimulationState(param.Parameterized):
             raise ExplorerError(f"n_programs: {n:,} is more than this server computes (at most "
                                 f"{self.max_programs:,}); use the command line for larger spaces")
 
-    def built(self, progress: Progress | None = None, should_stop: ShouldStop | None = None, **params) -> Simulation:
+    def built(self, progress: Progress | None = None, should_stop: ShouldStop | None = None,
+              on_wait: Callable[[int], None] | None = None, **params) -> Simulation:
         """A copy of this state's simulation with `params` applied and its table built, for a worker thread;
         give it to `apply(simulation=...)` on the page thread. Raises ExplorerError (BuildStopped when
-        `should_stop()` ended the build); the state itself does not change here."""
+        `should_stop()` ended the build); the state itself does not change here. A measured build may wait
+        in the server's job pool first: `on_wait(n)` hears its place in line (explorer.jobs)."""
         self._check_size(params)
         sim = Simulation(self.simulation.world_name, **{**self.simulation.params(), **params})
-        sim.table(progress, should_stop)
+        sim.table(progress, should_stop, on_wait)
         return sim
 
     def apply(self, simulation: Simulation | None = None, **params: Any) -> bool:

@@ -12,14 +12,16 @@ the training batch, per network, and the trainer keeps the mean over each sweep 
 When a run ends its networks become a ProgramTable (to_table) and every prior selects from it
 (explorer.priors), so a training story's evidence reads the same PRIOR.METRIC names it reads in the
 abstract world. A served page is capped (Limits) and runs share a few worker slots, so a workshop
-room pressing Start at once queues instead of slowing every run to a crawl.
+room pressing Start at once queues instead of slowing every run to a crawl: the slots are the
+server's heavy-job pool (explorer.jobs), shared with the programs page's measurements and counted
+across the server's processes.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,7 +29,9 @@ from typing import Any
 
 import torch
 
+from explorer import jobs
 from explorer.errors import ExplorerError
+from explorer.jobs import JobCancelled
 from explorer.priors import Candidates, PriorResult, PriorSettings
 from explorer.worlds.neural.measure import Measurement
 from explorer.worlds.neural.misbehaviour import drive_rows
@@ -40,11 +44,12 @@ log = logging.getLogger(__name__)
 
 
 def workers() -> int:
-    """Runs that train at once in this process: EXPLORER_NEURAL_WORKERS, default the CPU count."""
-    return max(1, int(os.environ.get("EXPLORER_NEURAL_WORKERS", os.cpu_count() or 1)))
+    """Runs that train at once: the server's heavy-job slots (explorer.jobs, EXPLORER_JOB_SLOTS), which
+    training shares with the programs page's measurements."""
+    return jobs.pool().slots
 
 
-_SLOTS = threading.BoundedSemaphore(workers())
+_runs = itertools.count()
 
 
 @dataclass
@@ -112,6 +117,7 @@ class Poll:
     message: str
     outcome: Outcome | None
     seen: int = 0
+    place: int = 0  # place in the server's line while queued (1: next)
 
 
 @dataclass
@@ -124,8 +130,11 @@ class Trainer:
 
     job: Job
     threads: int = 1
-    slots: threading.Semaphore = field(default_factory=lambda: _SLOTS)
+    #: None: the server's job pool (explorer.jobs), shared with every other heavy job of every process of
+    #: the server; a semaphore of the caller's own instead (tests) keeps the run off the pool.
+    slots: threading.Semaphore | None = None
     status: str = "idle"
+    place: int = 0  # place in the pool's line while queued (1: next); 0 otherwise
     done: int = 0
     message: str = ""
     result: Outcome | None = None
@@ -165,7 +174,7 @@ class Trainer:
         with self._lock:
             points = self.curve[seen:]
             return Poll(self.status, self.done, self.job.most_steps, points, self.message, self.result,
-                        seen + len(points))
+                        seen + len(points), self.place)
 
     # ---- on the worker thread ----------------------------------------------------------------------
 
@@ -189,10 +198,27 @@ class Trainer:
             self.status, self.message, self.result = status, message, result
 
     def _work(self) -> None:
+        if self.slots is None:
+            try:
+                jobs.pool().run(("neural-run", next(_runs)), self._train, should_stop=self._stop.is_set,
+                                on_wait=self._queued_at)
+            except JobCancelled:
+                self._finish("stopped", "Stopped before it started.")
+            return
         while not self.slots.acquire(timeout=0.1):
             if self._stop.is_set():
                 self._finish("stopped", "Stopped before it started.")
                 return
+        try:
+            self._train()
+        finally:
+            self.slots.release()
+
+    def _queued_at(self, place: int) -> None:
+        self.place = place
+
+    def _train(self, progress=None, should_stop=None) -> None:
+        """The run itself, on a slot; its own stop flag and progress (the pool's are for other jobs)."""
         try:
             if self._stop.is_set():
                 self._finish("stopped", "Stopped before it started.")
@@ -211,5 +237,3 @@ class Trainer:
         except Exception as exc:  # a bug must not take the page with it: say so, and log the traceback
             log.exception("neural training failed")
             self._finish("failed", f"Training failed ({type(exc).__name__}: {exc}); the details are in the server log.")
-        finally:
-            self.slots.release()
