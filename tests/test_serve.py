@@ -33,7 +33,7 @@ def values(cmd, flag):
 
 def test_by_default_only_this_machine_is_served_and_nothing_of_a_workshop_is_on():
     cmd = serve.serve_command(5006)
-    assert values(cmd, "--address") == ["127.0.0.1"]
+    assert values(cmd, "--address") == ["127.0.0.1"] and not any(w.startswith("--setup") for w in cmd)
     for flag in ("--allow-websocket-origin", "--admin", "--max-sessions", "--idle-minutes", "--num-procs"):
         assert flag not in cmd
     assert values(serve.serve_command(5006, address="0.0.0.0"), "--address") == ["0.0.0.0"]  # asked for: kept
@@ -49,7 +49,14 @@ def test_a_workshop_listens_everywhere_and_accepts_pages_from_its_address_localh
     assert values(cmd, "--idle-minutes") == [f"{serve.WORKSHOP_IDLE_MINUTES:g}"]
     assert values(cmd, "--unused-session-lifetime") and values(cmd, "--check-unused-sessions")
     apps = len(list(serve.APPS_DIR.glob("*.py")))
-    assert all(w.endswith(".py") for w in cmd[-apps:]) and not any(w.endswith(".py") for w in cmd[:-apps])
+    assert all(w.endswith(".py") for w in cmd[-apps:])
+    assert not any(w.endswith(".py") and not w.startswith("--") for w in cmd[:-apps])  # --setup=FILE.py is one word
+
+
+def test_warming_up_runs_panels_setup_script_in_the_server_and_a_workshop_warms_up():
+    assert f"--setup={serve.WARM_SETUP}" in serve.serve_command(5006, warm=True)
+    assert f"--setup={serve.WARM_SETUP}" in serve.serve_command(5006, workshop=True, host="10.0.0.7")
+    assert serve.WARM_SETUP.is_file()
 
 
 def test_workshop_settings_can_be_changed_or_turned_off():
@@ -232,3 +239,17 @@ def test_a_workshop_accepts_the_pages_it_advertised_and_turns_away_a_visitor_whe
 
     with ThreadPoolExecutor(1) as pool:  # a loop of its own (playwright's sync API keeps one running here)
         pool.submit(asyncio.run, scenario()).result()
+
+
+def test_a_workshop_server_warms_up_the_presets_beside_the_room(workshop):
+    """--workshop implies --warm: the server answered before the warm-up ended, which then says it is done."""
+    from explorer.ui.warm_setup import DONE
+
+    deadline = time.monotonic() + 240  # a busy 2-core machine: the presets and an enumeration at length 5
+    while DONE not in workshop["log"].read_text(errors="replace"):
+        assert time.monotonic() < deadline, workshop["log"].read_text(errors="replace")[-3000:]
+        time.sleep(1)
+    log = workshop["log"].read_text(errors="replace")
+    assert "Presets: computed at start" in log
+    line = next(ln for ln in log.splitlines() if DONE in ln)
+    assert "computed" in line and "failed" not in line, line

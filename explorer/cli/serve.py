@@ -21,6 +21,8 @@ from explorer.errors import ExplorerError
 APPS_DIR = Path(__file__).resolve().parent.parent.parent / "apps"
 #: The site index at /: our own template (Tornado's, autoescaped), filled by `index_cards`.
 INDEX_HTML = Path(__file__).resolve().parent.parent / "ui" / "index.html"
+#: Panel's --setup script for `serve --warm` (the warm-up runs inside the server process).
+WARM_SETUP = Path(__file__).resolve().parent.parent / "ui" / "warm_setup.py"
 #: Screenshots of the apps (`python -m explorer screenshots assets/screens`), served at /screens/ for the index.
 SCREENS_DIR = APPS_DIR.parent / "assets" / "screens"
 #: The index's thumbnails: the screenshot at a projector's size.
@@ -80,6 +82,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--address", help=f"address to listen on (default {LOCALHOST}, this machine only; "
                                      f"with --workshop {ALL_INTERFACES}, every interface)")
     p.add_argument("--show", action="store_true", help="open the apps in a browser")
+    p.add_argument("--warm", action="store_true", help="compute the presets and /programs' default enumeration when "
+                   "the server starts, once for every session to share (on with --workshop)")
     w = p.add_argument_group("workshop", "one server for a room (see README: Running a workshop)")
     w.add_argument("--workshop", action="store_true",
                    help="listen on every interface, print the address participants open, allow their browsers' "
@@ -140,14 +144,16 @@ def lan_address() -> str:
 def serve_command(port: int, show: bool = False, address: str | None = None, *, workshop: bool = False,
                   host: str | None = None, origins: list[str] | tuple[str, ...] = (), num_procs: int = 1,
                   idle_minutes: float | None = None, max_sessions: int | None = None, admin: bool = False,
-                  panel_args: list[str] | tuple[str, ...] = (), room_dir: str | None = None) -> list[str]:
+                  panel_args: list[str] | tuple[str, ...] = (), room_dir: str | None = None,
+                  warm: bool = False) -> list[str]:
     """The `panel serve` command line that serves every app in apps/ (each at its file's name).
 
     Listens on `address`, else on every interface in a workshop and on 127.0.0.1 otherwise. A workshop
     accepts websockets from pages opened at `host` (the machine's LAN address), localhost and each of
     `origins` (HOST[:PORT]), turns on /admin, and closes idle tabs and caps the sessions at the workshop
     defaults unless `idle_minutes` / `max_sessions` say otherwise. With several processes, `room_dir` is
-    the folder they count their sessions together in (without it, the cap is split among them)."""
+    the folder they count their sessions together in (without it, the cap is split among them). `warm`
+    (on in a workshop) fills the server's shared results at start (explorer/ui/warm_setup.py)."""
     apps = sorted(str(p) for p in APPS_DIR.glob("*.py"))
     if not apps:
         raise ExplorerError(f"no apps to serve: {APPS_DIR} has no .py files (serve runs from a source checkout)")
@@ -161,7 +167,7 @@ def serve_command(port: int, show: bool = False, address: str | None = None, *, 
     if workshop:
         idle_minutes = WORKSHOP_IDLE_MINUTES if idle_minutes is None else idle_minutes
         max_sessions = WORKSHOP_MAX_SESSIONS if max_sessions is None else max_sessions
-        admin = True
+        admin = warm = True
         # Bokeh accepts a websocket only from a page at an address on this list (localhost alone by default).
         # Tornado 6.6 and later also pass a page whose Origin is the Host it asked (same-origin), but the
         # earlier versions our constraints allow do not, so a page opened at the LAN address never connected.
@@ -183,6 +189,8 @@ def serve_command(port: int, show: bool = False, address: str | None = None, *, 
                 "--check-unused-sessions", str(CHECK_UNUSED_MS), "--unused-session-lifetime", str(UNUSED_LIFETIME_MS)]
     if admin:
         cmd.append("--admin")
+    if warm:
+        cmd.append(f"--setup={WARM_SETUP}")  # one word, so the app files stay the only words naming .py files
     if show:
         cmd.append("--show")
     cmd += ["--index", str(INDEX_HTML)]  # Panel's own index page loads a web font and its logo from outside
@@ -231,8 +239,8 @@ def cmd_serve(args) -> int:
         cmd = serve_command(args.port, args.show, args.address, workshop=args.workshop, host=host,
                             origins=args.allow_origin, num_procs=args.num_procs, idle_minutes=args.idle_minutes,
                             max_sessions=args.max_sessions, admin=args.admin, panel_args=panel_args,
-                            room_dir=os.path.join(shared, "room") if shared else None)
-        apps = ", ".join(Path(a).stem for a in cmd if a.endswith(".py"))
+                            room_dir=os.path.join(shared, "room") if shared else None, warm=args.warm)
+        apps = ", ".join(Path(a).stem for a in cmd if a.endswith(".py") and not a.startswith("--"))
         if args.workshop:
             print(workshop_banner(host, args.port, cmd, saving=saving_line(args)), flush=True)
         else:
@@ -267,6 +275,8 @@ def workshop_banner(host: str, port: int, cmd: list[str], saving: str | None = N
     lines.append(f"  Sessions: {cap_text};  processes: {procs}")
     origins = [o for i, o in enumerate(cmd) if i and cmd[i - 1] == "--allow-websocket-origin"]
     lines.append(f"  Pages accepted from: {', '.join(origins)}  (more with --allow-origin HOST[:PORT])")
+    if any(w.startswith("--setup=") for w in cmd):
+        lines.append("  Presets: computed at start, once for every session (the log says when: 'explorer warm-up done')")
     if saving:
         lines.append(f"  Saving stories: {saving}")
     lines.append("  Stop with Ctrl-C.")
