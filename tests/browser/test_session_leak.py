@@ -39,7 +39,13 @@ JOB_WAIT_S = 120
 @pytest.fixture(scope="module")
 def in_process_server():
     """Every app in apps/ served by a Bokeh server on a thread of this process; yields (base URL, server)."""
-    os.environ["EXPLORER_WEBGL"] = "0"  # as the browser tests' servers: headless Chromium draws WebGL slowly
+    import holoviews as hv
+
+    # As the other browser tests' servers: headless Chromium draws WebGL slowly. The apps run in this
+    # process, so what they change for it is put back afterwards for the test files that follow here.
+    webgl, renderer = os.environ.get("EXPLORER_WEBGL"), hv.renderer("bokeh")
+    renderer_webgl = renderer.webgl
+    os.environ["EXPLORER_WEBGL"] = "0"
     started: list = []
     up = threading.Event()
 
@@ -61,6 +67,11 @@ def in_process_server():
     server.io_loop.add_callback(server.stop)
     server.io_loop.add_callback(server.io_loop.stop)
     thread.join(10)
+    renderer.webgl = renderer_webgl
+    if webgl is None:
+        os.environ.pop("EXPLORER_WEBGL", None)
+    else:
+        os.environ["EXPLORER_WEBGL"] = webgl
 
 
 def _ui_objects() -> list:
@@ -94,12 +105,22 @@ def _holders(target, max_depth: int = 60) -> list[str]:
     return ["(no chain from a module, a class or a frame)"]
 
 
+def _stack(frame):
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+
+
 def _describe(o) -> str:
+    import sys
     import types
 
     if isinstance(o, dict):
         return f"  dict {o.get('__name__', '')} keys {list(o)[:6]}"
-    name = o.f_code.co_qualname if isinstance(o, types.FrameType) else getattr(o, "__qualname__", "")
+    if isinstance(o, types.FrameType):  # a thread still running it, or a traceback kept (a thread's exception)
+        running = {id(f) for top in sys._current_frames().values() for f in _stack(top)}
+        return f"  frame {o.f_code.co_qualname} ({'running' if id(o) in running else 'not running: a kept traceback?'})"
+    name = getattr(o, "__qualname__", "")
     return f"  {type(o).__module__}.{type(o).__qualname__} {name}"
 
 
