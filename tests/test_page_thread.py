@@ -2,7 +2,7 @@
 
 import threading
 
-from explorer.ui.page_thread import Worker
+from explorer.ui.page_thread import Worker, on_page
 
 
 class ClosingDocument:
@@ -51,3 +51,17 @@ def test_a_closed_tab_stops_the_job_once_per_document():
 
 def test_wait_without_a_job_is_true_at_once():
     assert Worker("idle").wait(0)
+
+
+def test_a_job_that_ends_after_its_page_closed_leaves_the_destroyed_page_alone():
+    from bokeh.document import Document
+
+    ran = []
+    on_page(None, lambda: ran.append("no session"))
+    doc = Document()
+    on_page(doc, lambda: ran.append("a notebook's document"))  # no session context: at once
+    session = lambda event: None  # noqa: E731  (stands in for the session Bokeh's destroy detaches)
+    doc.on_change(session)
+    doc.destroy(session)  # what Bokeh does when the tab's session ends
+    on_page(doc, lambda: ran.append("destroyed"))
+    assert ran == ["no session", "a notebook's document"]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import partial
 
 import panel as pn
+from bokeh.document import Document
 from panel.io.state import set_curdoc
 
 from explorer import jobs
@@ -27,12 +28,28 @@ _job_ids = itertools.count()
 
 
 def on_page(doc, callback: Callable[[], None]) -> None:
-    """Run `callback` where it may change widgets: here without a session, else on the event loop."""
+    """Run `callback` where it may change widgets: here without a session, else on the event loop; not at
+    all once the page's session has ended (its job outlived the closed tab: there is nothing to show)."""
+    if doc is not None and _ended(doc):
+        return
     if doc is None or doc.session_context is None:
         callback()
         return
     with set_curdoc(doc):
         pn.state.execute(partial(_logged, callback), schedule=True)
+
+
+def _ended(doc) -> bool:
+    """Whether Bokeh has destroyed `doc` with its session. Its session context is then None, as in a
+    notebook where the change must be made at once, so tell them apart by what destroy removes (its roots):
+    a callback run on a destroyed document failed on the worker's thread, on data destroy had cleared."""
+    if not isinstance(doc, Document):  # a test's stand-in
+        return False
+    try:
+        doc.roots
+    except AttributeError:
+        return True
+    return False
 
 
 def _logged(callback: Callable[[], None]) -> None:
@@ -70,7 +87,8 @@ class Worker:
     def __init__(self, name: str):
         self.name = name
         self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
+        self.thread: threading.Thread | None = None  # the latest job's
+        self._running: list[threading.Thread] = []  # every job not yet seen to end (a new one may start before)
         self._watched: weakref.WeakSet = weakref.WeakSet()  # documents whose closing stops it (an id could be reused)
 
     def begin(self) -> None:
@@ -81,6 +99,7 @@ class Worker:
 
     def start(self, target: Callable[..., object], *args: object) -> None:
         self.thread = threading.Thread(target=target, args=args, daemon=True, name=self.name)
+        self._running = [t for t in self._running if t.is_alive()] + [self.thread]
         self.thread.start()
 
     def stop(self) -> None:
@@ -101,8 +120,11 @@ class Worker:
                                should_stop=self.should_stop, on_wait=on_wait)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the job under way; True if none runs afterwards (tests and closing use it)."""
-        if self.thread is not None:
-            self.thread.join(timeout)
-            return not self.thread.is_alive()
-        return True
+        """Wait for the jobs under way, an earlier one still ending included (a job that cannot stop half
+        way, such as a story's check, runs on after a newer one starts); True if none runs afterwards
+        (tests and closing use it)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._running:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self._running = [t for t in self._running if t.is_alive()]
+        return not self._running

@@ -11,6 +11,8 @@ a fixed random sample is drawn as glyphs, which is what carries the hover tool.
 
 from __future__ import annotations
 
+import weakref
+
 import datashader as ds
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh plotting back end for .opts)
@@ -301,7 +303,7 @@ class ProgramScatter(pn.viewable.Viewer):
         title += f" ({self.max_points:,} drawn, the rest as density)" if self.dense else ", each drawn"
         # Room above y = 1 for the rings of picks that score full marks.
         return obj.opts(title=title, responsive=True, height=self.height, legend_position="bottom_right",
-                        show_grid=True, padding=(0.05, 0.08), hooks=[self._add_picks] if live else [])
+                        show_grid=True, padding=(0.05, 0.08), hooks=[weak_hook(self._add_picks)] if live else [])
 
     def _scale_fonts(self, *_):
         for fig in self._figures:
@@ -350,6 +352,24 @@ class ProgramScatter(pn.viewable.Viewer):
             self._shown = self._shape()
             self._pane = pn.pane.HoloViews(self._dynamic(), sizing_mode="stretch_width", css_classes=["program-scatter"])
         return self._pane
+
+
+def weak_hook(method):
+    """A HoloViews hook that calls the bound `method` while its object lives, without keeping it alive.
+
+    HoloViews keeps an element's options in a process-wide registry (`hv.Store._custom_options`) until
+    every element with that options id is collected. A bound method among the options holds its viewer,
+    the viewer holds its pane and the pane that element: a cycle through the registry, so the element
+    never dies, and a closed page's whole dashboard (state, table, story) stayed in a served process.
+    """
+    ref = weakref.WeakMethod(method)
+
+    def hook(plot, element):
+        bound = ref()
+        if bound is not None:
+            bound(plot, element)
+
+    return hook
 
 
 def _templates(dense: bool) -> dict:
