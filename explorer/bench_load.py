@@ -77,11 +77,14 @@ SLIDER_STEP = 0.05
 #: The links the sessions open. /neural trains 200 steps when its Start is pressed (a short run).
 PROGRAMS_ARGS = {"max_length": "6"}
 NEURAL_ARGS = {"steps": "200"}
-#: Words a page's status shows while its job waits for a worker (the neural page's "Waiting for a free
-#: worker", a job pool's "2nd in line"), while it works, and once it is done.
-WAITING = re.compile(r"waiting|queued|in line", re.I)
-WORKING = re.compile(r"Measuring|Training", re.I)
-DONE = re.compile(r"are correct on every training input|\bDone\b|Stopped|Failed|Diverged", re.I)
+#: What a page's status says while its job waits for a worker (the neural page's "Waiting for a free
+#: worker", a job pool's "2nd in line"), while it works ("Measuring: 3 of 40 chunks", "Training: step 41 of
+#: at most 200") and once it is done (the programs page's summary, the neural page's "Done in 1.4 s").
+#: Specific phrases, not words: the story beside each page is full of "training".
+WAITING = re.compile(r"Waiting for a free worker|\bin line\b|\bqueued\b", re.I)
+WORKING = re.compile(r"Measuring: \d|\bstep [\d,]+ of at most")
+_TAG = r"(?:&lt;/strong&gt;|</strong>|\*\*)?"
+DONE = re.compile(rf"are correct on every training input:|\bDone{_TAG} in [\d.]+ s|(?:Stopped|Diverged|Failed){_TAG} after")
 #: Lines of the server's log that count as errors.
 ERROR_LINE = re.compile(r"\bERROR\b|^Traceback|Exception in callback|Error:", re.M)
 #: Installed in every page before its scripts run: at each animation frame, look for a canvas with a size
@@ -352,6 +355,7 @@ class Client:
         self.recording = False
         self.phase_times: dict[str, float] = {}  # first time the page's status said "waiting"/"working"/"done"
         self.clicked_at = math.nan
+        self.last_change = math.nan  # when the server last changed the document
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"client-{app}")
 
     def start(self) -> Client:
@@ -407,11 +411,22 @@ class Client:
         attr = getattr(event, "attr", "") or type(event).__name__
         if attr == "css_classes":  # busy and loading indicators, not the update
             return
+        self.last_change = time.monotonic()
         if self.recording:
             self.changes.append((time.monotonic(), attr))
             self.replied.set()
         if attr == "text":
             self._note_phase()
+
+    def settle(self, quiet: float = 1.0, timeout: float = 15.0) -> None:
+        """Wait until the server has sent nothing for `quiet` s (what a page's onload callbacks send after
+        DocumentReady would otherwise count as the reply to the first move), at most `timeout` s."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            last = self.last_change if self.last_change == self.last_change else self.started + self.ready_s
+            if time.monotonic() - last >= quiet:
+                return
+            time.sleep(0.05)
 
     def call(self, fn: Callable[[], None]) -> None:
         """Run `fn` on this session's event loop (the only thread that may touch its document)."""
@@ -661,6 +676,7 @@ def run_level(server: Server, sampler: RssSampler, n: int, *, pace: float, durat
             if c.app == "neural" and c.ready.is_set() and not c.error:
                 c.click("Start")
         probe = clients[0]
+        probe.settle()
         movers = _Movers([c for c in priors if c.kind == "mover"], pace, seed)
         t_end = time.monotonic() + duration
         newcomer: list[Newcomer] = []
@@ -791,6 +807,7 @@ def run_enumerations(k: int, pace: float, duration: float, port: int | None, say
         probe.ready.wait(READY_TIMEOUT_S)
         if probe.error or not probe.ready.is_set():
             raise RuntimeError(f"the probe did not open /priors: {probe.error or 'timed out'}")
+        probe.settle()
         say(f"enumerations: the probe alone for {duration:.0f} s")
         alone = _probe_moves(probe, pace, time.monotonic() + duration)
         rss_before = server.rss_mb()
