@@ -326,8 +326,21 @@ class RssSampler:
 
 # ---- Bokeh client sessions -----------------------------------------------------------------------------
 
-def _register_panel_models() -> None:
-    """The client must know Panel's model types to read a Panel document."""
+def _prepare_clients() -> None:
+    """Ready this process for Bokeh client sessions of Panel apps.
+
+    The client must know Panel's model types to read a Panel document. And Bokeh's client opens its
+    websocket with Tornado's default limits (20 s to connect, 20 s for the upgrade): a browser waits for
+    a slow server as long as it takes, so here the client waits as long as a page is given (READY_TIMEOUT_S);
+    otherwise an overloaded server would count as a failed arrival where a browser would only be slow.
+    """
+    import functools
+
+    import bokeh.client.connection as connection
+    from tornado.httpclient import HTTPRequest
+
+    connection.HTTPRequest = functools.partial(HTTPRequest, connect_timeout=READY_TIMEOUT_S,
+                                               request_timeout=READY_TIMEOUT_S)
     import panel  # noqa: F401
     import panel.models  # noqa: F401
     import panel.models.location  # noqa: F401
@@ -356,6 +369,7 @@ class Client:
         self.phase_times: dict[str, float] = {}  # first time the page's status said "waiting"/"working"/"done"
         self.clicked_at = math.nan
         self.last_change = math.nan  # when the server last changed the document
+        self._moves = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"client-{app}")
 
     def start(self) -> Client:
@@ -379,9 +393,23 @@ class Client:
             return
         self.ready.set()
         try:
-            self.session._connection.loop_until_closed()
+            connection = self.session._connection
+            connection._loop.run_sync(self._pump)
         except Exception as exc:  # noqa: BLE001
             self.error = self.error or f"{type(exc).__name__}: {exc}"
+
+    async def _pump(self) -> None:
+        """Apply the server's patches until the connection closes. Bokeh's own `loop_until_closed` awaits
+        itself once per message (ClientConnection._handle_messages -> _next), so a session that receives a
+        few hundred messages (a probe's replies, a measurement's progress) dies of a RecursionError; this
+        loop reads the same messages with the same private calls, without the recursion."""
+        connection = self.session._connection
+        while True:
+            message = await connection._pop_message()
+            if message is None:  # closed, by us or by the server
+                return
+            if message.msgtype == "PATCH-DOC":
+                self.session._handle_patch(message)
 
     @staticmethod
     def _document_ready():
@@ -442,18 +470,21 @@ class Client:
         raise RuntimeError(f"no slider titled {title!r} on {self.app}")
 
     def move(self, title: str, record: bool = False) -> None:
-        """Move the slider `title` by one step (up, then back down the next time)."""
+        """Move the slider `title` by one step, up and down by turns (as the browser benchmark's keys do)."""
+        if record:  # here, not on the loop: whoever waits for the reply must not see the last move's
+            self.recording = False
+            self.replied.clear()
+        self._moves += 1
+        up = self._moves % 2 == 1
 
         def act():
             slider = self.slider(title)
             if record:
                 self.changes = []
-                self.replied.clear()
-                self.recording = True
                 self.moved_at = time.monotonic()
-            lo, hi = slider.start, slider.end
-            up = slider.value + SLIDER_STEP
-            slider.value = up if up <= hi else max(lo, slider.value - SLIDER_STEP)
+                self.recording = True
+            value = slider.value + (SLIDER_STEP if up else -SLIDER_STEP)
+            slider.value = min(slider.end, max(slider.start, round(value, 6)))
 
         self.call(act)
 
@@ -555,9 +586,10 @@ class _Say:
             print(f"[load {time.monotonic() - self.t0:6.1f} s] {text}", file=sys.stderr, flush=True)
 
 
-def _wait_ready(clients: list[Client], deadline: float) -> None:
+def _wait_ready(clients: list[Client]) -> None:
+    """Wait for each client's document, at most READY_TIMEOUT_S from its own start."""
     for c in clients:
-        c.ready.wait(max(0.0, deadline - time.monotonic()))
+        c.ready.wait(max(0.0, c.started + READY_TIMEOUT_S - time.monotonic()))
 
 
 def _probe_moves(probe: Client, pace: float, until: float, tick: Callable[[], None] | None = None) -> dict[str, Any]:
@@ -648,23 +680,22 @@ def run_level(server: Server, sampler: RssSampler, n: int, *, pace: float, durat
             while time.monotonic() < due:
                 time.sleep(0.01)
             if kind == "browser":
-                pages.append(browser.open(f"{server.base}/priors"))
+                pages.append((time.monotonic(), browser.open(f"{server.base}/priors")))
                 continue
             app, args = {"programs": ("programs", PROGRAMS_ARGS), "neural": ("neural", NEURAL_ARGS)}.get(kind, ("priors", {}))
             c = Client(server.base, app, args)
             c.kind = kind
             clients.append(c.start())
-        deadline = time.monotonic() + READY_TIMEOUT_S
         page_times, page_errors = [], []
-        for page in pages:
+        for opened, page in pages:  # each page's time is its own clock's: how late it is read does not matter
             if isinstance(page, str):
                 page_errors.append(page)
                 continue
             try:
-                page_times.append(Browser.first_canvas_s(page))
+                page_times.append(Browser.first_canvas_s(page, max(1.0, opened + READY_TIMEOUT_S - time.monotonic())))
             except Exception as exc:  # noqa: BLE001
                 page_errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
-        _wait_ready(clients, deadline)
+        _wait_ready(clients)
         arrival_span = time.monotonic() - t_arrive
         priors = [c for c in clients if c.app == "priors"]
         pulls = [c.ready_s for c in priors if c.ready.is_set() and not c.error and c.ready_s == c.ready_s]
@@ -704,7 +735,7 @@ def run_level(server: Server, sampler: RssSampler, n: int, *, pace: float, durat
         for c in clients:
             c.close()
         if browser:
-            for page in pages:
+            for _, page in pages:
                 if not isinstance(page, str):
                     browser.close_page(page)
     cpu_server, cpu_self = server.cpu_s() - cpu0_server, time.process_time() - cpu0_self
@@ -854,7 +885,7 @@ def run(sessions=(1, 5, 10, 20), pace: float = 2.0, duration: float = 20.0, port
     """The whole benchmark in one run; returns a JSON-able dict (see the module docstring)."""
     from explorer.bench_machine import machine
 
-    _register_panel_models()
+    _prepare_clients()
     say = _Say(progress)
     sessions = [int(n) for n in sessions]
     if any(n < 1 for n in sessions):
