@@ -193,12 +193,16 @@ def log_errors(text: str, first: int = 5) -> dict[str, Any]:
         if ERROR_LINE.search(line):
             shown = line.strip()
             if line.startswith("Traceback"):
-                j = i + 1
+                j, where = i + 1, ""
                 while j < len(lines) and (lines[j].startswith((" ", "\t")) or not lines[j].strip()):
+                    if lines[j].lstrip().startswith("File "):
+                        where = lines[j].strip()
                     j += 1
+                if where:
+                    shown += " ... " + where
                 if j < len(lines):
                     shown += " ... " + lines[j].strip()
-            found.append(shown[:300])
+            found.append(shown[:400])
     return {"count": len(found), "first": found[:first]}
 
 
@@ -881,7 +885,8 @@ def run_enumerations(k: int, pace: float, duration: float, port: int | None, say
 
 def run(sessions=(1, 5, 10, 20), pace: float = 2.0, duration: float = 20.0, port: int | None = None,
         browser: bool = True, browser_pages: int = 2, mix: float = 0.1, sequential: int = 30,
-        enumerations: int = 0, discard_wait: float = DISCARD_WAIT_S, progress: bool = True) -> dict[str, Any]:
+        enumerations: int = 0, discard_wait: float = DISCARD_WAIT_S, server_log: str | None = None,
+        progress: bool = True) -> dict[str, Any]:
     """The whole benchmark in one run; returns a JSON-able dict (see the module docstring)."""
     from explorer.bench_machine import machine
 
@@ -946,6 +951,8 @@ def run(sessions=(1, 5, 10, 20), pace: float = 2.0, duration: float = 20.0, port
             sampler.stop()
         server.stop()
         report["server_log_errors"] = log_errors(server.log())
+        if server_log:
+            Path(server_log).write_text(server.log())
         server.cleanup()
     if enumerations:
         report["enumerations"] = run_enumerations(enumerations, pace, duration, port, say)

@@ -81,7 +81,7 @@ def test_log_errors_counts_error_lines_and_tracebacks_once():
     # the ERROR line, the Traceback (with its exception) and the exception line itself
     assert found["count"] == 3
     assert found["first"][0].startswith("2026-12-07 10:00:01,000 ERROR")
-    assert found["first"][1] == "Traceback (most recent call last): ... ValueError: boom"
+    assert found["first"][1] == 'Traceback (most recent call last): ... File "x.py", line 1, in f ... ValueError: boom'
     assert bl.log_errors("all fine\nServerConnection created\n") == {"count": 0, "first": []}
     assert len(bl.log_errors("ERROR x\n" * 9, first=4)["first"]) == 4
 

@@ -41,6 +41,7 @@ def add_parsers(sub) -> None:
     load.add_argument("--discard-wait", type=float, default=35.0, metavar="S",
                       help="seconds after sessions close before memory is read (Bokeh discards a closed session "
                            "at its next check, every 17 s, once unused 15 s; default 35)")
+    load.add_argument("--server-log", metavar="FILE", help="keep the (first) server's log in this file")
     load.add_argument("--out", help="also write the report (text, or JSON with --json) to this file")
     p.set_defaults(func=cmd_bench)
 
@@ -88,7 +89,7 @@ def _load(args) -> int:
     report = bench_load.run(sessions=args.sessions, pace=args.pace, duration=args.duration, port=args.port,
                             browser=not args.no_browser, browser_pages=args.browser_pages, mix=args.mix,
                             sequential=args.sequential, enumerations=args.enumerations,
-                            discard_wait=args.discard_wait, progress=True)
+                            discard_wait=args.discard_wait, server_log=args.server_log, progress=True)
     if args.out:
         from pathlib import Path
 
