@@ -247,3 +247,14 @@ def test_a_hostile_link_is_shown_as_text_and_the_rest_applies(link, measured):
     assert "task: '<img src=x onerror=alert(1)>' is not one of: parity" in view.link_problem
     assert "<img" not in view.status.object and "&lt;img" in view.status.object
     assert "not understood" in view.trace_note.object and "<b>" not in view.trace_note.object
+
+
+def test_the_bar_follows_a_report_that_jumps_past_its_old_total():
+    """A page showing a cached table's bar (1 of 1) that joins a shared measurement hears 4 of 12 at once."""
+    view = ProgramsView(max_length=4)
+    view.param.update(running=True, done=1, total=1)
+    view.param.update(done=4, total=12)
+    assert (view._progress.value, view._progress.max) == (4, 12)
+    view.param.update(done=1, total=3)  # a new, smaller measurement
+    assert (view._progress.value, view._progress.max) == (1, 3)
+    view.param.update(running=False)

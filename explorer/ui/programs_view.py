@@ -281,8 +281,12 @@ class ProgramsView(pn.viewable.Viewer):
         if not hasattr(self, "_stop_button"):
             return
         self._stop_button.disabled = not self.running
-        self._progress.param.update(max=max(self.total, 1), value=min(self.done, max(self.total, 1)),
-                                    visible=self.running)
+        # One at a time: Progress checks `value` against the old `max` when both change in one update (a shared
+        # measurement's first report can jump from the cached bar's 1 of 1 to 4 of 12).
+        total = max(self.total, 1)
+        self._progress.value = min(self._progress.value, total)
+        self._progress.max = total
+        self._progress.param.update(value=min(self.done, total), visible=self.running)
         if self.running and self.queued > 0:
             text = (f"Waiting for a free worker: {ordinal(self.queued)} in line (the server measures "
                     f"{jobs.pool().slots} at a time; identical requests share one measurement).")
