@@ -243,8 +243,9 @@ class Server:
     """`python -m explorer serve` on a free port of 127.0.0.1, its log captured, in its own process
     group so that stopping it stops the panel server under the wrapper too."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, num_procs: int = 1):
         self.port = port or _free_port()
+        self.num_procs = num_procs  # serve --num-procs: RSS is then summed over processes that share pages
         self.base = f"http://127.0.0.1:{self.port}"
         self._dir = tempfile.TemporaryDirectory(prefix="explorer-load-")
         self.log_path = Path(self._dir.name) / "server.log"
@@ -254,6 +255,8 @@ class Server:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "EXPLORER_WEBGL": "0",
                "EXPLORER_CACHE_DIR": str(Path(self._dir.name) / "cache")}
         cmd = [sys.executable, "-m", "explorer", "serve", "--port", str(self.port), "--address", "127.0.0.1"]
+        if self.num_procs > 1:
+            cmd += ["--num-procs", str(self.num_procs)]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -829,10 +832,10 @@ def run_sequential(server: Server, count: int, say: _Say, discard_wait: float = 
 
 
 def run_enumerations(k: int, pace: float, duration: float, port: int | None, say: _Say,
-                     timeout: float = 600.0) -> dict[str, Any]:
+                     timeout: float = 600.0, num_procs: int = 1) -> dict[str, Any]:
     """On a fresh server with an empty table cache: the /priors probe alone for `duration` s, then K
     /programs sessions at length 6 opened at once; the probe moves on until all K are done (or `timeout`)."""
-    server = Server(port)
+    server = Server(port, num_procs)
     clients: list[Client] = []
     sampler = None
     try:
@@ -886,7 +889,7 @@ def run_enumerations(k: int, pace: float, duration: float, port: int | None, say
 def run(sessions=(1, 5, 10, 20), pace: float = 2.0, duration: float = 20.0, port: int | None = None,
         browser: bool = True, browser_pages: int = 2, mix: float = 0.1, sequential: int = 30,
         enumerations: int = 0, discard_wait: float = DISCARD_WAIT_S, server_log: str | None = None,
-        progress: bool = True) -> dict[str, Any]:
+        progress: bool = True, num_procs: int = 1) -> dict[str, Any]:
     """The whole benchmark in one run; returns a JSON-able dict (see the module docstring)."""
     from explorer.bench_machine import machine
 
@@ -901,14 +904,14 @@ def run(sessions=(1, 5, 10, 20), pace: float = 2.0, duration: float = 20.0, port
         "machine": machine(), "server_omp_threads": 1, "webgl": False,
         "options": {"sessions": sessions, "pace_s": pace, "duration_s": duration, "browser": browser,
                     "browser_pages": browser_pages, "mix": mix, "sequential": sequential, "enumerations": enumerations,
-                    "discard_wait_s": discard_wait},
+                    "discard_wait_s": discard_wait, "num_procs": num_procs},
         "targets": {"arrival_s": ARRIVAL_TARGET_S, "arrival_n": ARRIVAL_TARGET_N, "sequential_mb": SEQUENTIAL_TARGET_MB},
     }
     levels = sorted(set(sessions))
     if 1 not in levels:
         levels = [1, *levels]  # the single-user baseline the ratios divide by
     chromium = None
-    server = Server(port)
+    server = Server(port, num_procs)
     sampler = None
     try:
         say("starting the server")
@@ -955,7 +958,7 @@ def run(sessions=(1, 5, 10, 20), pace: float = 2.0, duration: float = 20.0, port
             Path(server_log).write_text(server.log())
         server.cleanup()
     if enumerations:
-        report["enumerations"] = run_enumerations(enumerations, pace, duration, port, say)
+        report["enumerations"] = run_enumerations(enumerations, pace, duration, port, say, num_procs=num_procs)
     return report
 
 
@@ -968,7 +971,8 @@ def _f(x, spec=".2f") -> str:
 def format_report(r: dict[str, Any]) -> str:
     m, o = r["machine"], r["options"]
     lines = [
-        "Speed Prior Explorer load benchmark: N sessions on one `python -m explorer serve` (canvas, no WebGL)",
+        "Speed Prior Explorer load benchmark: N sessions on one `python -m explorer serve"
+        + (f" --num-procs {o['num_procs']}" if o.get("num_procs", 1) > 1 else "") + "` (canvas, no WebGL)",
         f"machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable); server OMP threads "
         f"{r['server_omp_threads']}; the load generator and Chromium share the cores with the server",
         f"per level: arrivals over {ARRIVAL_WINDOW_S:.0f} s, then {o['duration_s']:.0f} s of slider moves every "

@@ -115,6 +115,18 @@ def test_cli_refuses_bad_options():
 
     assert main(["bench", "load", "--pace", "0"]) == 2
     assert main(["bench", "load", "--mix", "0.9"]) == 2
+    assert main(["bench", "load", "--num-procs", "0"]) == 2
+
+
+def test_the_server_is_started_with_the_processes_asked_for(monkeypatch):
+    from explorer import bench_load
+
+    started = []
+    monkeypatch.setattr(bench_load.subprocess, "Popen", lambda cmd, **kw: started.append(cmd) or (_ for _ in ()).throw(OSError("no")))
+    for procs in (1, 3):
+        with pytest.raises(OSError):
+            bench_load.Server(num_procs=procs).start()
+    assert "--num-procs" not in started[0] and started[1][started[1].index("--num-procs") + 1] == "3"
 
 
 # ---- one real run ---------------------------------------------------------------------------------------

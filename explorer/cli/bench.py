@@ -41,6 +41,8 @@ def add_parsers(sub) -> None:
     load.add_argument("--discard-wait", type=float, default=35.0, metavar="S",
                       help="seconds after sessions close before memory is read (Bokeh discards a closed session "
                            "at its next check, every 17 s, once unused 15 s; default 35)")
+    load.add_argument("--num-procs", type=int, default=1, metavar="N",
+                      help="serve from N processes (serve --num-procs; default 1); RSS is summed over them")
     load.add_argument("--server-log", metavar="FILE", help="keep the (first) server's log in this file")
     load.add_argument("--out", help="also write the report (text, or JSON with --json) to this file")
     p.set_defaults(func=cmd_bench)
@@ -86,10 +88,13 @@ def _load(args) -> int:
         raise ExplorerError(f"--mix: {args.mix} is not a share between 0 and 0.5")
     if args.port is not None and not 0 < args.port <= 65535:
         raise ExplorerError(f"--port: {args.port} is not a port number (1 to 65535)")
+    if args.num_procs < 1:
+        raise ExplorerError(f"--num-procs: {args.num_procs} is not a number of processes (1 or more)")
     report = bench_load.run(sessions=args.sessions, pace=args.pace, duration=args.duration, port=args.port,
                             browser=not args.no_browser, browser_pages=args.browser_pages, mix=args.mix,
                             sequential=args.sequential, enumerations=args.enumerations,
-                            discard_wait=args.discard_wait, server_log=args.server_log, progress=True)
+                            discard_wait=args.discard_wait, server_log=args.server_log, progress=True,
+                            num_procs=args.num_procs)
     if args.out:
         from pathlib import Path
 
