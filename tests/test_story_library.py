@@ -406,3 +406,38 @@ def _try_save(lib, story):
         return "saved"
     except StoryConflictError:
         return "conflict"
+
+
+def _save_forever(folder, started):
+    """Save the story again and again with a growing narrative (so each write takes a while), until killed."""
+    lib = StoryLibrary(folder)
+    started.set()
+    while True:
+        story = lib.open("small")
+        story.title = f"Saved at revision {story.revision + 1}"
+        story.body = story.body + "More narrative. " * 2000
+        lib.save(story, "small", story.revision)
+
+
+@pytest.mark.parametrize("delay_s", [0.05, 0.13, 0.31, 0.52, 0.77])
+def test_a_server_killed_while_saving_loses_nothing(lib, tmp_path, delay_s):
+    """SIGKILL at a moment a save is under way: the story still loads whole, at a revision that was saved,
+    its history holds whole earlier revisions, and the next save goes on from it (nothing half-written)."""
+    import signal
+    import time
+
+    ctx = multiprocessing.get_context("fork")
+    started = ctx.Event()
+    proc = ctx.Process(target=_save_forever, args=(tmp_path, started))
+    proc.start()
+    assert started.wait(30)
+    time.sleep(delay_s)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(10)
+    story = lib.open("small")  # whole: a half-written file would not load
+    assert story.revision == 1 or story.title == f"Saved at revision {story.revision}"
+    for kept in lib.history("small"):
+        assert fileformat.loads(kept.path.read_text(), kept.path.name).revision == kept.revision
+    assert lib.names() == ["scenarios/goof-off", "small"]  # no stray file counts as a story
+    story.title = "After the crash"
+    assert lib.save(story, "small", story.revision).revision == story.revision + 1
