@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer import bench_load as bl
+from explorer.ui import bench_load as bl
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,7 +119,7 @@ def test_cli_refuses_bad_options():
 
 
 def test_the_server_is_started_with_the_processes_asked_for(monkeypatch):
-    from explorer import bench_load
+    from explorer.ui import bench_load
 
     started = []
     monkeypatch.setattr(bench_load.subprocess, "Popen", lambda cmd, **kw: started.append(cmd) or (_ for _ in ()).throw(OSError("no")))

@@ -79,7 +79,7 @@ def cmd_bench(args) -> int:
 
 
 def _load(args) -> int:
-    from explorer import bench_load
+    from explorer.ui import bench_load
     from explorer.errors import ExplorerError
 
     if args.pace <= 0 or args.duration <= 0:
