@@ -32,7 +32,7 @@ class SignInForm(pn.viewable.Viewer):
     def __init__(self, session: editor_access.SignIn | None = None, **params):
         super().__init__(**params)
         self.session = session or editor_access.SignIn(oauth_user=_oauth_user())
-        self.name_input = pn.widgets.TextInput(label="Your name (shown as the author of your saves)", width=240,
+        self.name_input = pn.widgets.TextInput(label="Your name", width=240,
                                                max_length=editor_access.MAX_AUTHOR, css_classes=["sign-in-name"])
         self.password = pn.widgets.PasswordInput(label="Editor password", width=200, css_classes=["sign-in-password"])
         self.sign_in_button = pn.widgets.Button(label="Sign in", color="primary", width=90, align="end",
@@ -95,7 +95,8 @@ class SignInForm(pn.viewable.Viewer):
                                  "password, so saving is off.</div>")
         else:
             self.state.object = (f"<div class='sign-in-who'>{markup.html_text(editor_access.SIGN_IN_REASON)} "
-                                 f"Sign in with your name and the workshop's editor password.</div>")
+                                 f"Sign in with your name (shown as the author of your saves) and the workshop's editor "
+                                 f"password.</div>")
 
     def __panel__(self):
         return self.layout

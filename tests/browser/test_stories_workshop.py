@@ -49,3 +49,30 @@ def test_a_reader_signs_in_with_the_shared_password_saves_and_the_history_names_
     library = StoryLibrary(workshop_library)
     assert library.saved_by("room").author == NAME and library.revision("room") == 2
     assert [r.revision for r in library.history("room")] == [1]
+
+
+def test_the_sign_in_form_fits_a_projector_and_a_laptop(browser, workshop_server):
+    """The form a reader meets on a workshop's /stories: nothing on top of another (its labels were wider than
+    their fields once, and the name's ran into the password's at 1280x720), nothing cut off."""
+    from layout import layout_problems, resize
+
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        page.goto(f"{workshop_server}/stories")
+        expect(page.locator(".sign-in-name input")).to_be_visible(timeout=TIMEOUT)
+        problems = []
+        for width, height in ((1280, 720), (1440, 900)):
+            resize(page, width, height)
+            problems += [f"({width}x{height}) {p}" for p in layout_problems(page)]
+            # A label wider than its field runs over the next one (layout.py compares Bokeh's boxes, which a
+            # label's text may leave): each label ends within its field, and the two never meet.
+            boxes = {f: (page.locator(f".sign-in-{f} label").first.bounding_box(),
+                         page.locator(f".sign-in-{f} input").first.bounding_box()) for f in ("name", "password")}
+            for field, (label, field_box) in boxes.items():
+                if label["x"] + label["width"] > field_box["x"] + field_box["width"] + 1:
+                    problems.append(f"({width}x{height}) the {field} label is wider than its field")
+            if boxes["name"][0]["x"] + boxes["name"][0]["width"] > boxes["password"][0]["x"]:
+                problems.append(f"({width}x{height}) the name label runs into the password label")
+        assert problems == [], "\n".join(problems)
+    finally:
+        page.close()
