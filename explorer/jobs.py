@@ -33,6 +33,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
+from explorer.environment import number
 from explorer.errors import ExplorerError
 
 #: Seconds between checks of a waiting caller's should_stop (and of a free slot in another process).
@@ -45,10 +46,8 @@ class JobCancelled(ExplorerError):
 
 def default_slots() -> int:
     """EXPLORER_JOB_SLOTS, else half the CPU cores (at least one)."""
-    env = os.environ.get("EXPLORER_JOB_SLOTS")
-    if env:
-        return max(1, int(env))
-    return max(1, (os.cpu_count() or 1) // 2)
+    slots = int(number("EXPLORER_JOB_SLOTS", 0, minimum=1, whole=True))
+    return slots or max(1, (os.cpu_count() or 1) // 2)
 
 
 def default_slots_dir() -> Path:

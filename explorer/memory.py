@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 
 #: mallopt parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
@@ -43,7 +42,9 @@ def is_applied() -> bool:
 
 def keep_cap_bytes() -> int:
     """EXPLORER_KEEP_FREED_MB (default 256) in bytes: the freed memory a process keeps after a heavy job."""
-    return max(0, int(float(os.environ.get("EXPLORER_KEEP_FREED_MB", "256")) * (1 << 20)))
+    from explorer.environment import number
+
+    return int(number("EXPLORER_KEEP_FREED_MB", 256) * (1 << 20))
 
 
 def trim_freed_memory(pad: int | None = None) -> bool:

@@ -16,7 +16,6 @@ asking for the same setting gets the very same table object and the same selecti
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -24,24 +23,34 @@ from typing import Any
 
 import numpy as np
 
+from explorer.environment import number
 from explorer.table import ProgramTable
 
 
-def _default_bytes() -> int:
-    return int(float(os.environ.get("EXPLORER_SHARED_MB", "512")) * (1 << 20))
+def table_bytes_limit() -> int:
+    """EXPLORER_SHARED_MB (default 512) in bytes: how much of the world tables a process keeps shared."""
+    return int(number("EXPLORER_SHARED_MB", 512) * (1 << 20))
 
 
 class SharedCache:
     """A thread-safe LRU of computed values, bounded in entries and (optionally) bytes."""
 
-    def __init__(self, entries: int, max_bytes: int | None = None, size_of: Callable[[Any], int] | None = None,
-                 freeze: bool = True):
-        """freeze: make the numpy arrays a kept value holds read-only (its own attributes, one level)."""
-        self.entries, self.max_bytes, self.size_of, self.freeze = entries, max_bytes, size_of, freeze
+    def __init__(self, entries: int, max_bytes: int | Callable[[], int] | None = None,
+                 size_of: Callable[[Any], int] | None = None, freeze: bool = True):
+        """max_bytes: a number, or a function read on first use (a setting from the environment, so a bad one
+        is a message where it is used, not an error importing this module). freeze: make the numpy arrays a
+        kept value holds read-only (its own attributes, one level)."""
+        self.entries, self._max_bytes, self.size_of, self.freeze = entries, max_bytes, size_of, freeze
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._pending: dict[Hashable, threading.Event] = {}
         self._lock = threading.Lock()
         self.computed = 0  # values computed here (tests read it)
+
+    @property
+    def max_bytes(self) -> int | None:
+        if callable(self._max_bytes):
+            self._max_bytes = self._max_bytes()
+        return self._max_bytes
 
     def get(self, key: Hashable) -> Any:
         with self._lock:
@@ -116,7 +125,7 @@ def _table_bytes(table: ProgramTable) -> int:
 
 
 #: World tables by (world name, every parameter value): about 44 MB for the enumerated world at length 6.
-TABLES = SharedCache(entries=16, max_bytes=_default_bytes(), size_of=_table_bytes)
+TABLES = SharedCache(entries=16, max_bytes=table_bytes_limit, size_of=_table_bytes)
 #: Candidates (the programs that look good, with their summaries) by (table key, filter).
 CANDIDATES = SharedCache(entries=16, freeze=False)
 #: Each prior's selection by (table key, filter, weights): what a preset opens with.

@@ -255,3 +255,18 @@ def test_a_workshop_server_warms_up_the_presets_beside_the_room(workshop):
     log = workshop["log"].read_text(errors="replace")
     assert "Presets: computed at start" in log and "warm-up: /programs default ..." in log
     assert re.search(r" s: \d+ computed", finished()[0]) and "failed" not in finished()[0], finished()[0]
+
+
+@pytest.mark.parametrize("var,value", [("EXPLORER_JOB_SLOTS", "two"), ("EXPLORER_JOB_SLOTS", "0"),
+                                       ("EXPLORER_KEEP_FREED_MB", "-5"), ("EXPLORER_SHARED_MB", "lots"),
+                                       ("EXPLORER_MAX_PROGRAMS", "1e5"), ("EXPLORER_SHARED_MB", "nan")])
+def test_a_bad_setting_in_the_environment_stops_serve_with_its_name(monkeypatch, capsys, var, value):
+    from explorer.cli import main
+
+    started = []
+    monkeypatch.setattr(serve, "run_forwarding_signals", lambda cmd, env=None: started.append(cmd) or 0)
+    monkeypatch.setenv(var, value)
+    assert main(["serve", "--port", "0"]) == 2 and not started
+    assert f"error: {var}: {value!r} is not" in capsys.readouterr().err
+    monkeypatch.setenv(var, "3")
+    assert main(["serve", "--port", "0"]) == 0 and started  # a good value starts it

@@ -218,9 +218,19 @@ def index_cards(items: list[tuple[str, str]]) -> list[dict[str, str]]:
     return cards
 
 
+def check_environment() -> None:
+    """Read every setting the apps take from the environment now, so a bad one stops `serve` with a message
+    naming it instead of failing in each session (explorer/environment.py)."""
+    from explorer import jobs, memory, shared
+    from explorer.ui.serving import max_programs
+
+    jobs.default_slots(), memory.keep_cap_bytes(), shared.table_bytes_limit(), max_programs()
+
+
 def cmd_serve(args) -> int:
     if not 0 <= args.port <= 65535:
         raise ExplorerError(f"--port: {args.port} is not a port number (0 to 65535)")
+    check_environment()
     editor_access.use_password_file(getattr(args, "editor_password_file", None))  # its hash, for the apps
     named = args.address not in (None, "", ALL_INTERFACES, "::")  # a workshop on one named address: that one
     host = (args.address if named else lan_address()) if args.workshop else None

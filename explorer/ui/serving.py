@@ -14,6 +14,7 @@ import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401
 import panel as pn
 
+from explorer.environment import number
 from explorer.memory import keep_freed_memory
 from explorer.ui.offline import use_offline_design
 
@@ -21,7 +22,7 @@ from explorer.ui.offline import use_offline_design
 def max_programs() -> int:
     """The most programs a served page may compute: EXPLORER_MAX_PROGRAMS, default 2,000,000 (about
     130 MB of table), so that in a workshop one link cannot take a shared server's memory."""
-    return int(os.environ.get("EXPLORER_MAX_PROGRAMS", 2_000_000))
+    return int(number("EXPLORER_MAX_PROGRAMS", 2_000_000, minimum=1, whole=True))
 
 
 def configure_app() -> None:
