@@ -163,22 +163,23 @@ def entry_html(entry: Entry) -> str:
             f"<br><small>{recorded} <i>(as recorded in the file)</i></small></div>")
 
 
+def _saved_by(author: str, saved: str | None) -> str:
+    """`saved by <b>AUTHOR</b>, TIME` (escaped; the library's ISO time in UTC, read as a person writes it)."""
+    when = (saved or "").replace("T", " ").replace("+00:00", " UTC")
+    return f"saved by <b>{markup.html_text(author)}</b>, {markup.html_text(when)}"
+
+
 def saved_html(saving: Saving | None) -> str:
     """`saved by AUTHOR, TIME` for the status line (escaped), or nothing when no author was recorded."""
     if saving is None:
         return ""
-    return (f" &middot; <span class='story-saved-by'>saved by <b>{markup.html_text(saving.author)}</b>, "
-            f"{markup.html_text(saving.saved.replace('T', ' ').replace('+00:00', ' UTC'))}</span>")
+    return f" &middot; <span class='story-saved-by'>{_saved_by(saving.author, saving.saved)}</span>"
 
 
 def history_html(current: Saving | None, revision: int | None, kept: list[Revision]) -> str:
     """The revision on show and the kept earlier ones, newest first, each with who saved it (escaped)."""
-    t = markup.html_text
-
     def who(author, saved):
-        if author is None:
-            return "<i>author not recorded</i>"
-        return f"saved by <b>{t(author)}</b>, {t((saved or '').replace('T', ' ').replace('+00:00', ' UTC'))}"
+        return "<i>author not recorded</i>" if author is None else _saved_by(author, saved)
 
     rows = []
     if revision is not None:
