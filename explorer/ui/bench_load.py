@@ -53,6 +53,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import psutil
+
 from explorer.bench_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
 
 #: People arriving at once arrive within this window (the issue's "N people arriving within 10 s").
@@ -113,75 +116,41 @@ _FIRST_CANVAS = """(() => {
 # ---- pure pieces --------------------------------------------------------------------------------------
 
 def percentile(values: Iterable[float], q: float) -> float:
-    """The q-th percentile (0..100) by linear interpolation between order statistics (numpy's default);
-    NaN for no values."""
-    xs = sorted(values)
-    if not xs:
-        return math.nan
-    pos = (len(xs) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    """numpy's q-th percentile (0..100), NaN for no values (a level where nothing was measured)."""
+    xs = list(values)
+    return float(np.percentile(xs, q)) if xs else math.nan
 
 
-def vmrss_kb(status_text: str) -> int:
-    """VmRSS in kB from the text of /proc/PID/status (0 when absent: a zombie has none)."""
-    m = re.search(r"^VmRSS:\s+(\d+)\s+kB", status_text, re.M)
-    return int(m.group(1)) if m else 0
+def _tree(pid: int) -> list[psutil.Process]:
+    """`pid` and every process under it (the `serve` wrapper, the panel server, its forks), as far as they live."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
-def descendants(pid: int, parents: dict[int, int]) -> list[int]:
-    """`pid` and every process under it, given each process's parent (pid -> ppid)."""
-    children: dict[int, list[int]] = {}
-    for child, parent in parents.items():
-        children.setdefault(parent, []).append(child)
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def _parents(proc: Path) -> dict[int, int]:
-    parents = {}
-    for d in proc.iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-            except OSError:  # gone meanwhile
-                continue
-            parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])  # the name may hold spaces and ')'
-    return parents
-
-
-def tree_rss_mb(pid: int, proc: Path = Path("/proc")) -> float:
-    """Resident memory of `pid` and all its descendants, in MB (10**6 bytes)."""
-    total = 0
-    for p in descendants(pid, _parents(proc)):
-        with contextlib.suppress(OSError):
-            total += vmrss_kb((proc / str(p) / "status").read_text())
-    return total * 1024 / 1e6
-
-
-def tree_cpu_s(pid: int, proc: Path = Path("/proc")) -> float:
-    """CPU seconds (user + system) used so far by `pid` and its living descendants."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in descendants(pid, _parents(proc)):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = (proc / str(p) / "stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / tick
-
-
-def tree_threads(pid: int, proc: Path = Path("/proc")) -> int:
-    """Threads of `pid` and its descendants."""
-    total = 0
-    for p in descendants(pid, _parents(proc)):
-        with contextlib.suppress(OSError):
-            m = re.search(r"^Threads:\s+(\d+)", (proc / str(p) / "status").read_text(), re.M)
-            total += int(m.group(1)) if m else 0
+def _tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float:
+    total = 0.0
+    for p in _tree(pid):
+        with contextlib.suppress(psutil.Error):  # gone meanwhile, or a zombie
+            total += measure(p)
     return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MB (10**6 bytes)."""
+    return _tree_sum(pid, lambda p: p.memory_info().rss) / 1e6
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and its living descendants."""
+    return _tree_sum(pid, lambda p: p.cpu_times().user + p.cpu_times().system)
+
+
+def tree_threads(pid: int) -> int:
+    """Threads of `pid` and its descendants."""
+    return int(_tree_sum(pid, lambda p: p.num_threads()))
 
 
 def log_errors(text: str, first: int = 5) -> dict[str, Any]:
