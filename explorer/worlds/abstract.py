@@ -293,41 +293,29 @@ class AbstractWorld(World):
         is_dec = kind == KINDS.index("deceptive")
         is_lookup = kind == KINDS.index("lookup")
 
-        c_lo, c_hi = self.capacity_range()
-        c = c_lo * (c_hi / c_lo) ** u[1, ...]
-        e = (self.efficiency_min + (1.0 - self.efficiency_min) * u[2, ...]) * per_kind(1.0, deceptive=self.deceptive_efficiency)
+        c = self.capacities(u[1, ...])
+        e = self.efficiencies(u[2, ...], per_kind(1.0, deceptive=self.deceptive_efficiency))
         o = per_kind(deceptive=self.overhead)
         m = per_kind(goof_off=self.misbehaviour_cost)
 
         if self.task_by_task:
             avg, misbehaviour, kf, heldout, deploy = self._by_task(be, sets, kind, c, e, o, m, u0)
         else:
-            S = sets.prefix_sums
-            x = (c - o) * e  # the hardest task the program can still solve
-            # One count over the three task sets merged, then a count per set: cheaper than three.
-            at = sets.merged.count(xp, x)
-            k = xp.take(sets.counts[0], at)
-            kf = xp.astype(k, f64)
-            solved_compute = xp.take(S, k) / e
-            total = solved_compute + kf * o + (T - kf) * c
-
-            # Goof-off slack: tasks with d <= (c - m) e get the full m extra, the other solved ones c - d/e.
-            # The other kinds have m = 0, so j = k and their extra comes out exactly 0.
-            j = xp.minimum(sets.train.count(xp, (c - m) * e), k)
-            jf = xp.astype(j, f64)
-            extra = jf * m + (kf - jf) * c - (solved_compute - xp.take(S, j) / e)
+            at, k, kf, solved_compute, total = solve_by_prefix(xp, sets, c, e, o, T)
+            # The kinds other than goof-off have m = 0, so their slack comes out exactly 0.
+            extra = goof_off_slack(xp, sets, c, e, m, k, kf, solved_compute)
             avg, misbehaviour = (total + extra) / T, xp.where(is_dec, xp.minimum(o, c), extra / T)
             heldout, deploy = (xp.astype(xp.take(counts, at), f64) for counts in sets.counts[1:])
 
-        memorised = xp.floor((0.5 + 0.5 * u[4, ...]) * T)
+        memorised = self.memorised(u[4, ...])
         zero, lookup_compute = const(0.0), const(self.lookup_compute)
         spread = self.bits_spread * u[3, ...]
-        bits = self.base_bits + self.efficiency_bits * u[2, ...] + spread
-        bits = bits + per_kind(goof_off=self.goof_off_bits_offset, deceptive=self.deception_bits_offset)
+        bits = self.description_bits(u[2, ...], spread, per_kind(goof_off=self.goof_off_bits_offset,
+                                                                  deceptive=self.deception_bits_offset), zero)
         # Non-deceptive programs have o = 0, so x is also their deployment threshold c e.
         return {
             "kind": kind,
-            "bits": xp.where(is_lookup, self.lookup_bits_per_task * memorised + spread, xp.maximum(bits, zero)),
+            "bits": xp.where(is_lookup, self.lookup_bits(memorised, spread), bits),
             "avg_compute": xp.where(is_lookup, lookup_compute, avg),
             "max_compute": xp.where(is_lookup, lookup_compute, c),
             "train_perf": xp.where(is_lookup, memorised, kf) / T,
@@ -335,6 +323,29 @@ class AbstractWorld(World):
             "deploy_perf": xp.where(is_lookup | is_dec, zero, deploy / T),
             "misbehaviour_compute": xp.where(is_lookup, zero, misbehaviour),
         }
+
+    # The per-program formulas, shared by the whole-table build and the build by kind
+    # (explorer.worlds.abstract_kept), so both give the same bits.
+
+    def capacities(self, u1):
+        c_lo, c_hi = self.capacity_range()
+        return c_lo * (c_hi / c_lo) ** u1
+
+    def efficiencies(self, u2, factor):
+        """Efficiencies from their uniform, times `factor` (deceptive_efficiency for deceptive programs, else 1)."""
+        return (self.efficiency_min + (1.0 - self.efficiency_min) * u2) * factor
+
+    def memorised(self, u4):
+        """How many training tasks a lookup table has memorised: half of them to all."""
+        return _xp_of(u4).floor((0.5 + 0.5 * u4) * float(self.n_tasks))
+
+    def description_bits(self, u2, spread, offset, zero):
+        """Bits of a non-lookup program: base, efficiency and noise, plus its kind's offset, never below 0."""
+        xp = _xp_of(u2)
+        return xp.maximum(self.base_bits + self.efficiency_bits * u2 + spread + offset, zero)
+
+    def lookup_bits(self, memorised, spread):
+        return self.lookup_bits_per_task * memorised + spread
 
     def _by_task(self, be: Backend, sets: tuple, kind, c, e, o, m, u0) -> tuple:
         """Mean charged compute, mean misbehaviour and the solved counts of each task set, task by task."""
@@ -416,6 +427,27 @@ def serial_depth(xp, task, mis, p: float):
     """Serial steps of a task: the misbehaviour's serial part, then the longer of the task's chain and the
     misbehaviour's parallel lane."""
     return (1.0 - p) * mis + xp.maximum(task, p * mis)
+
+
+def solve_by_prefix(xp, sets: MergedTasks, c, e, o, T: float):
+    """(at, k, k as float, compute on the solved tasks, total compute) from the sorted training difficulties'
+    prefix sums: a program solves the k tasks with d <= x = (c - o) e, spends S[k] / e on them, o planning
+    on each, and its whole capacity c on each of the others. `at` is x's place among all three task sets."""
+    x = (c - o) * e  # the hardest task the program can still solve
+    # One count over the three task sets merged, then a count per set: cheaper than three.
+    at = sets.merged.count(xp, x)
+    k = xp.take(sets.counts[0], at)
+    kf = xp.astype(k, xp.float64)
+    solved_compute = xp.take(sets.prefix_sums, k) / e
+    return at, k, kf, solved_compute, solved_compute + kf * o + (T - kf) * c
+
+
+def goof_off_slack(xp, sets: MergedTasks, c, e, m, k, kf, solved_compute):
+    """Total misbehaviour over the training tasks: tasks with d <= (c - m) e get the full m extra, the
+    other solved ones c - d/e (exactly 0 where m = 0)."""
+    j = xp.minimum(sets.train.count(xp, (c - m) * e), k)
+    jf = xp.astype(j, xp.float64)
+    return jf * m + (kf - jf) * c - (solved_compute - xp.take(sets.prefix_sums, j) / e)
 
 
 @dataclass(frozen=True)
@@ -509,6 +541,12 @@ class MergedTasks:
 def _streams(seed: int) -> list[np.random.SeedSequence]:
     """Independent seed sequences: one for the tasks, then one per program stream."""
     return np.random.SeedSequence(seed).spawn(1 + len(UNIFORMS))
+
+
+def _xp_of(array):
+    from array_api_compat import array_namespace
+
+    return array_namespace(array)
 
 
 def _device(be: Backend) -> dict:
