@@ -9,7 +9,10 @@ a bare time alone:
    writes plus the random inputs it reads) per second, as a share of that bandwidth;
 3. re-selection of all five priors after a weight change (`Candidates.select`), at the default threshold
    and with every program a candidate, against its target time and as a share of the bandwidth;
-4. the vectorised build against the plain per-program Python loop of `explorer.worlds.abstract_reference`.
+4. the vectorised build against the plain per-program Python loop of `explorer.worlds.abstract_reference`;
+5. a world slider moved (misbehaviour cost, deception overhead, ...: explorer.worlds.abstract_kept): the
+   table's rebuild, the refilter and the re-selection a Simulation does, against one copy of the table's
+   bytes (eight float64 columns) measured in the same run, and against a build with nothing kept.
 
 `run` returns a JSON-able dict and `format_report` prints it, with each target marked met or missed.
 """
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer import shared
 from explorer.bench_machine import machine, set_torch_threads
 from explorer.table import itemsize
 
@@ -39,6 +43,21 @@ COPY_BYTES = 256 * 2**20
 RESELECT_CALLS = 10
 #: From this size on, a build is timed at most twice (each takes seconds and most of a GiB).
 LARGE = 5_000_000
+#: The world sliders the benchmark moves (the apps' "Misbehaviour" group), and the values it moves each to.
+WORLD_SLIDERS = {
+    "misbehaviour_cost": (1.5, 2.0, 0.5, 2.5, 1.0, 3.0),
+    "deception_overhead": (1.5, 0.5, 2.0, 0.8, 1.2, 3.0),
+    "deception_check_strength": (0.5, 1.0, 0.2, 1.5, 0.0, 0.8),
+    "memory": (0.3, 0.6, 0.1, 0.8, 0.0, 0.5),
+    "deceptive_efficiency": (1.2, 1.5, 0.8, 2.0, 1.0, 1.4),
+    "deception_bits_offset": (-4.0, 4.0, -8.0, 2.0, 0.0, -2.0),
+}
+#: The untimed pass moves each slider to its values plus this (values the timed pass does not revisit).
+WARM_OFFSET = 0.05
+#: A world slider's rebuild + refilter + re-selection should take at most this many times one copy of the
+#: table's bytes, at WORLD_TARGET_N programs.
+WORLD_TARGET = 4.0
+WORLD_TARGET_N = 1_000_000
 
 
 def run(sizes=(100_000, 1_000_000, 10_000_000), backend: str = "numpy", threads: int = 1,
@@ -59,7 +78,8 @@ def run(sizes=(100_000, 1_000_000, 10_000_000), backend: str = "numpy", threads:
     be = get_backend(backend)
     started = time.perf_counter()
     torch_threads_before, torch_threads = set_torch_threads(int(threads))
-    steps = 2 + len(sizes) * 3 + 1
+    slider_sizes = [n for n in sizes if n <= WORLD_TARGET_N]
+    steps = 2 + len(sizes) * 3 + 1 + len(slider_sizes)
     bar = tqdm(total=steps, desc="bench", unit="step", file=sys.stderr, disable=not progress, leave=False)
     try:
         report: dict[str, Any] = {
@@ -95,6 +115,12 @@ def run(sizes=(100_000, 1_000_000, 10_000_000), backend: str = "numpy", threads:
         bar.set_postfix_str(f"plain Python loop, N={reference_size:,}")
         report["reference"] = _reference(be, int(reference_size), repeats, builds)
         bar.update(1)
+
+        report["world_slider"] = []
+        for n in slider_sizes:
+            bar.set_postfix_str(f"world sliders, N={n:,}")
+            report["world_slider"].append(_world_sliders(be, n, repeats))
+            bar.update(1)
     finally:
         bar.close()
         if torch_threads_before is not None:
@@ -169,6 +195,7 @@ def _time_build(be, n: int, repeats: int):
     times, table = [], None
     for _ in range(repeats):
         table = None  # free the previous table before the next build
+        shared.clear()  # a whole build: nothing kept from the last one
         gc.collect()
         t0 = time.perf_counter()
         table = world.table(backend=be)
@@ -233,6 +260,84 @@ def _time_reselect(table, case: str) -> dict[str, Any]:
     }
 
 
+def _copy_table_bytes(be, n: int, repeats: int) -> float:
+    """Best time of one copy of n programs' eight float64 columns (warmed buffers)."""
+    xp = be.xp
+    device = {"device": be.device} if be.device is not None else {}
+    src = xp.ones((8 * n,), dtype=xp.float64, **device)
+    dst = xp.zeros((8 * n,), dtype=xp.float64, **device)
+    times = []
+    for _ in range(max(3, repeats) + 1):
+        t0 = time.perf_counter()
+        dst[...] = src
+        be.synchronize()
+        times.append(time.perf_counter() - t0)
+    return min(times[1:])
+
+
+def _world_sliders(be, n: int, repeats: int) -> dict[str, Any]:
+    """Each world slider moved through its values in a Simulation at the default threshold: the median
+    rebuild, refilter and re-selection, and their sum against one copy of the table's bytes; and, for
+    comparison, the same move with nothing kept (a whole build, the whole filter)."""
+    from explorer.simulation import Simulation
+
+    shared.clear()
+    sim = Simulation(n_programs=n, backend=be.name)
+    sim.select()
+
+    def move(name, value) -> tuple[float, float, float]:
+        sim.update(**{name: value})
+        t0 = time.perf_counter()
+        sim.table()
+        be.synchronize()
+        t1 = time.perf_counter()
+        sim.candidates()
+        t2 = time.perf_counter()
+        sim.select()
+        return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+    # An untimed pass first, to values near the timed ones: the process's heap grows to its steady size
+    # (a fresh page costs more than the arithmetic on it here), as it has on a server that has run a while.
+    for name, values in WORLD_SLIDERS.items():
+        default = sim.params()[name]
+        for v in values:
+            move(name, v + WARM_OFFSET)
+        move(name, default)
+    sliders = []
+    for name, values in WORLD_SLIDERS.items():
+        default = sim.params()[name]
+        move(name, values[0])  # the first move works out the kind's steps once
+        times = [move(name, v) for v in values[1:]]
+        how = _last_build(sim, be)
+        move(name, default)
+        rebuild, refilter, reselect = (statistics.median(t[i] for t in times) for i in range(3))
+        sliders.append({"name": name, "moves": len(times), "rebuild_s": rebuild, "refilter_s": refilter,
+                        "reselect_s": reselect, "total_s": statistics.median(sum(t) for t in times), "how": how})
+    # The same move with nothing kept: what every world slider cost before.
+    whole = []
+    for value in WORLD_SLIDERS["deception_overhead"][:3]:
+        shared.clear()
+        sim = Simulation(n_programs=n, backend=be.name, deception_overhead=value)
+        t0 = time.perf_counter()
+        sim.select()
+        be.synchronize()
+        whole.append(time.perf_counter() - t0)
+    shared.clear()
+    copy_s = _copy_table_bytes(be, n, repeats)
+    for s in sliders:
+        s["ratio"] = s["total_s"] / copy_s
+        s["target_met"] = s["ratio"] <= WORLD_TARGET
+    return {"n": n, "copy_s": copy_s, "copy_bytes": 64 * n, "sliders": sliders,
+            "nothing_kept_s": min(whole), "nothing_kept_ratio": min(whole) / copy_s}
+
+
+def _last_build(sim, be) -> dict:
+    from explorer.worlds.abstract_kept import kept_draws
+
+    kept = kept_draws(sim.world, be)
+    return dict(kept.last) if kept is not None else {"how": "whole (not kept)"}
+
+
 def _reference(be, n: int, repeats: int, builds: list[dict]) -> dict[str, Any]:
     """The plain per-program loop against the vectorised build of the same world (same n)."""
     from explorer.table import COLUMNS
@@ -245,6 +350,7 @@ def _reference(be, n: int, repeats: int, builds: list[dict]) -> dict[str, Any]:
     ref_s = time.perf_counter() - t0
     times = []
     for _ in range(repeats):
+        shared.clear()
         t0 = time.perf_counter()
         table = world.table(backend=be)
         be.synchronize()
@@ -300,7 +406,21 @@ def _targets(report: dict) -> list[dict[str, Any]]:
         "detail": f"{value * 1e3:.1f} ms with every program a candidate ({how}); "
                   f"{value / RESELECT_TARGET_S:.2f} x the target",
     }
-    return [build, reselect]
+    targets = [build, reselect]
+    if report.get("world_slider"):
+        near = min(report["world_slider"], key=lambda w: abs(math.log(w["n"] / WORLD_TARGET_N)))
+        worst = max(near["sliders"], key=lambda s: s["ratio"])
+        how = "" if near["n"] == WORLD_TARGET_N else f" (measured at N={near['n']:,}, not {WORLD_TARGET_N:,})"
+        targets.append({
+            "name": "world slider",
+            "target": (f"a world slider's rebuild + refilter + re-selection at {WORLD_TARGET_N:,} programs takes at "
+                       f"most {WORLD_TARGET:g} x one copy of the table's bytes"),
+            "value": worst["ratio"],
+            "met": all(s["target_met"] for s in near["sliders"]),
+            "detail": f"worst {worst['ratio']:.2f} x ({worst['name']}){how}; with nothing kept "
+                      f"{near['nothing_kept_ratio']:.1f} x",
+        })
+    return targets
 
 
 # ---- the report -------------------------------------------------------------------------------------
@@ -363,6 +483,27 @@ def format_report(report: dict) -> str:
         f"{ref['speedup']:,.0f} x faster (largest |difference| {ref['max_abs_diff']:.1e})",
         f"   vectorised at N={ref['large_n']:,}: {ref['large_ns_per_program']:.1f} ns/program -> "
         f"{ref['large_speedup']:,.0f} x the loop's per-program speed",
+    ]
+    for w in report.get("world_slider", []):
+        lines += [
+            "",
+            f"5. World sliders at N={w['n']:,}: a Simulation at the default threshold, each slider moved "
+            f"{w['sliders'][0]['moves']} times (medians), after an untimed pass over all of them",
+            f"   one copy of the table's bytes ({w['copy_bytes'] / 1e6:,.0f} MB, eight float64 columns), best of "
+            f"several: {w['copy_s'] * 1e3:.2f} ms  <- the reference for the ratios below",
+            f"   {'slider':<26} {'rebuild ms':>10} {'refilter ms':>11} {'re-select ms':>12} {'total ms':>9} "
+            f"{'x copy':>7}  target <= {WORLD_TARGET:g}x   what the rebuild worked out again",
+        ]
+        for s in w["sliders"]:
+            cols = s["how"].get("columns")
+            what = s["how"]["how"] if cols is None else "; ".join(f"{c} ({', '.join(k)})" for c, k in cols.items())
+            lines.append(
+                f"   {s['name']:<26} {s['rebuild_s'] * 1e3:>10.2f} {s['refilter_s'] * 1e3:>11.2f} "
+                f"{s['reselect_s'] * 1e3:>12.2f} {s['total_s'] * 1e3:>9.2f} {s['ratio']:>7.2f}  "
+                f"{'met' if s['target_met'] else 'missed':<13} {what}")
+        lines.append(f"   with nothing kept (a whole build, the whole filter): {w['nothing_kept_s'] * 1e3:.1f} ms = "
+                     f"{w['nothing_kept_ratio']:.1f} x the copy")
+    lines += [
         "",
         "Targets",
     ]

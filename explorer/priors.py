@@ -18,11 +18,11 @@ as the name of the PriorSettings parameter that holds it (the user's weight) or 
 
 Selection is split so that a weight change is cheap: `Candidates` filters the table once and keeps a
 float32 feature matrix F, one row per feature of FEATURES (bits ln 2, max compute, avg compute,
-ln max(avg compute, 1)), and a summary matrix G = [one-hot kind, actually_good, deploy_perf]. For the
+ln max(avg compute, 1)), and a summary matrix G, one row per summary (one-hot kind, actually_good, deploy_perf). For the
 weight matrix W (len(FEATURES) x len(PRIORS), built from PRIOR_WEIGHTS by `PriorSettings.weights()`),
 one re-selection is
 
-    L = -F W,   P = exp(L - max L),   stats = G^T P / sum P,   MAP = argmax L
+    L = -F W,   P = exp(L - max L),   stats = P G^T / sum P,   MAP = argmax L
 
 two small matrix products and a few passes over the candidates.
 
@@ -107,12 +107,30 @@ class PriorSettings(param.Parameterized):
 
 def looks_good(table: ProgramTable, threshold: float, generalization_check: bool = False, compute_budget: float | None = None):
     """Boolean mask of the programs training would accept (on the table's back end)."""
-    mask = table.train_perf >= threshold
+    columns = {c: getattr(table, c) for c in ("train_perf", "heldout_perf", "max_compute")}
+    return _looks_good(columns, threshold, generalization_check, compute_budget)
+
+
+def _looks_good(columns: dict, threshold: float, generalization_check: bool, compute_budget: float | None):
+    mask = columns["train_perf"] >= threshold
     if generalization_check:
-        mask = mask & (table.heldout_perf >= threshold)
+        mask = mask & (columns["heldout_perf"] >= threshold)
     if compute_budget is not None:
-        mask = mask & (table.max_compute <= compute_budget)
+        mask = mask & (columns["max_compute"] <= compute_budget)
     return mask
+
+
+def _unchanged_kinds(previous: Candidates | None, table: ProgramTable, columns) -> set[int]:
+    """The kinds whose rows of `columns` hold the same values in `table` as in the previous Candidates' table."""
+    if previous is None:
+        return set()
+    kinds = range(len(table.kinds))
+    if all(getattr(previous.table, c) is getattr(table, c) for c in columns):
+        return set(kinds)
+    before, now = previous.table.kind_labels, table.kind_labels
+    if before is None or now is None or before[0] != now[0]:
+        return set()
+    return {k for k in kinds if all(before[1][c][k] == now[1][c][k] for c in columns)}
 
 
 def actually_good(table: ProgramTable, threshold: float):
@@ -165,31 +183,129 @@ def _brief(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in keep}
 
 
+#: Where each row of Candidates.features and .summaries comes from: the table columns it reads.
+ROW_SOURCES: dict[str, tuple[str, ...]] = {
+    "bits": ("bits",), "max_compute": ("max_compute",), "avg_compute": ("avg_compute",), "log_steps": ("avg_compute",),
+    **{f"kind.{k}": ("kind",) for k in KINDS}, "actually_good": ("kind", "heldout_perf"), "deploy_perf": ("deploy_perf",),
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    """The candidates of one kind: their table rows (in table order), their rows of ROW_SOURCES, and these
+    stacked as the features (len(FEATURES) x n) and summaries (one row per other source) a selection reads."""
+
+    index: Any
+    rows: dict[str, Any]
+    features: Any
+    summaries: Any
+
+    @classmethod
+    def of(cls, xp, index, rows: dict) -> Block:
+        return cls(index, rows, xp.stack([rows[f] for f in FEATURES]),
+                   xp.stack([rows[name] for name in ROW_SOURCES if name not in FEATURES]))
+
+
 class Candidates:
-    """The programs of a table that look good, with the summaries every re-selection needs."""
+    """The programs of a table that look good, with the summaries every re-selection needs.
+
+    They are held in blocks, one per kind, so that a world slider's rebuild, which changes one kind's rows
+    (explorer.worlds.abstract_kept), is filtered again for that kind alone: given the `previous`
+    Candidates of a table that shares rows with this one (the same column arrays, or equal
+    ProgramTable.kind_labels), a block whose filter columns did not change keeps its candidates, and a
+    row of its features and summaries is taken again only when a column it reads changed. `index`,
+    `features` and `summaries` are the blocks one after another, in kind order."""
 
     def __init__(self, table: ProgramTable, threshold: float = 0.9, generalization_check: bool = False,
-                 compute_budget: float | None = None):
+                 compute_budget: float | None = None, previous: Candidates | None = None):
         self.table = table
         self.threshold = threshold
-        be = table.backend
-        xp = be.xp
-        self.index = xp.nonzero(looks_good(table, threshold, generalization_check, compute_budget))[0]
-        self.n = int(self.index.shape[0])
+        self.filter = (threshold, generalization_check, compute_budget)
+        xp = table.backend.xp
+        self._reads = ("train_perf", *(["heldout_perf"] if generalization_check else []),
+                       *(["max_compute"] if compute_budget is not None else []))
+        if previous is not None and (previous.filter != self.filter or previous.table.kind is not table.kind
+                                     or previous.table.kinds != table.kinds):
+            previous = None
+        kinds = range(len(table.kinds))
+        self._kind_rows = list(previous._kind_rows) if previous is not None else [None for _ in kinds]
+        keep_index = _unchanged_kinds(previous, table, self._reads)
+        if len(keep_index) < len(kinds) and (previous is None or not keep_index):
+            split = self._split(xp, looks_good(table, threshold, generalization_check, compute_budget))
+        self.blocks = []
+        for k in kinds:
+            if k in keep_index:
+                index = previous.blocks[k].index
+            elif previous is None or not keep_index:
+                index = split[k]
+            else:
+                index = self._filter_kind(xp, k)
+            same = {name for name, sources in ROW_SOURCES.items() if k in keep_index
+                    and k in _unchanged_kinds(previous, table, sources)}
+            if len(same) == len(ROW_SOURCES):
+                self.blocks.append(previous.blocks[k])
+            else:
+                kept = {name: previous.blocks[k].rows[name] for name in same}
+                self.blocks.append(Block.of(xp, index, self._block_rows(xp, index, kept)))
+        self.n = sum(int(b.index.shape[0]) for b in self.blocks)
+
+    @property
+    def index(self):
+        """Every candidate's table row, block after block (kind order)."""
+        return self.table.backend.xp.concat([b.index for b in self.blocks])
+
+    @property
+    def features(self):
+        """len(FEATURES) x n, in the order of `index`."""
+        return self.table.backend.xp.concat([b.features for b in self.blocks], axis=1)
+
+    @property
+    def summaries(self):
+        """One row per summary (one-hot kind, actually_good, deploy_perf) x n, in the order of `index`."""
+        return self.table.backend.xp.concat([b.summaries for b in self.blocks], axis=1)
+
+    def _split(self, xp, mask) -> list:
+        """The looks-good rows of each kind, from the whole table's mask."""
+        index = xp.nonzero(mask)[0]
+        kind = xp.take(self.table.kind, index)
+        return [xp.take(index, xp.nonzero(kind == k)[0]) for k in range(len(self.table.kinds))]
+
+    def _filter_kind(self, xp, k: int):
+        """The looks-good rows of kind k, from its rows alone."""
+        if self._kind_rows[k] is None:
+            self._kind_rows[k] = xp.nonzero(self.table.kind == k)[0]
+        rows = self._kind_rows[k]
+        threshold, check, budget = self.filter
+        mask = _looks_good({c: xp.take(getattr(self.table, c), rows) for c in self._reads}, threshold, check, budget)
+        return xp.take(rows, xp.nonzero(mask)[0])
+
+    def _block_rows(self, xp, index, kept: dict) -> dict:
+        """The rows of ROW_SOURCES for the candidates at `index` (float32), taking only those not `kept`."""
         f32 = xp.float32
-        sub = table.take(self.index)
-        avg = xp.astype(sub.avg_compute, f32)
-        columns = {
-            "bits": xp.astype(sub.bits * math.log(2.0), f32),
-            "max_compute": xp.astype(sub.max_compute, f32),
-            "avg_compute": avg,
-            "log_steps": xp.log(xp.maximum(avg, xp.ones_like(avg))),
-        }
-        self.features = xp.stack([columns[f] for f in FEATURES])
-        kinds = be.asarray(np.arange(len(table.kinds)))
-        onehot = xp.astype(sub.kind[:, None] == kinds[None, :], f32)
-        good = xp.astype(actually_good(sub, threshold), f32)
-        self.summaries = xp.concat([onehot, good[:, None], xp.astype(sub.deploy_perf, f32)[:, None]], axis=1)
+        taken: dict = {}
+
+        def column(name):
+            if name not in taken:
+                taken[name] = xp.take(getattr(self.table, name), index)
+            return taken[name]
+
+        rows = dict(kept)
+        if "bits" not in rows:
+            rows["bits"] = xp.astype(column("bits") * math.log(2.0), f32)
+        if "avg_compute" not in rows or "log_steps" not in rows:
+            avg = rows["avg_compute"] = xp.astype(column("avg_compute"), f32)
+            rows["log_steps"] = xp.log(xp.maximum(avg, xp.ones_like(avg)))
+        if "max_compute" not in rows:
+            rows["max_compute"] = xp.astype(column("max_compute"), f32)
+        for i, k in enumerate(self.table.kinds):
+            if f"kind.{k}" not in rows:
+                rows[f"kind.{k}"] = xp.astype(column("kind") == i, f32)
+        if "actually_good" not in rows:
+            honest = column("kind") == self.table.kinds.index("honest")
+            rows["actually_good"] = xp.astype(honest & (column("heldout_perf") >= self.threshold), f32)
+        if "deploy_perf" not in rows:
+            rows["deploy_perf"] = xp.astype(column("deploy_perf"), f32)
+        return rows
 
     def select(self, weights: np.ndarray) -> dict[str, PriorResult]:
         """Posterior summaries and MAP program for each column of `weights` (len(FEATURES) x len(PRIORS))."""
@@ -199,17 +315,21 @@ class Candidates:
             return {p: empty for p in PRIORS}
         be = self.table.backend
         xp = be.xp
-        logp = -(be.asarray(weights.T, dtype=xp.float32) @ self.features)
-        best = xp.argmax(logp, axis=1)
-        top = xp.max(logp, axis=1)[:, None]
-        p = xp.exp(logp - top)
-        tied = logp >= top - TIE_RTOL * xp.maximum(xp.abs(top), xp.ones_like(top))
-        # One count per row: counting along an axis of a 2-D mask costs numpy some seven times as much.
-        n_ties = be.to_numpy(xp.stack([xp.count_nonzero(tied[j, :]) for j in range(len(PRIORS))]))
-        stats = be.to_numpy(p @ self.summaries).astype(np.float64)
+        w = be.asarray(weights.T, dtype=xp.float32)
+        blocks = [b for b in self.blocks if int(b.index.shape[0])]
+        logps = [-(w @ b.features) for b in blocks]
+        maps, top = self._maps(blocks, logps)
+        tolerance = TIE_RTOL * xp.maximum(xp.abs(top), xp.ones_like(top))
+        stats, n_ties, tied = 0.0, np.zeros(len(PRIORS), dtype=np.int64), []
+        for b, logp in zip(blocks, logps):
+            p = xp.exp(logp - top)
+            stats = stats + be.to_numpy(p @ xp.permute_dims(b.summaries, (1, 0))).astype(np.float64)
+            tied.append(logp >= top - tolerance)
+            # One count per row: counting along an axis of a 2-D mask costs numpy some seven times as much.
+            n_ties += be.to_numpy(xp.stack([xp.count_nonzero(tied[-1][j, :]) for j in range(len(PRIORS))]))
         stats /= stats[:, : len(kinds)].sum(axis=1, keepdims=True)
-        maps = [int(r) for r in be.to_numpy(xp.take(self.index, best)).tolist()]
-        others = [self._tied_rows(tied[j, :], maps[j]) if n_ties[j] > 1 else [] for j in range(len(PRIORS))]
+        others = [self._tied_rows(blocks, [t[j, :] for t in tied], maps[j]) if n_ties[j] > 1 else []
+                  for j in range(len(PRIORS))]
         row = self._rows({*maps, *(r for rows in others for r in rows)})
         out = {}
         for j, prior in enumerate(PRIORS):
@@ -223,6 +343,19 @@ class Candidates:
                 ties=tuple(row[r] for r in (maps[j], *others[j])),
             )
         return out
+
+    def _maps(self, blocks: list[Block], logps: list) -> tuple[list[int], Any]:
+        """Each prior's MAP (a table row) and best score (a column, on the back end). Each block is in table
+        order, so its argmax is its first best; of the blocks that reach the best score, the MAP is the
+        first in table order."""
+        be = self.table.backend
+        xp = be.xp
+        tops = xp.stack([xp.max(logp, axis=1) for logp in logps])
+        rows = np.stack([be.to_numpy(xp.take(b.index, xp.argmax(logp, axis=1))) for b, logp in zip(blocks, logps)])
+        tops_host = be.to_numpy(tops)
+        best = tops_host.max(axis=0)
+        maps = [int(rows[tops_host[:, j] == best[j], j].min()) for j in range(len(PRIORS))]
+        return maps, xp.max(tops, axis=0)[:, None]
 
     def _rows(self, rows) -> dict[int, dict[str, Any]]:
         """Table rows as ProgramTable.row gives them, fetched in one take (one transfer per column)."""
@@ -238,22 +371,26 @@ class Candidates:
             out[r] = values
         return out
 
-    def _tied_rows(self, tied, map_row: int) -> list[int]:
-        """Table rows of the first programs (in table order) that tie with the MAP, the MAP left out.
+    def _tied_rows(self, blocks: list[Block], tied: list, map_row: int) -> list[int]:
+        """Table rows of the first programs (in table order) that tie with the MAP, the MAP left out; `tied`
+        holds each block's tie mask.
 
-        Searched in doubling slices from the start: a full `nonzero` over a million candidates of which a
-        tenth tie (the max speed prior among lookup tables of equal compute) costs more than the rest of
-        the re-selection."""
+        Searched in doubling slices from the start of each block: a full `nonzero` over a million candidates
+        of which a tenth tie (the max speed prior among lookup tables of equal compute) costs more than the
+        rest of the re-selection."""
         be = self.table.backend
         xp = be.xp
         found: list[int] = []
-        start, size = 0, 4096
-        while start < self.n and len(found) < TIES_LISTED:
-            hits = xp.nonzero(tied[start : min(start + size, self.n)])[0]  # (the Array API has no slice past the end)
-            hits = hits[: min(TIES_LISTED - len(found), int(hits.shape[0]))]
-            found.extend(int(i) for i in be.to_numpy(xp.take(self.index, hits + start)).tolist())
-            start, size = start + size, 2 * size
-        return [r for r in found if r != map_row][: TIES_LISTED - 1]
+        for block, mask in zip(blocks, tied):
+            end = int(block.index.shape[0])
+            start, size, here = 0, 4096, 0
+            while start < end and here < TIES_LISTED:
+                hits = xp.nonzero(mask[start : min(start + size, end)])[0]  # (the Array API has no slice past the end)
+                hits = hits[: min(TIES_LISTED - here, int(hits.shape[0]))]
+                found.extend(int(i) for i in be.to_numpy(xp.take(block.index, hits + start)).tolist())
+                here += int(hits.shape[0])
+                start, size = start + size, 2 * size
+        return [r for r in sorted(found) if r != map_row][: TIES_LISTED - 1]
 
 
 def select(table: ProgramTable, settings: PriorSettings | None = None) -> dict[str, PriorResult]:

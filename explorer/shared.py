@@ -130,11 +130,13 @@ TABLES = SharedCache(entries=16, max_bytes=table_bytes_limit, size_of=_table_byt
 CANDIDATES = SharedCache(entries=16, freeze=False)
 #: Each prior's selection by (table key, filter, weights): what a preset opens with.
 SELECTIONS = SharedCache(entries=256, freeze=False)
+#: The abstract world's kept draws and parts by (seed, programs, back end): explorer.worlds.abstract_kept.
+KEPT = SharedCache(entries=4, max_bytes=table_bytes_limit, size_of=lambda kept: kept.nbytes_bound, freeze=False)
 #: The enumerated world's program spaces (every program's codes, for listings) by (length, instruction set).
 SPACES = SharedCache(entries=8)
 
 
 def clear() -> None:
     """Forget every shared result (tests; a server never needs to)."""
-    for cache in (TABLES, CANDIDATES, SELECTIONS, SPACES):
+    for cache in (TABLES, CANDIDATES, SELECTIONS, SPACES, KEPT):
         cache.clear()

@@ -79,6 +79,7 @@ class Simulation:
         self.priors = PriorSettings()
         self._table: tuple[tuple, ProgramTable] | None = None
         self._candidates: tuple[tuple, Candidates] | None = None
+        self._last_candidates: Candidates | None = None  # what a rebuilt table's candidates may reuse
         self.update(**params)
 
     def update(self, **params) -> None:
@@ -156,9 +157,10 @@ class Simulation:
         key = tuple(getattr(self.priors, n) for n in FILTER_PARAMS)
         if self._candidates is None or self._candidates[0] != key:
             threshold, check, budget = key
+            previous = self._last_candidates
             found = shared.CANDIDATES.get_or_compute((self._shared_key(), key),
-                                                     lambda: Candidates(table, threshold, check, budget))
-            self._candidates = (key, found)
+                                                     lambda: Candidates(table, threshold, check, budget, previous))
+            self._candidates, self._last_candidates = (key, found), found
         return self._candidates[1]
 
     def select(self) -> dict[str, PriorResult]:

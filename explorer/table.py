@@ -6,7 +6,7 @@ and views see only this table, so a new world needs no change to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,10 @@ class ProgramTable:
     deploy_perf: Any
     misbehaviour_compute: Any
     kinds: tuple[str, ...] = KINDS
+    #: (origin, {column: one label per kind}) where a build says which rows it shares with other tables:
+    #: two tables of the same origin whose labels for a column agree at a kind hold equal values in that
+    #: kind's rows (explorer.worlds.abstract_kept sets it, explorer.priors.Candidates reads it). None: unknown.
+    kind_labels: tuple | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         lengths = {name: int(getattr(self, name).shape[0]) for name in COLUMNS}

@@ -58,9 +58,24 @@ def test_reference_speedup(report):
     assert ref["max_abs_diff"] < 1e-12
 
 
+def test_world_sliders_against_a_copy_of_the_table(report):
+    (sliders,) = report["world_slider"]
+    assert sliders["n"] == 20_000 and sliders["copy_bytes"] == 64 * 20_000 and _positive(sliders["copy_s"])
+    assert [s["name"] for s in sliders["sliders"]] == list(bench.WORLD_SLIDERS)
+    for s in sliders["sliders"]:
+        for key in ("rebuild_s", "refilter_s", "reselect_s", "total_s", "ratio"):
+            assert _positive(s[key]), (s["name"], key)
+        assert s["target_met"] == (s["ratio"] <= bench.WORLD_TARGET)
+        # each of these sliders moves one kind's rows: the rebuild patched them, nothing was built whole
+        assert s["how"]["how"] == "patched" and s["how"]["columns"], s
+    assert sliders["nothing_kept_ratio"] > 0
+    text = bench.format_report(report)
+    assert "5. World sliders at N=20,000" in text and "with nothing kept" in text
+
+
 def test_format_report_marks_each_target(report):
     text = bench.format_report(report)
-    assert len(report["targets"]) == 2
+    assert [t["name"] for t in report["targets"]] == ["world build bandwidth", "re-selection time", "world slider"]
     for target in report["targets"]:
         assert isinstance(target["met"], bool) and _positive(target["value"])
         line = next(line for line in text.splitlines() if target["target"] in line)
