@@ -148,3 +148,13 @@ def test_builds_on_many_threads_at_once_agree_with_whole_builds():
         got = list(pool.map(lambda params: world(**params).table().to_numpy(), settings))
     for params, table in zip(settings, got):
         assert_same(table, fresh(**params))
+
+
+def test_what_is_kept_stays_within_its_stated_bound():
+    shared.clear()
+    for step in range(4):
+        for name in SLIDERS:
+            world(**{name: OTHER[name] + 0.1 * step}).table()
+        world(kind_mix={"honest": 0.3 + 0.1 * step, "goof_off": 0.3, "deceptive": 0.3, "lookup": 0.1}).table()
+    kept = kept_draws(world(), get_backend())
+    assert 0 < kept.held_bytes() <= kept.nbytes_bound

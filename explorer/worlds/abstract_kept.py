@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from explorer.backend import Backend
-from explorer.table import COLUMNS, KINDS
+from explorer.table import COLUMNS, KINDS, itemsize
 from explorer.worlds.abstract_tasks import MergedTasks, goof_off_slack, solve_by_prefix
 
 HONEST, GOOF_OFF, DECEPTIVE, LOOKUP = range(len(KINDS))
@@ -65,9 +65,11 @@ DEPENDS: dict[str, tuple[tuple[str, ...], ...]] = {
 #: Tables' columns kept per column, and results kept per costly step and kind.
 VERSIONS = 3
 STEPS = 2
-#: A bound on the bytes kept per program (uniforms, rows, VERSIONS columns, STEPS steps): what
-#: explorer.shared.KEPT counts, so a size past EXPLORER_SHARED_MB is never kept.
-BYTES_PER_PROGRAM = 400
+#: A bound on the bytes kept per program: 40 of uniforms, 192 of VERSIONS columns (mostly the same arrays
+#: as the shared tables'), and per program of a kind, for each of STEPS settings, 48 of its rows and
+#: uniforms, 16 of capacity and efficiency, 40 of the solve and 8 of slack. explorer.shared.KEPT counts
+#: it, so a size past EXPLORER_SHARED_MB is never kept.
+BYTES_PER_PROGRAM = 480
 #: Build whole when the kinds whose solve must be redone hold more than this share of the programs.
 WHOLE_SHARE = 0.5
 
@@ -113,6 +115,21 @@ class KeptDraws:
         self._steps: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self.last: dict[str, Any] = {}  # what the last build did (the benchmark and the tests read it)
+
+    def held_bytes(self) -> int:
+        """Bytes of the arrays held now (at most nbytes_bound, which the tests check)."""
+        def size(value) -> int:
+            if isinstance(value, (tuple, list)):
+                return sum(size(v) for v in value)
+            if isinstance(value, dict):
+                return sum(size(v) for v in value.values())
+            shape = getattr(value, "shape", None)
+            return 0 if shape is None else int(np.prod(shape)) * itemsize(value.dtype)
+
+        with self._lock:
+            arrays = [self.u, *(a for kept in self._columns.values() for a in kept.values()),
+                      *(v if k[0] != "tasks" else () for k, v in self._steps.items())]
+        return sum(size(a) for a in arrays)
 
     # ---- labels -----------------------------------------------------------------------------------
 
