@@ -250,7 +250,7 @@ class KeptDraws:
         return s.world.capacities(u[1, ...])
 
     def solve(self, s: Setting, k: int, tasks) -> tuple:
-        """The prefix-sum solve of kind k's programs (see explorer.worlds.abstract.solve_by_prefix)."""
+        """The prefix-sum solve of kind k's programs (see explorer.worlds.abstract_tasks.solve_by_prefix)."""
         def compute():
             c, e = self.capacity_efficiency(s, k)
             o = self._const(s.world.overhead if k == DECEPTIVE else 0.0)
