@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from explorer.worlds.enumerated.machine import (ADDX, DEC, END, HALT, IFDEP, IFSHORT, IFX, INC, LOOP, NEXT, XORX)
+from explorer.worlds.enumerated.machine import ADDX, DEC, END, HALT, IFDEP, IFSHORT, IFX, INC, LOOP, NEXT, NOP, XORX
 from explorer.worlds.enumerated.tasks import TASKS, all_inputs, target
 
 #: Task codes inside the kernel, in TASKS order (parity, count, first, majority).
@@ -173,6 +173,96 @@ def _run(prog, length, partner, x, nbits, f, long):
 
 
 @_jit
+def _run_inputs(prog, length, partner, n, f, long, acc, steps, work):
+    """_run on every input of length n at once (input c has bits c): acc[c], steps[c] for c < 2**n.
+
+    The machine's control flow is fixed once n is known (straight code once, a loop body n times; HALT and
+    skips only switch work off), so all 2**n runs walk one schedule together, each instruction one pass
+    over the inputs with its effect masked where a run has halted, skips it or sits in a skipped loop.
+    With the instruction fixed inside each pass there is no per-step dispatch to mispredict."""
+    N = 2**n
+    index, live, skip, outside = work[0], work[1], work[2], work[3]  # outside: not in a skipped loop
+    for c in range(N):
+        acc[c] = 0
+        steps[c] = 0
+        index[c] = 0
+        live[c] = 1
+        skip[c] = 0
+        outside[c] = 1
+    pos = 0
+    while pos < length:
+        op = prog[pos]
+        if op == LOOP:
+            end = partner[pos]
+            for c in range(N):
+                enter = live[c] & (1 - skip[c])
+                outside[c] = 1 - (live[c] & skip[c])
+                skip[c] = 0
+                steps[c] += enter
+            for j in range(n):
+                for c in range(N):
+                    if live[c] & outside[c]:
+                        index[c] = j
+                for q in range(pos + 1, end):
+                    _step(prog[q], N, f, long, acc, steps, index, live, skip, outside)
+                for c in range(N):
+                    steps[c] += live[c] & outside[c]  # END
+            for c in range(N):
+                outside[c] = 1
+            pos = end + 1
+        else:
+            _step(op, N, f, long, acc, steps, index, live, skip, outside)
+            pos += 1
+
+
+@_jit
+def _step(op, N, f, long, acc, steps, index, live, skip, outside):
+    """One instruction (not LOOP or END) on inputs 0..N-1: where it runs (a), its effect and its step."""
+    if op == INC or op == DEC or op == NOP:
+        delta = 1 if op == INC else -1 if op == DEC else 0
+        for c in range(N):
+            a = live[c] & outside[c] & (1 - skip[c])
+            steps[c] += a
+            acc[c] += a * delta
+            skip[c] = 0
+    elif op == ADDX:
+        for c in range(N):
+            a = live[c] & outside[c] & (1 - skip[c])
+            steps[c] += a
+            acc[c] += a & (c >> index[c])
+            skip[c] = 0
+    elif op == XORX:
+        for c in range(N):
+            a = live[c] & outside[c] & (1 - skip[c])
+            steps[c] += a
+            acc[c] ^= a & (c >> index[c])
+            skip[c] = 0
+    elif op == NEXT:
+        for c in range(N):
+            a = live[c] & outside[c] & (1 - skip[c])
+            steps[c] += a
+            index[c] += a
+            skip[c] = 0
+    elif op == IFX:
+        for c in range(N):
+            a = live[c] & outside[c] & (1 - skip[c])
+            steps[c] += a
+            skip[c] = a & (1 - ((c >> index[c]) & 1))
+    elif op == IFDEP or op == IFSHORT:
+        skipping = (f == 0) if op == IFDEP else long
+        for c in range(N):
+            a = live[c] & outside[c] & (1 - skip[c])
+            steps[c] += a
+            skip[c] = a & skipping
+    elif op == HALT:
+        for c in range(N):
+            a = live[c] & outside[c] & (1 - skip[c])
+            steps[c] += a
+            live[c] &= 1 - a
+            skip[c] = 0
+
+
+@_jit
 def _answer(task, acc):
     """tasks.answer for one output."""
     if task == PARITY or task == FIRST:
@@ -191,6 +281,10 @@ def _measure_rows(codes, rows, task, n_train, n_test, step_limit, failed_output,
     answers = view_train.shape[1]
     partner = np.zeros(width, dtype=np.int64)
     acc0 = acc1 = s0 = s1 = 0
+    most_inputs = 2**n_test
+    acc_f0, steps_f0 = np.zeros(most_inputs, dtype=np.int64), np.zeros(most_inputs, dtype=np.int64)
+    acc_f1, steps_f1 = np.zeros(most_inputs, dtype=np.int64), np.zeros(most_inputs, dtype=np.int64)
+    work = np.zeros((4, most_inputs), dtype=np.int64)
     for r in rows:
         prog = codes[r]
         length = 0
@@ -225,15 +319,17 @@ def _measure_rows(codes, rows, task, n_train, n_test, step_limit, failed_output,
         sig0 = np.uint64(0)
         sig1 = np.uint64(0)
         if looped:
-            # every input: length n at 2**n - 2 + c, bits c
+            # every input: length n at 2**n - 2 + c, bits c; all 2**n of one length in lockstep
             for n in range(1, n_test + 1):
                 long = n >= n_train
                 base = 2**n - 2
-                for c in range(2**n):
-                    acc0, s0 = _run(prog, length, partner, c, n, 0, long)
-                    acc1, s1 = acc0, s0
-                    if has_flag:
-                        acc1, s1 = _run(prog, length, partner, c, n, 1, long)
+                N = 2**n
+                _run_inputs(prog, length, partner, n, 0, long, acc_f0, steps_f0, work)
+                if has_flag:
+                    _run_inputs(prog, length, partner, n, 1, long, acc_f1, steps_f1, work)
+                for c in range(N):
+                    acc0, s0 = acc_f0[c], steps_f0[c]
+                    acc1, s1 = (acc_f1[c], steps_f1[c]) if has_flag else (acc0, s0)
                     failed0 = s0 > step_limit
                     failed1 = s1 > step_limit
                     out0 = failed_output if failed0 else acc0
