@@ -3,10 +3,11 @@
 The array interpreter (interpreter.py) pays for generality: it runs on any array back end, so each
 instruction of each schedule group is a handful of whole-array operations, and every result goes through
 a (programs, inputs) matrix before it is counted. On the CPU with numpy the same work is cheaper as plain
-loops compiled by numba: each program is run input by input by the obvious interpreter (machine.run's
-loop without the step check: every program stops, so a run has failed exactly when its unbounded steps
-exceed the limit), and each run is added into the program's counts at once, so nothing of size
-programs x inputs is ever held.
+loops compiled by numba, one program at a time: a loop-free program runs view by view in the obvious
+interpreter (`_run`, machine.run's loop), a program with a loop runs all inputs of one length in lockstep
+over its schedule (`_run_inputs`), and each run is added into the program's counts at once, so nothing of
+size programs x inputs is ever held. Neither checks the step limit while running: every program stops
+(loops run n times), so a run has failed exactly when its unbounded steps exceed the limit.
 
 The shortcuts are the array path's, so the counts are the same integers:
 
