@@ -37,11 +37,14 @@ PARITY, COUNT, FIRST, MAJORITY = (TASKS.index(t) for t in ("parity", "count", "f
 
 def _jit(function):
     """numba.njit with an on-disk cache where one can be written (next to this file, or numba's user-wide
-    folder); without any writable place (a read-only install and no writable home) compile on each run."""
+    folder); without any writable place (a read-only install and no writable home) compile on each run.
+
+    nogil: a served page measures on a worker thread, and the server's event loop must keep running
+    meanwhile (the kernel touches only its own arrays)."""
     try:
-        return numba.njit(cache=True)(function)
+        return numba.njit(cache=True, nogil=True)(function)
     except RuntimeError:  # numba: "cannot cache function ...: no locator available"
-        return numba.njit(function)
+        return numba.njit(nogil=True)(function)
 
 
 @dataclass(frozen=True)
