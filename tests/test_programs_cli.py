@@ -89,9 +89,23 @@ def test_enumerate_with_the_slack_instructions_splits_goof_offs_by_where_they_wa
         assert sum(waste["mass"][prior].values()) == pytest.approx(r["mass"]["goof_off"], abs=1e-5)
 
 
-def test_bench_programs_reports_a_ratio_against_plain_python(capsys):
+def test_enumerate_can_take_either_interpreter_and_says_which(capsys):
+    argv = ["programs", "enumerate", "--max-length", "3", "--json"]
+    default = _json(capsys, argv)
+    array = _json(capsys, [*argv, "--interpreter", "array"])
+    assert (default["interpreter"], array["interpreter"]) == ("compiled", "array")
+    assert {k: v for k, v in default.items() if k not in ("seconds", "interpreter")} == \
+        {k: v for k, v in array.items() if k not in ("seconds", "interpreter")}
+    assert main(["programs", "enumerate", "--max-length", "3", "--interpreter", "array"]) == 0
+    assert "(array interpreter)" in capsys.readouterr().out
+
+
+def test_bench_programs_reports_ratios_against_plain_python_and_the_array_interpreter(capsys):
     report = _json(capsys, ["bench", "programs", "--sizes", "3", "--json"])
-    assert report["max_length"] == 3 and report["threads"] == 1
-    assert report["pairs"] == report["programs"] * report["inputs"] * 2
-    assert report["ratio"] == pytest.approx(report["vectorised"]["pairs_per_s"] / report["plain_python"]["pairs_per_s"])
-    assert report["ratio"] > 1
+    assert report["threads"] == 1 and report["compile"]["cold_seconds"] > 0 and report["compile"]["cached_seconds"] > 0
+    (row,) = report["lengths"]
+    assert row["max_length"] == 3 and row["compiled"]["interpreter"] == "compiled"
+    assert row["pairs"] == row["programs"] * row["inputs"] * 2
+    assert row["ratio"] == pytest.approx(row["compiled"]["pairs_per_s"] / row["plain_python"]["pairs_per_s"])
+    assert row["ratio_to_array"] == pytest.approx(row["array"]["measure_seconds"] / row["compiled"]["measure_seconds"])
+    assert row["same_counts"] is True and row["target_seconds"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from explorer.cli.output import print_json
 
@@ -14,8 +15,9 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("bench", help="build and re-selection speed, as ratios measured in one run")
     p.add_argument("suite", nargs="?", choices=SUITES, default="core",
-                   help="core (default), neural (batched networks against a loop) or programs (vectorised interpreter "
-                        "against plain Python; --sizes L sets the program length, default 6) or load (N sessions on "
+                   help="core (default), neural (batched networks against a loop) or programs (`programs enumerate` end to "
+                        "end, its compiled interpreter against the array one (on --backend) and plain Python; --sizes "
+                        "L [L ...] sets the program lengths, default 6 7) or load (N sessions on "
                         "one `serve`: arrivals, a newcomer's first canvas, a probe's slider latency, memory, queues)")
     p.add_argument("--sizes", nargs="+", type=float, metavar="N", help="program counts (default 1e5 1e6 1e7)")
     p.add_argument("--backend", default="numpy", choices=BACKEND_NAMES)
@@ -60,8 +62,9 @@ def cmd_bench(args) -> int:
     if args.suite == "programs":
         from explorer.worlds.enumerated import bench as programs_bench
 
-        max_length = int(args.sizes[0]) if args.sizes else 6
-        report = programs_bench.run(max_length=max_length, backend=args.backend, threads=args.threads)
+        lengths = tuple(int(s) for s in args.sizes) if args.sizes else (6, 7)
+        report = programs_bench.run(lengths=lengths, threads=args.threads, array_backend=args.backend,
+                                    progress=None if args.json else _say)
         return _show(args, report, programs_bench.format_report)
     if args.browser:
         from explorer import bench_browser
@@ -104,6 +107,10 @@ def _load(args) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text + "\n")
     return _show(args, report, bench_load.format_report)
+
+
+def _say(text: str) -> None:
+    print(f"... {text}", file=sys.stderr, flush=True)
 
 
 def _show(args, report: dict, format_report) -> int:

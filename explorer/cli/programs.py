@@ -1,7 +1,7 @@
 """`programs {run,enumerate}`: run one program of the enumerated world's machine, or measure them all.
 
     programs run "LOOP XORX END" --input 1011 [--deploy] [--trace] [--instructions slack] [--long-from N] [--json]
-    programs enumerate --task parity --max-length 6 [--instructions basic|slack] [--json]
+    programs enumerate --task parity --max-length 6 [--instructions basic|slack] [--interpreter auto|compiled|array] [--json]
 
 Bad program text or input bits exit with code 2 and one line naming the token.
 """
@@ -14,7 +14,7 @@ from explorer.cli.output import print_json, progress_bar
 def add_parsers(sub) -> None:
     from explorer.backend import BACKEND_NAMES
     from explorer.worlds.enumerated.machine import INSTRUCTION_SETS, LONG_FROM, STEP_LIMIT
-    from explorer.worlds.enumerated.world import EnumeratedWorld
+    from explorer.worlds.enumerated.world import INTERPRETERS, EnumeratedWorld
 
     programs = sub.add_parser("programs", help="the enumerated world: every program of a tiny machine, run and measured")
     cmds = programs.add_subparsers(dest="programs_command", required=True, parser_class=type(programs))
@@ -51,6 +51,9 @@ def add_parsers(sub) -> None:
                    help="select without checking held-out inputs (lets memorisers through)")
     p.add_argument("--backend", default=world.backend.default, choices=BACKEND_NAMES,
                    help=f"array back end (default {world.backend.default})")
+    p.add_argument("--interpreter", default=EnumeratedWorld.interpreter, choices=INTERPRETERS,
+                   help="compiled (numba, on the CPU) or array (the array interpreter, on the back end); both give "
+                        "the same table; auto (default) is compiled on numpy and array on the other back ends")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_enumerate)
 
@@ -77,13 +80,14 @@ def cmd_enumerate(args) -> int:
 
     world = EnumeratedWorld(task=args.task, max_length=args.max_length, n_train=args.n_train, n_test=args.n_test,
                             instruction_set=args.instruction_set, backend=args.backend)
+    world.interpreter = args.interpreter
     with progress_bar("programs", "chunk", disable=args.json) as progress:
         report = enumerate_report(world, args.generalization_check, progress)
     if args.json:
         print_json(report)
         return 0
     print(f"{report['programs']:,} programs of length 1..{world.max_length} ({world.instruction_set} instructions), "
-          f"task {world.task}, measured in {report['seconds']:.1f} s on {world.backend}")
+          f"task {world.task}, measured in {report['seconds']:.1f} s on {world.backend} ({report['interpreter']} interpreter)")
     print(f"{'kind':10s} {'look good':>10s} {'fail training':>14s} {'every program':>14s}")
     for k in KINDS:
         print(f"{k:10s} {report['looks_good'][k]:10,d} {report['fails_training'][k]:14,d} {report['counts'][k]:14,d}")

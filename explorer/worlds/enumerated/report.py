@@ -93,7 +93,7 @@ def enumerate_report(world, generalization_check: bool = True, progress=None) ->
     return {
         "task": world.task, "max_length": world.max_length, "n_train": world.n_train, "n_test": world.n_test,
         "instruction_set": world.instruction_set,
-        "backend": world.backend, "generalization_check": generalization_check,
+        "backend": world.backend, "interpreter": world.engine(), "generalization_check": generalization_check,
         "programs": len(m.space), "seconds": seconds,
         "counts": {k: int((kinds == i).sum()) for i, k in enumerate(KINDS)},
         "looks_good": {k: int(((kinds == i) & m.looks_good).sum()) for i, k in enumerate(KINDS)},
