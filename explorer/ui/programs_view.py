@@ -6,8 +6,8 @@ ringed), a table of the picks with their listings, a step-by-step trace of a cho
 type, and the story panel beside it, whose evidence of enumerated-world scenarios is evaluated on this
 very selection, by the rules every page uses (explorer/ui/story_panel.py).
 
-In a served session the measurement runs on a worker thread (L = 6 takes about 15 s the first time; the
-disk cache, explorer.table_cache, makes it a read after that), with a progress bar and a Stop button; a
+In a served session the measurement runs on a worker thread (L = 6 takes 2-3 s the first time with the
+compiled interpreter; the disk cache, explorer.table_cache, makes it a read after that), with a progress bar and a Stop button; a
 stopped run leaves the previous selection on the page and says so. The measurement itself waits for a
 slot of the server's job pool (explorer.jobs), so a room opening the page at once queues, with each
 page showing its place in line, and identical requests share one measurement. The finished table goes to the state
@@ -46,7 +46,8 @@ from explorer.worlds.enumerated.spaces import enumerate_programs
 from explorer.worlds.enumerated.tasks import TASKS, correct, parse_bits
 from explorer.worlds.enumerated.world import EnumeratedWorld, MeasurementStopped
 
-#: Longest programs the page offers (L = 6 takes about 15 s on one CPU core; longer is a batch job).
+#: Longest programs the page offers (L = 6 takes 2-3 s on one CPU core; L = 7, 23-41 s and 1.4 GB a
+#: measurement, is a batch job: a room asking for it at once would fill the server's memory).
 PAGE_MAX_LENGTH = 6
 #: The library story shown first: what the measurement of every short parity program supports (its
 #: evidence is of this world, so it is also evaluated on the programs measured here).
