@@ -4,7 +4,7 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import pytest
-from bokeh.models import ColumnDataSource, ImageStack, Title
+from bokeh.models import ColumnDataSource, ImageRGBA, Title
 
 from explorer.priors import PRIORS
 from explorer.ui.scatter import ProgramScatter
@@ -225,7 +225,7 @@ def test_views_render_and_update_in_place():
     state = SimulationState(n_programs=LARGE, w_avg=0.0)
     scatter, bars = ProgramScatter(state=state), TaskBars(state=state)
     s_root, b_root = pn.panel(scatter).get_root(), pn.panel(bars).get_root()
-    assert list(s_root.select({"type": ImageStack}))  # rasterised above max_points
+    assert list(s_root.select({"type": ImageRGBA}))  # rasterised (and coloured on the server) above max_points
 
     def picks():
         return sorted(i for d in sources(s_root, "priors") if "index" in d for i in d["index"])
@@ -248,9 +248,9 @@ def test_scatter_drops_the_raster_when_the_table_shrinks_below_max_points():
     state = SimulationState(n_programs=LARGE)
     scatter = ProgramScatter(state=state)
     root = pn.panel(scatter).get_root()
-    assert scatter.dense and list(root.select({"type": ImageStack}))
+    assert scatter.dense and list(root.select({"type": ImageRGBA}))
     state.apply(n_programs=SMALL)  # the same root, updated in place
-    assert not list(root.select({"type": ImageStack}))
+    assert not list(root.select({"type": ImageRGBA}))
     assert sum(len(d["index"]) for d in sources(root, "heldout_perf")) == SMALL
 
 

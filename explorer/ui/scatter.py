@@ -21,7 +21,7 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, HoverTool, LabelSet
-from holoviews.operation.datashader import rasterize
+from holoviews.operation.datashader import datashade, rasterize
 
 from explorer.priors import PRIORS
 from explorer.table import KINDS
@@ -287,6 +287,16 @@ class ProgramScatter(pn.viewable.Viewer):
         counts = rasterize(points, aggregator=ds.count_cat("kind"), dynamic=dynamic, **size)
         return counts.opts(cmap=KIND_COLORS, alpha=0.9)
 
+    def shaded(self, points: hv.DynamicMap) -> hv.DynamicMap:
+        """The live page's raster: counted and coloured on the server, so the browser draws one RGBA image.
+
+        The same counts as `raster`, but an ImageStack leaves the colouring to the browser (an equalised
+        histogram over every pixel of every kind, some 50 ms of each update at 1e5 programs on these
+        machines) and HoloViews gives it a new colour mapper on each update, which makes Bokeh re-walk
+        the page's whole document on the server. Zooming still re-aggregates.
+        """
+        return datashade(points, aggregator=ds.count_cat("kind"), color_key=KIND_COLORS, dynamic=True).opts(alpha=0.9)
+
     def _population_points(self, *_):
         return hv.Points(self.population(), [X, Y], ["kind"])
 
@@ -316,14 +326,17 @@ class ProgramScatter(pn.viewable.Viewer):
     def _dynamic(self):
         # Options go on the outermost object: an overlay of two DynamicMaps makes new frames, which
         # would drop options set on the frames of either.
-        glyphs = hv.DynamicMap(pn.bind(lambda *_: self.table_layers(), self.param.table_revision, self.param.max_points))
+        # One stream for everything that follows the table, so a new table re-renders the plot once (two
+        # streams on the same parameter refreshed it twice, rasterising and sending the image twice).
+        table = hv.streams.Params(parameterized=self, parameters=["table_revision", "max_points"])
+        glyphs = hv.DynamicMap(lambda **_: self.table_layers(), streams=[table])
         lines = hv.DynamicMap(pn.bind(lambda *_: self.line_layers(), self.param.lines_revision, self.param.max_points))
         # Only the glyphs decide the axes: a weight change must not rescale them (and re-rasterise).
         # The MAP picks are not a layer: `_add_picks` draws them and `_on_update` patches them.
         top = glyphs.opts(framewise=True) * lines.opts(framewise=False)
         if self.dense:
-            population = hv.DynamicMap(pn.bind(self._population_points, self.param.table_revision))
-            top = self.raster(population, dynamic=True) * top
+            population = hv.DynamicMap(lambda **_: self._population_points(), streams=[table])
+            top = self.shaded(population) * top
         return self._style(top, live=True)
 
     def _shape(self) -> tuple:
