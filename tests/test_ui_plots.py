@@ -4,7 +4,8 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import pytest
-from bokeh.models import ColumnDataSource, ImageRGBA, Title
+from bokeh.models import ColumnDataSource, GlyphRenderer, ImageRGBA, Title
+from bokeh.plotting import figure as Figure
 
 from explorer.priors import PRIORS
 from explorer.ui.scatter import ProgramScatter
@@ -242,6 +243,31 @@ def test_views_render_and_update_in_place():
     assert bar_tops() != before_bars
     titles = [t.text for t in b_root.select({"type": Title})]
     assert any(f"program {state.results['average_speed'].map['index']}" in t for t in titles)
+
+
+def test_a_new_table_reaches_the_rendered_plot_whole():
+    """A world setting's new table is put into the live plot by hand (ProgramScatter._patch_table): every
+    sampled glyph, the misbehaviour lines, the raster and the axes must show the new table, not the old."""
+    state = SimulationState(n_programs=LARGE)
+    scatter = ProgramScatter(state=state)
+    root = pn.panel(scatter).get_root()
+    (image,) = [r.data_source for r in root.select({"type": GlyphRenderer}) if isinstance(r.glyph, ImageRGBA)]
+    before = image.data["image"][0].copy()
+    assert state.apply(misbehaviour_cost=6.0)  # goof-offs waste more: they move right
+    frame = scatter.frame()
+    drawn = sorted(i for d in sources(root, "heldout_perf") for i in d["index"])
+    assert drawn == sorted(frame["index"])
+    for d in sources(root, "heldout_perf"):
+        if len(d["index"]):
+            rows = frame.set_index("index").loc[list(d["index"])]
+            np.testing.assert_allclose(d["avg_compute"], rows["avg_compute"])
+    (lines,) = sources(root, "x0")
+    np.testing.assert_allclose(sorted(lines["x1"] - lines["x0"]), sorted(scatter.segments()["misbehaviour_compute"]))
+    assert not np.array_equal(image.data["image"][0], before)
+    (fig,) = root.select({"type": Figure})
+    assert fig.x_range.start < scatter.population()["avg_compute"].min()
+    assert fig.x_range.end > scatter.population()["avg_compute"].max()
+    assert scatter.table_revision == 1  # a zoom re-renders through HoloViews, from the new table
 
 
 def test_scatter_drops_the_raster_when_the_table_shrinks_below_max_points():
