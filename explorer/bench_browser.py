@@ -63,7 +63,7 @@ _PROBE = """() => {
     if (!heard.has(this)) {
       heard.add(this);
       this.addEventListener('message', (m) => {
-        if (typeof m.data === 'string' && /"msgtype":\s*"PATCH-DOC"/.test(m.data)) window.__lat.replies.push(m.timeStamp);
+        if (typeof m.data === 'string' && /"msgtype": *"PATCH-DOC"/.test(m.data)) window.__lat.replies.push(m.timeStamp);
       });
     }
     return send.call(this, data);
