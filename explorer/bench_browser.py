@@ -243,7 +243,8 @@ def format_report(report: dict[str, Any]) -> str:
                      f"{r['ratio']:>8.2f} {r['server_ms']:>10.1f} {r['browser_ms']:>11.1f} {r['settled_ms']:>11.1f}  {target}")
     traced = [r for r in report["priors"] if "trace" in r]
     if traced:
-        lines += ["", f"Where the browser's main thread went (Chromium trace, {traced[0]['trace']['moves']} more moves each):"]
+        lines += ["", f"Where the browser's main thread went (Chromium trace, {traced[0]['trace']['moves']} more moves each; "
+                      "the whole move, follow-ups included):"]
         for r in traced:
             lines.append(f"   {r['n_programs']:,} programs, {r['slider']} slider ({r['parameter']}):")
             lines += format_summary(r["trace"], indent="     ")
