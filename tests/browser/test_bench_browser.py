@@ -1,14 +1,23 @@
 """`bench --browser` end to end at a small size: both sliders moved, each move split into server and browser,
-a trace per slider summarised, every target marked. No timing is asserted: only that each part was measured."""
+a trace per slider summarised, every target marked. No timing is asserted: only that each part was measured.
+
+The command runs in its own process, as a user runs it (and because Playwright's sync API cannot start
+inside the event loop the browser tests' own page fixture leaves running in this one)."""
 
 import json
+import os
+import subprocess
+import sys
 
 from explorer import bench_browser
 
 
 def test_the_browser_bench_moves_both_sliders_and_traces_them(tmp_path):
-    report = bench_browser.run(sizes=(10_000,), moves=2, progress=False, trace=tmp_path, trace_moves=1)
-    assert json.loads(json.dumps(report)) == report
+    run = subprocess.run([sys.executable, "-m", "explorer", "bench", "--browser", "--sizes", "1e4", "--moves", "2",
+                          "--trace", str(tmp_path), "--json"],
+                         capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
     assert report["panel_round_trip"]["moves"] == 2
     rows = {r["slider"]: r for r in report["priors"]}
     assert set(rows) == {"weight", "world"} and {r["parameter"] for r in rows.values()} == {"w_avg", "misbehaviour_cost"}
