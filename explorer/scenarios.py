@@ -41,6 +41,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,7 @@ class Scenario:
 _user_dirs: list[Path] = []
 _lock = threading.RLock()
 _loaded: tuple[tuple, dict[str, Scenario]] | None = None
+_once = threading.local()  # depth of looked_once() blocks on this thread, and what they looked up
 
 
 def add_scenario_dirs(dirs: Iterable[str | Path]) -> None:
@@ -176,8 +178,35 @@ def _stamp(dirs: list[Path]) -> tuple:
     return tuple(map(str, dirs)), tuple(files)
 
 
+@contextmanager
+def looked_once() -> Iterator[None]:
+    """Within the block, `all_scenarios` looks at the scenario folders at most once on this thread.
+
+    One slider move's update asks for presets some 25 times (the story panel's evidence, the link, the
+    controls), and each time the folders were listed and every file stat'ed, some 5 ms of each move on
+    these machines; a file changed during one update can wait for the next."""
+    depth = getattr(_once, "depth", 0)
+    _once.depth = depth + 1
+    try:
+        yield
+    finally:
+        _once.depth = depth
+        if depth == 0:
+            _once.found = None
+
+
 def all_scenarios() -> dict[str, Scenario]:
     """Every scenario by id: shipped ones first, then the users', each folder's files sorted by name."""
+    held = getattr(_once, "depth", 0) > 0
+    if held and getattr(_once, "found", None) is not None:
+        return _once.found
+    found = _all_scenarios()
+    if held:
+        _once.found = found
+    return found
+
+
+def _all_scenarios() -> dict[str, Scenario]:
     global _loaded
     with _lock:
         dirs = scenario_dirs()

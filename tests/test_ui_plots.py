@@ -4,7 +4,8 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import pytest
-from bokeh.models import ColumnDataSource, ImageStack, Title
+from bokeh.models import ColumnDataSource, GlyphRenderer, ImageRGBA, Title
+from bokeh.plotting import figure as Figure
 
 from explorer.priors import PRIORS
 from explorer.ui.scatter import ProgramScatter
@@ -225,7 +226,7 @@ def test_views_render_and_update_in_place():
     state = SimulationState(n_programs=LARGE, w_avg=0.0)
     scatter, bars = ProgramScatter(state=state), TaskBars(state=state)
     s_root, b_root = pn.panel(scatter).get_root(), pn.panel(bars).get_root()
-    assert list(s_root.select({"type": ImageStack}))  # rasterised above max_points
+    assert list(s_root.select({"type": ImageRGBA}))  # rasterised (and coloured on the server) above max_points
 
     def picks():
         return sorted(i for d in sources(s_root, "priors") if "index" in d for i in d["index"])
@@ -244,13 +245,38 @@ def test_views_render_and_update_in_place():
     assert any(f"program {state.results['average_speed'].map['index']}" in t for t in titles)
 
 
+def test_a_new_table_reaches_the_rendered_plot_whole():
+    """A world setting's new table is put into the live plot by hand (ProgramScatter._patch_table): every
+    sampled glyph, the misbehaviour lines, the raster and the axes must show the new table, not the old."""
+    state = SimulationState(n_programs=LARGE)
+    scatter = ProgramScatter(state=state)
+    root = pn.panel(scatter).get_root()
+    (image,) = [r.data_source for r in root.select({"type": GlyphRenderer}) if isinstance(r.glyph, ImageRGBA)]
+    before = image.data["image"][0].copy()
+    assert state.apply(misbehaviour_cost=6.0)  # goof-offs waste more: they move right
+    frame = scatter.frame()
+    drawn = sorted(i for d in sources(root, "heldout_perf") for i in d["index"])
+    assert drawn == sorted(frame["index"])
+    for d in sources(root, "heldout_perf"):
+        if len(d["index"]):
+            rows = frame.set_index("index").loc[list(d["index"])]
+            np.testing.assert_allclose(d["avg_compute"], rows["avg_compute"])
+    (lines,) = sources(root, "x0")
+    np.testing.assert_allclose(sorted(lines["x1"] - lines["x0"]), sorted(scatter.segments()["misbehaviour_compute"]))
+    assert not np.array_equal(image.data["image"][0], before)
+    (fig,) = root.select({"type": Figure})
+    assert fig.x_range.start < scatter.population()["avg_compute"].min()
+    assert fig.x_range.end > scatter.population()["avg_compute"].max()
+    assert scatter.table_revision == 1  # a zoom re-renders through HoloViews, from the new table
+
+
 def test_scatter_drops_the_raster_when_the_table_shrinks_below_max_points():
     state = SimulationState(n_programs=LARGE)
     scatter = ProgramScatter(state=state)
     root = pn.panel(scatter).get_root()
-    assert scatter.dense and list(root.select({"type": ImageStack}))
+    assert scatter.dense and list(root.select({"type": ImageRGBA}))
     state.apply(n_programs=SMALL)  # the same root, updated in place
-    assert not list(root.select({"type": ImageStack}))
+    assert not list(root.select({"type": ImageRGBA}))
     assert sum(len(d["index"]) for d in sources(root, "heldout_perf")) == SMALL
 
 

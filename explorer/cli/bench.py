@@ -25,6 +25,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--browser", action="store_true",
                    help="instead: slider-to-paint latency of the priors app against Panel's own round trip (needs chromium)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    browser = p.add_argument_group("browser", "options of `bench --browser`")
+    browser.add_argument("--moves", type=int, default=15, help="moves of each slider per size (default 15)")
+    browser.add_argument("--trace", metavar="DIR",
+                         help="also record a Chromium trace of a few more moves of each slider in DIR, and print where "
+                              "the browser's main thread spent them")
     load = p.add_argument_group("load", "options of `bench load` (it starts its own server on 127.0.0.1)")
     load.add_argument("--sessions", nargs="+", type=int, metavar="N", default=[1, 5, 10, 20],
                       help="the levels: sessions live at once (default 1 5 10 20; 1, the baseline, is always run)")
@@ -70,7 +75,12 @@ def cmd_bench(args) -> int:
         from explorer import bench_browser
 
         sizes = tuple(int(s) for s in args.sizes) if args.sizes else (100_000, 1_000_000)
-        return _show(args, bench_browser.run(sizes=sizes, progress=not args.json), bench_browser.format_report)
+        if args.moves < 1:
+            from explorer.errors import ExplorerError
+
+            raise ExplorerError(f"--moves: {args.moves} is not a number of moves (1 or more)")
+        report = bench_browser.run(sizes=sizes, moves=args.moves, trace=args.trace, progress=not args.json)
+        return _show(args, report, bench_browser.format_report)
 
     from explorer import bench
     from explorer.backend import get_backend

@@ -21,6 +21,7 @@ from explorer.scenarios import preset_params
 from explorer.simulation import parameter
 from explorer.table import KINDS
 from explorer.ui import markup
+from explorer.ui.deferred import after_update
 from explorer.ui.state import SimulationState
 
 #: The controls, grouped as they appear on the page.
@@ -63,8 +64,6 @@ CHANGED_CSS = """
 #: toggling a class repaints one button, where showing and hiding it re-laid out the sidebar on every slider
 #: move (some 18 ms of each move's latency in the browser benchmark).
 RESET_CSS = ":host(:not(.reset-shown)) { visibility: hidden; }"
-#: How long after a move the marks follow on a served page (the update it caused is painted by then).
-MARK_DELAY_MS = 150
 
 
 def baseline_values(scenario: str, initial: dict[str, Any]) -> dict[str, Any]:
@@ -198,11 +197,7 @@ class Controls(pn.viewable.Viewer):
         """Mark the changed controls just after this update has gone out: the picture and the picks are what a
         slider move is for, and restyling the sidebar in the same message delayed their paint (some 18 ms a
         move in the browser benchmark). Off a server (a notebook, a test) the marks follow at once."""
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:
-            self._mark()
-        else:
-            pn.state.add_periodic_callback(self._mark, period=MARK_DELAY_MS, count=1)
+        after_update(self._mark)
 
     def _mark(self) -> None:
         changed = self.changed()

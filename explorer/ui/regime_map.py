@@ -89,6 +89,9 @@ class RegimeMapView(pn.viewable.Viewer):
     result = param.ClassSelector(class_=RegimeMap, allow_None=True, doc="The last map computed (possibly partial).")
     message = param.String("", doc="Why the last computation did not run or did not finish.")
     running = param.Boolean(False, doc="True while a map is being computed.")
+    settings_revision = param.Integer(0, precedence=-1, doc=(
+        "Bumped when the page's settings change while a map is shown (its current-settings mark and the stale "
+        "note follow them); before the first map nothing here depends on them, so a slider move skips it."))
 
     def __init__(self, state: SimulationState | None = None, **params):
         given = set(params)
@@ -105,6 +108,7 @@ class RegimeMapView(pn.viewable.Viewer):
             label="Stop", color="warning", disabled=True,
             description="End the computation now; the cells already done stay on the map.")
         self._progress = pn.indicators.Progress(value=0, max=1, bar_color="primary", sizing_mode="stretch_width")
+        self.state.param.watch(self._settings_changed, "version")
         self._compute_button.on_click(lambda event: self.compute())
         self._stop_button.on_click(lambda event: self.stop())
 
@@ -259,7 +263,11 @@ class RegimeMapView(pn.viewable.Viewer):
                          label="current settings").opts(
             marker="x", size=16, line_width=3, color="black", tools=[], show_legend=legend)
 
-    @param.depends("result", "color_by", "state.version")
+    def _settings_changed(self, *_):
+        if self.result is not None:
+            self.settings_revision += 1
+
+    @param.depends("result", "color_by", "settings_revision")
     def plot(self):
         """The two maps side by side, with the page's current settings marked; a hint before the first."""
         if self.result is None:

@@ -25,6 +25,7 @@ import param
 from explorer.params import quoted
 from explorer.ui import markup
 from explorer.ui.controls import GROUPS, LABELS, Controls
+from explorer.ui.deferred import after_update
 from explorer.ui.url import SAFE
 
 #: The preset picker (and its reset button), named as the link names the preset.
@@ -98,7 +99,8 @@ class RoomLink(pn.viewable.Viewer):
         self._quick = pn.Row(everything, simple)
         for box in self.choices.values():
             box.param.watch(lambda *_: self.update_link(), "value")
-        self.controls.state.param.watch(lambda *_: self.update_link(), "version")
+        # After the update, like the address bar (explorer.ui.deferred).
+        self.controls.state.param.watch(lambda *_: after_update(self.update_link), "version")
         self.param.watch(self._apply_view, ["mode", "show"])
         self.param.watch(lambda *_: self.update_link(), ["mode", "show"])
         self.update_link()

@@ -21,7 +21,7 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, HoverTool, LabelSet
-from holoviews.operation.datashader import rasterize
+from holoviews.operation.datashader import datashade, rasterize
 
 from explorer.priors import PRIORS
 from explorer.table import KINDS
@@ -49,6 +49,10 @@ LABEL_STEP = 0.04
 PICK_FONT_PX = 12
 #: Marks a figure that already carries the MAP picks (hooks can run again on the same figure).
 PICKS_TAG = "explorer-map-picks"
+
+#: Room around the programs, as a share of each axis's span (x, y): above y = 1 for the rings of picks
+#: that score full marks.
+PADDING = (0.05, 0.08)
 
 #: The compute budget's line: Okabe-Ito reddish purple, a colour no kind uses.
 BUDGET_COLOR = "#CC79A7"
@@ -287,6 +291,17 @@ class ProgramScatter(pn.viewable.Viewer):
         counts = rasterize(points, aggregator=ds.count_cat("kind"), dynamic=dynamic, **size)
         return counts.opts(cmap=KIND_COLORS, alpha=0.9)
 
+    def shaded(self, points: hv.DynamicMap) -> hv.DynamicMap:
+        """The live page's raster: counted and coloured on the server, so the browser draws one RGBA image.
+
+        The same counts as `raster`, but an ImageStack leaves the colouring to the browser (an equalised
+        histogram over every pixel of every kind, some 50 ms of each update at 1e5 programs on these
+        machines) and HoloViews gives it a new colour mapper on each update, which makes Bokeh re-walk
+        the page's whole document on the server. Zooming still re-aggregates.
+        """
+        return datashade(points, aggregator=ds.count_cat("kind"), color_key=KIND_COLORS, dynamic=True).opts(
+            alpha=0.9, show_legend=False)  # the sampled glyphs carry the kinds' legend, with their markers
+
     def _population_points(self, *_):
         return hv.Points(self.population(), [X, Y], ["kind"])
 
@@ -301,9 +316,8 @@ class ProgramScatter(pn.viewable.Viewer):
         # Short enough for the plot's width beside the story at 1280x720.
         title = f"{len(self.table):,} programs"
         title += f" ({self.max_points:,} drawn, the rest as density)" if self.dense else ", each drawn"
-        # Room above y = 1 for the rings of picks that score full marks.
         return obj.opts(title=title, responsive=True, height=self.height, legend_position="bottom_right",
-                        show_grid=True, padding=(0.05, 0.08), hooks=[weak_hook(self._add_picks)] if live else [])
+                        show_grid=True, padding=PADDING, hooks=[weak_hook(self._add_picks)] if live else [])
 
     def _scale_fonts(self, *_):
         for fig in self._figures:
@@ -316,14 +330,17 @@ class ProgramScatter(pn.viewable.Viewer):
     def _dynamic(self):
         # Options go on the outermost object: an overlay of two DynamicMaps makes new frames, which
         # would drop options set on the frames of either.
-        glyphs = hv.DynamicMap(pn.bind(lambda *_: self.table_layers(), self.param.table_revision, self.param.max_points))
+        # One stream for everything that follows the table, so a new table re-renders the plot once (two
+        # streams on the same parameter refreshed it twice, rasterising and sending the image twice).
+        table = hv.streams.Params(parameterized=self, parameters=["table_revision", "max_points"])
+        glyphs = hv.DynamicMap(lambda **_: self.table_layers(), streams=[table])
         lines = hv.DynamicMap(pn.bind(lambda *_: self.line_layers(), self.param.lines_revision, self.param.max_points))
         # Only the glyphs decide the axes: a weight change must not rescale them (and re-rasterise).
         # The MAP picks are not a layer: `_add_picks` draws them and `_on_update` patches them.
         top = glyphs.opts(framewise=True) * lines.opts(framewise=False)
         if self.dense:
-            population = hv.DynamicMap(pn.bind(self._population_points, self.param.table_revision))
-            top = self.raster(population, dynamic=True) * top
+            population = hv.DynamicMap(lambda **_: self._population_points(), streams=[table])
+            top = self.shaded(population) * top
         return self._style(top, live=True)
 
     def _shape(self) -> tuple:
@@ -331,21 +348,100 @@ class ProgramScatter(pn.viewable.Viewer):
         return self.dense, len(self.table), self.max_points
 
     def _on_update(self, *_):
-        if self._table_seen is not self.table:
-            self._table_seen = self.table
-            self.table_revision += 1
+        new_table = self._table_seen is not self.table
+        self._table_seen = self.table
         pri = self.state.simulation.priors
-        if (pri.performance_threshold, pri.compute_budget) != self._lines_seen:
-            self._lines_seen = (pri.performance_threshold, pri.compute_budget)
-            self.lines_revision += 1
+        new_lines = (pri.performance_threshold, pri.compute_budget) != self._lines_seen
+        self._lines_seen = (pri.performance_threshold, pri.compute_budget)
         if self._pane is not None and self._shape() != self._shown:
             self._shown = self._shape()
             self._pick_sources = []
             self._figures = []
+            with param.discard_events(self):  # the new plot reads the new table; the old one is dropped
+                self.table_revision += new_table
+                self.lines_revision += new_lines
             self._pane.object = self._dynamic()
+        else:
+            if new_table:
+                if not new_lines and self._patch_table():
+                    with param.discard_events(self):  # a zoom's re-rendering must read the new table
+                        self.table_revision += 1
+                else:
+                    self.table_revision += 1
+            if new_lines:
+                self.lines_revision += 1
         data = self.pick_data().to_dict(orient="list")
         for source in self._pick_sources:
             source.data = data
+
+    def _patch_table(self) -> bool:
+        """Put a new table into the live plots by hand: the sampled glyphs' and the misbehaviour lines' data,
+        the raster, and the axes fitted to the new programs. False (nothing changed) where there is no live
+        plot or one does not have the layers expected; HoloViews then re-renders as usual.
+
+        A new table is every world slider's move. HoloViews re-rendering the plot for it cost some 100 ms
+        of the server's time at 1e5 programs on these machines, most of it Bokeh re-walking the page's whole
+        document (HoloViews freezes the document around every plot update, and unfreezing recomputes its
+        models) and recomputing ranges and styles that a new table does not change. Here each layer's
+        data comes from that layer's own HoloViews plot (`get_data`, so the columns are the ones it drew),
+        and the raster is the same datashade operation run once over the new axes at the drawn image's size.
+        Zooming afterwards re-renders through HoloViews as before (the table revision is bumped silently,
+        so it reads the new table).
+        """
+        plots = [plot for plot, _ in self._pane._plots.values()] if self._pane is not None else []
+        if not plots:
+            return False
+        frame, segments, t = self.frame(), self.segments(), self._templates(self.dense)
+        x_range, y_range = self._fitted_ranges()
+        updates, shaded = [], {}  # shaded: one raster per image size, whichever plots (pages) show it
+        for plot in plots:
+            for sub in getattr(plot, "subplots", {}).values():
+                el, source = sub.current_frame, sub.handles.get("source")
+                if el is None or source is None:
+                    continue
+                if isinstance(el, hv.RGB):
+                    height, width = source.data["image"][0].shape
+                    if (width, height) not in shaded:
+                        shaded[width, height] = datashade(
+                            self._population_points(), aggregator=ds.count_cat("kind"), color_key=KIND_COLORS,
+                            dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
+                    new = shaded[width, height]
+                elif isinstance(el, hv.Segments):
+                    new = t["segments"].clone(segments)
+                elif isinstance(el, hv.Points) and el.label in KINDS:
+                    new = t[el.label].clone(frame[frame["kind"] == el.label])
+                else:
+                    continue  # the threshold, the budget and their labels do not follow the table
+                data = sub.get_data(new, sub.current_ranges or {}, sub.style[sub.cyclic_index])[0]
+                for column in set(source.data) - set(data):  # styles mapped from a column (the lines' colour)
+                    if column in new.data:
+                        data[column] = new.data[column].to_numpy()
+                if set(data) != set(source.data):
+                    return False
+                updates.append((source, data))
+            fig = plot.state
+            if not hasattr(fig.x_range, "start") or not hasattr(fig.y_range, "start"):
+                return False
+        for source, data in updates:
+            source.data = data
+        for plot in plots:
+            plot.state.x_range.update(start=x_range[0], end=x_range[1])
+            plot.state.y_range.update(start=y_range[0], end=y_range[1])
+        return True
+
+    def _fitted_ranges(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The axes for the current table: every program, the misbehaviour lines' starts and the threshold,
+        padded as the plot's `padding` option pads them."""
+        pop, segments = self.population(), self.segments()
+        x = [float(pop["avg_compute"].min()), float(pop["avg_compute"].max())]
+        if len(segments):
+            x[0] = min(x[0], float(segments["x0"].min()))
+        y = [float(pop["train_perf"].min()), float(pop["train_perf"].max())]
+        threshold = self.state.simulation.priors.performance_threshold
+        y = [min(y[0], threshold), max(y[1], threshold)]
+        (px, py) = PADDING
+        dx, dy = (x[1] - x[0]) or 1.0, (y[1] - y[0]) or 1.0
+        return (x[0] - px * dx, x[1] + px * dx), (y[0] - py * dy, y[1] + py * dy)
 
     def __panel__(self):
         if self._pane is None:

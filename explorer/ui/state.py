@@ -23,6 +23,7 @@ import param
 
 from explorer.errors import ExplorerError
 from explorer.priors import PriorResult
+from explorer.scenarios import looked_once
 from explorer.simulation import Simulation
 from explorer.worlds.base import Progress, ShouldStop
 
@@ -75,10 +76,14 @@ class SimulationState(param.Parameterized):
         """Set parameters by flat name and recompute; on a user error keep the last good state.
 
         With `simulation` (from `built`, of the same world), take it, its table and parameters, instead."""
-        if simulation is not None:
-            if simulation.world_name != self.world_name:
-                raise ValueError(f"a {simulation.world_name} simulation given to a state of the {self.world_name} world")
-            return self._publish(simulation, simulation.select)
+        with looked_once():  # one update asks for presets many times (story, link, marks): read the folders once
+            if simulation is not None:
+                if simulation.world_name != self.world_name:
+                    raise ValueError(f"a {simulation.world_name} simulation given to a state of the {self.world_name} world")
+                return self._publish(simulation, simulation.select)
+            return self._apply(params)
+
+    def _apply(self, params: dict[str, Any]) -> bool:
         before, updated = self.simulation.params(), False
         try:
             self._check_size(params)

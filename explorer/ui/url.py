@@ -25,6 +25,7 @@ from explorer.errors import ExplorerError
 from explorer.params import parse_value, quoted
 from explorer.scenarios import preset_params, scenarios_of
 from explorer.simulation import PRIOR_PARAMS, WORLD_PARAMS, parameter
+from explorer.ui.deferred import after_update
 
 #: Characters a link leaves as they are: kind_mix's `honest:0.5,lookup:0.5`, and the `name=value;name=value`
 #: of a pinned setting (`pin=`), so a link stays readable.
@@ -157,7 +158,8 @@ def sync_url(dashboard) -> None:
     def write(*_):
         location.search = link_query(dashboard) + "".join(f"&{urlencode([pair])}" for pair in page)
 
-    dashboard.state.param.watch(write, "version")
+    # After the update: the address bar is not what a slider move is for (explorer.ui.deferred).
+    dashboard.state.param.watch(lambda *_: after_update(write), "version")
     dashboard.param.watch(write, "scenario")
     for part in getattr(dashboard, "link_parts", ()):
         part.param.watch(write, list(part.link_watch))
