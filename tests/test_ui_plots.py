@@ -380,3 +380,66 @@ def test_the_picks_say_how_many_programs_tie_with_each_pick():
     assert list(selection_frame(state)["MAP ties"]) == [state.results[p].n_ties for p in PRIORS]  # the exports
     state.apply(kind_mix={"honest": 0.5, "goof_off": 0.5})  # no lookup tables, every pick unique: the line goes
     assert not note.visible and note.object == ""
+
+
+def test_the_patched_raster_is_the_picture_holoviews_draws():
+    """_patch_table colours the raster with datashader directly: the same image, bounds and all, as
+    HoloViews' datashade of the same programs gives the live plot."""
+    import datashader as ds
+    import holoviews as hv
+    from holoviews.operation.datashader import datashade
+
+    from explorer.ui.comparison import KIND_COLORS
+
+    state = SimulationState(n_programs=LARGE)
+    scatter = ProgramScatter(state=state)
+    pn.panel(scatter).get_root()
+    assert state.apply(deception_overhead=0.2)
+    ((plot, _),) = scatter._pane._plots.values()
+    (sub,) = [s for s in plot.subplots.values() if isinstance(s.current_frame, hv.RGB)]
+    height, width = sub.handles["source"].data["image"][0].shape
+    x_range, y_range = scatter._fitted_ranges()
+    element = datashade(scatter._population_points(), aggregator=ds.count_cat("kind"), color_key=KIND_COLORS,
+                        dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
+    want = sub.get_data(element, sub.current_ranges or {}, sub.style[sub.cyclic_index])[0]
+    got = scatter._raster_data(x_range, y_range, width, height)
+    assert set(got) == set(want)
+    np.testing.assert_array_equal(got["image"][0], want["image"][0])
+    assert (want["image"][0] != 0).any() and (want["image"][0] == 0).any()
+    for key in ("x", "y", "dw", "dh"):
+        np.testing.assert_allclose(np.ravel(got[key]), np.ravel(want[key]), rtol=1e-12, err_msg=key)
+    np.testing.assert_array_equal(sub.handles["source"].data["image"][0], got["image"][0])
+
+
+def test_the_patched_glyphs_are_the_data_holoviews_gives():
+    """_patch_table takes each glyph layer's columns straight from its frame: the same data, column by
+    column, as HoloViews' get_data of that layer."""
+    import holoviews as hv
+
+    from explorer.table import KINDS
+    from explorer.ui.scatter import layer_data
+
+    state = SimulationState(n_programs=LARGE)
+    scatter = ProgramScatter(state=state)
+    pn.panel(scatter).get_root()
+    assert state.apply(misbehaviour_cost=3.0)
+    ((plot, _),) = scatter._pane._plots.values()
+    frame, templates, checked = scatter.frame(), scatter._templates(scatter.dense), 0
+    for sub in plot.subplots.values():
+        el, source = sub.current_frame, sub.handles.get("source")
+        if isinstance(el, hv.Segments):
+            layer, template = scatter.segments(), templates["segments"]
+        elif isinstance(el, hv.Points) and el.label in KINDS:
+            layer, template = frame[frame["kind"] == el.label], templates[el.label]
+        else:
+            continue
+        want = sub.get_data(template.clone(layer), sub.current_ranges or {}, sub.style[sub.cyclic_index])[0]
+        got = layer_data(layer, source.data)
+        # a style mapped from a column (the lines' colour) is in the source, not in get_data's columns
+        want.update({c: layer[c].to_numpy() for c in set(source.data) - set(want)})
+        assert got is not None and set(got) == set(source.data) == set(want), el
+        for column in source.data:
+            np.testing.assert_array_equal(np.asarray(got[column]), np.asarray(want[column]), err_msg=column)
+            np.testing.assert_array_equal(np.asarray(source.data[column]), np.asarray(want[column]), err_msg=column)
+        checked += len(layer) > 0
+    assert checked >= 3  # the lines and at least two kinds of glyph had programs
