@@ -86,14 +86,14 @@ class Simulation:
         """Set parameters by flat name; all are checked before any is applied."""
         world, priors = split_params(params, self.world_name)
         cls = type(self.world)
-        trial_world, trial_priors = cls(**values_of(self.world)), PriorSettings(**values_of(self.priors))
-        set_values(trial_world, world)
-        set_values(trial_priors, priors)
-        if world:
+        set_values(PriorSettings(**values_of(self.priors)), priors)
+        if world:  # a trial world only when one changes (making one costs more than a weight's re-selection)
+            trial_world = cls(**values_of(self.world))
+            set_values(trial_world, world)
             trial_world.check()
-        if "backend" in world:
-            get_backend(trial_world.backend)  # a back end this machine lacks is refused here, not at build time
-        set_values(self.world, cls.in_order(values_of(trial_world)) if world else {})
+            if "backend" in world:
+                get_backend(trial_world.backend)  # a back end this machine lacks is refused here, not at build time
+            set_values(self.world, cls.in_order(values_of(trial_world)))
         set_values(self.priors, priors)
 
     def params(self) -> dict[str, Any]:
