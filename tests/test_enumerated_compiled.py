@@ -4,26 +4,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from program_strategies import programs, slack_programs
 
 from explorer.errors import ExplorerError
 from explorer.worlds.enumerated import compiled
-from explorer.worlds.enumerated.machine import ALL_INSTRUCTIONS, END, IFSHORT, INSTRUCTIONS, LOOP, check, run
+from explorer.worlds.enumerated.machine import END, LOOP, run
 from explorer.worlds.enumerated.spaces import PAD
 from explorer.worlds.enumerated.tasks import TASKS, all_inputs, answer, target
 from explorer.worlds.enumerated.world import FAILED, EnumeratedWorld
-
-
-def _valid(program):
-    try:
-        check(program)
-        return True
-    except ExplorerError:
-        return False
-
-
-programs = st.lists(st.integers(0, len(INSTRUCTIONS) - 1), min_size=1, max_size=8).filter(_valid)
-slack_programs = (st.lists(st.integers(0, len(ALL_INSTRUCTIONS) - 1), min_size=1, max_size=8)
-                  .map(lambda p: p if IFSHORT in p else [IFSHORT, *p]).filter(_valid))
 
 
 def _codes(batch, width):

@@ -3,26 +3,12 @@
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from program_strategies import programs, slack_programs
 
-from explorer.errors import ExplorerError
 from explorer.worlds.enumerated.interpreter import execute
-from explorer.worlds.enumerated.machine import ALL_INSTRUCTIONS, IFSHORT, INSTRUCTIONS, check, run
+from explorer.worlds.enumerated.machine import IFSHORT, run
 from explorer.worlds.enumerated.spaces import PAD, enumerate_programs
 from explorer.worlds.enumerated.tasks import all_inputs
-
-
-def _valid(program):
-    try:
-        check(program)
-        return True
-    except ExplorerError:
-        return False
-
-
-programs = st.lists(st.integers(0, len(INSTRUCTIONS) - 1), min_size=1, max_size=8).filter(_valid)
-#: The slack set's programs, each with at least one IFSHORT (so the new instruction is always exercised).
-slack_programs = (st.lists(st.integers(0, len(ALL_INSTRUCTIONS) - 1), min_size=1, max_size=8)
-                  .map(lambda p: p if IFSHORT in p else [IFSHORT, *p]).filter(_valid))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
