@@ -6,7 +6,8 @@ asking for the same setting gets the very same table object and the same selecti
 
 - Keys are values only (the world's name and every parameter value, the looks-good filter, the prior
   weights): the caches hold no session, callback or widget, so they never keep a closed session alive.
-- Bounded: TABLES by bytes (EXPLORER_SHARED_MB, default 512) and entries; the smaller caches by entries.
+- Bounded: TABLES by bytes (EXPLORER_SHARED_MB, default 512) and entries, KEPT (the abstract world's kept
+  draws) by the same number of bytes again; the smaller caches by entries.
   Least recently used goes first.
 - Thread-safe, and one computation per key: a second thread asking for a key being computed waits for
   the first's result (explorer.jobs does the same across a server's heavy jobs, with a queue).
@@ -28,7 +29,8 @@ from explorer.table import ProgramTable
 
 
 def table_bytes_limit() -> int:
-    """EXPLORER_SHARED_MB (default 512) in bytes: how much of the world tables a process keeps shared."""
+    """EXPLORER_SHARED_MB (default 512) in bytes: how much of the world tables a process keeps shared (and,
+    separately, how much of the abstract world's kept draws)."""
     return int(number("EXPLORER_SHARED_MB", 512) * (1 << 20))
 
 
