@@ -144,17 +144,8 @@ def _bandwidth(be, fresh_bytes: int, repeats: int) -> dict[str, Any]:
     """STREAM-like copy of warmed buffers (best of a few), and first-touch writes of fresh memory."""
     xp = be.xp
     device = {"device": be.device} if be.device is not None else {}
-    n = COPY_BYTES // 8
-    src = xp.ones((n,), dtype=xp.float64, **device)
-    dst = xp.zeros((n,), dtype=xp.float64, **device)
-    times = []
-    for _ in range(max(3, repeats) + 1):  # the first copy is a warm-up
-        t0 = time.perf_counter()
-        dst[...] = src
-        be.synchronize()
-        times.append(time.perf_counter() - t0)
-    del src, dst
-    copy_s = min(times[1:])
+    copy_repeats = max(3, repeats)
+    copy_s = _best_copy_s(be, COPY_BYTES // 8, copy_repeats)
     copy_rate = 2 * COPY_BYTES / copy_s
     fresh_n = max(1, fresh_bytes // 8)
     fresh = []
@@ -170,7 +161,7 @@ def _bandwidth(be, fresh_bytes: int, repeats: int) -> dict[str, Any]:
     return {
         "copy_bytes": 2 * COPY_BYTES,
         "copy_best_s": copy_s,
-        "copy_repeats": len(times) - 1,
+        "copy_repeats": copy_repeats,
         "copy_bytes_per_s": copy_rate,
         "fresh_write_bytes": 8 * fresh_n,
         "fresh_write_best_s": min(fresh),
@@ -260,14 +251,14 @@ def _time_reselect(table, case: str) -> dict[str, Any]:
     }
 
 
-def _copy_table_bytes(be, n: int, repeats: int) -> float:
-    """Best time of one copy of n programs' eight float64 columns (warmed buffers)."""
+def _best_copy_s(be, n: int, repeats: int) -> float:
+    """Best time of `repeats` copies of n float64 between warmed buffers (after one copy to warm them)."""
     xp = be.xp
     device = {"device": be.device} if be.device is not None else {}
-    src = xp.ones((8 * n,), dtype=xp.float64, **device)
-    dst = xp.zeros((8 * n,), dtype=xp.float64, **device)
+    src = xp.ones((n,), dtype=xp.float64, **device)
+    dst = xp.zeros((n,), dtype=xp.float64, **device)
     times = []
-    for _ in range(max(3, repeats) + 1):
+    for _ in range(repeats + 1):
         t0 = time.perf_counter()
         dst[...] = src
         be.synchronize()
@@ -323,7 +314,7 @@ def _world_sliders(be, n: int, repeats: int) -> dict[str, Any]:
         be.synchronize()
         whole.append(time.perf_counter() - t0)
     shared.clear()
-    copy_s = _copy_table_bytes(be, n, repeats)
+    copy_s = _best_copy_s(be, 8 * n, max(3, repeats))  # one copy of the table's eight float64 columns
     for s in sliders:
         s["ratio"] = s["total_s"] / copy_s
         s["target_met"] = s["ratio"] <= WORLD_TARGET

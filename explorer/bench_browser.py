@@ -168,13 +168,18 @@ def run(sizes=(100_000, 1_000_000), moves: int = 15, progress: bool = True, trac
 
     from explorer.bench_machine import machine
 
-    if not os.path.exists(CHROMIUM):
-        from explorer.errors import ExplorerError
+    from explorer.errors import ExplorerError
 
+    if not os.path.exists(CHROMIUM):
         raise ExplorerError(f"the browser benchmark needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     folder = None if trace is None else Path(trace)
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+        try:  # before a minute of moves, not after
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / ".write-test").touch()
+            (folder / ".write-test").unlink()
+        except OSError as exc:
+            raise ExplorerError(f"--trace: cannot write traces in {str(folder)!r} ({exc.strerror})") from None
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = _serve(port)

@@ -183,16 +183,17 @@ def _brief(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in keep}
 
 
-#: Where each row of Candidates.features and .summaries comes from: the table columns it reads.
-ROW_SOURCES: dict[str, tuple[str, ...]] = {
-    "bits": ("bits",), "max_compute": ("max_compute",), "avg_compute": ("avg_compute",), "log_steps": ("avg_compute",),
-    **{f"kind.{k}": ("kind",) for k in KINDS}, "actually_good": ("kind", "heldout_perf"), "deploy_perf": ("deploy_perf",),
-}
+def row_sources(kinds: tuple[str, ...] = KINDS) -> dict[str, tuple[str, ...]]:
+    """Where each row of Candidates.features and .summaries comes from: the table columns it reads (the
+    features first, in FEATURES order, then the summaries: a one-hot row per kind, actually_good, deploy_perf)."""
+    return {"bits": ("bits",), "max_compute": ("max_compute",), "avg_compute": ("avg_compute",),
+            "log_steps": ("avg_compute",), **{f"kind.{k}": ("kind",) for k in kinds},
+            "actually_good": ("kind", "heldout_perf"), "deploy_perf": ("deploy_perf",)}
 
 
 @dataclass(frozen=True)
 class Block:
-    """The candidates of one kind: their table rows (in table order), their rows of ROW_SOURCES, and these
+    """The candidates of one kind: their table rows (in table order), their rows of `row_sources`, and these
     stacked as the features (len(FEATURES) x n) and summaries (one row per other source) a selection reads."""
 
     index: Any
@@ -202,8 +203,9 @@ class Block:
 
     @classmethod
     def of(cls, xp, index, rows: dict) -> Block:
+        """`rows` in `row_sources` order."""
         return cls(index, rows, xp.stack([rows[f] for f in FEATURES]),
-                   xp.stack([rows[name] for name in ROW_SOURCES if name not in FEATURES]))
+                   xp.stack([row for name, row in rows.items() if name not in FEATURES]))
 
 
 class Candidates:
@@ -228,21 +230,20 @@ class Candidates:
                                      or previous.table.kinds != table.kinds):
             previous = None
         kinds = range(len(table.kinds))
+        sources = row_sources(table.kinds)
         self._kind_rows = list(previous._kind_rows) if previous is not None else [None for _ in kinds]
         keep_index = _unchanged_kinds(previous, table, self._reads)
-        if len(keep_index) < len(kinds) and (previous is None or not keep_index):
-            split = self._split(xp, looks_good(table, threshold, generalization_check, compute_budget))
+        whole = previous is None or not keep_index  # nothing to keep: filter the whole table at once
+        split = self._split(xp, looks_good(table, threshold, generalization_check, compute_budget)) if whole else None
         self.blocks = []
         for k in kinds:
             if k in keep_index:
                 index = previous.blocks[k].index
-            elif previous is None or not keep_index:
-                index = split[k]
             else:
-                index = self._filter_kind(xp, k)
-            same = {name for name, sources in ROW_SOURCES.items() if k in keep_index
-                    and k in _unchanged_kinds(previous, table, sources)}
-            if len(same) == len(ROW_SOURCES):
+                index = split[k] if whole else self._filter_kind(xp, k)
+            same = {name for name, reads in sources.items() if k in keep_index
+                    and k in _unchanged_kinds(previous, table, reads)}
+            if len(same) == len(sources):
                 self.blocks.append(previous.blocks[k])
             else:
                 kept = {name: previous.blocks[k].rows[name] for name in same}
@@ -280,7 +281,8 @@ class Candidates:
         return xp.take(rows, xp.nonzero(mask)[0])
 
     def _block_rows(self, xp, index, kept: dict) -> dict:
-        """The rows of ROW_SOURCES for the candidates at `index` (float32), taking only those not `kept`."""
+        """The rows of `row_sources` for the candidates at `index` (float32, in its order), taking only those
+        not `kept`."""
         f32 = xp.float32
         taken: dict = {}
 
@@ -305,7 +307,7 @@ class Candidates:
             rows["actually_good"] = xp.astype(honest & (column("heldout_perf") >= self.threshold), f32)
         if "deploy_perf" not in rows:
             rows["deploy_perf"] = xp.astype(column("deploy_perf"), f32)
-        return rows
+        return {name: rows[name] for name in row_sources(self.table.kinds)}  # in order: Block stacks them so
 
     def select(self, weights: np.ndarray) -> dict[str, PriorResult]:
         """Posterior summaries and MAP program for each column of `weights` (len(FEATURES) x len(PRIORS))."""

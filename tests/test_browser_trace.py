@@ -2,6 +2,9 @@
 JavaScript profile's samples to the functions and phases they were taken in."""
 
 import json
+import os
+
+import pytest
 
 from explorer import browser_trace
 
@@ -38,3 +41,12 @@ def test_own_times_by_kind_and_functions_by_phase(tmp_path):
     own = {(f["function"], f["library"]): f["ms"] for f in summary["functions_ms"]}
     assert own == {("_on_message", "bokeh"): 2.0, ("_setDataActual", "tabulator"): 8.0}
     assert "main thread per move: 50.0 ms" in browser_trace.format_summary(summary)[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs Debian's chromium")
+def test_a_trace_folder_that_cannot_be_written_is_named_before_any_move(capsys):
+    from explorer.cli import main
+
+    assert main(["bench", "--browser", "--trace", "/proc/no-such-folder"]) != 0
+    err = capsys.readouterr().err
+    assert "--trace: cannot write traces in '/proc/no-such-folder'" in err and "Traceback" not in err

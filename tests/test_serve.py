@@ -15,6 +15,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from local_servers import stop
 
 from explorer.cli import build_parser, serve
 from explorer.errors import ExplorerError
@@ -167,15 +168,7 @@ def workshop(tmp_path_factory):
     banner = log.read_text()
     advertised = re.search(r"Participants open:\s+http://([^/\s]+)/", banner).group(1)
     yield {"base": base, "port": port, "advertised": advertised, "log": log}
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    stop(proc)
 
 
 def get(url):

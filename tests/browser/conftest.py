@@ -1,12 +1,11 @@
 """Browser tests: the apps served by `python -m explorer serve`, driven in Debian's chromium."""
 
 import os
-import signal
 import subprocess
 import sys
 
 import pytest
-from local_servers import free_port, wait_until_up
+from local_servers import free_port, stop, wait_until_up
 
 from explorer.bench_browser import CHROMIUM_ARGS
 
@@ -40,15 +39,7 @@ def _serve(log, **extra_env):
     base = f"http://127.0.0.1:{port}"
     wait_until_up(base + "/", proc, log, "the apps")
     yield base
-    proc.terminate()  # the wrapper passes it on to panel
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session
-    except ProcessLookupError:
-        pass
+    stop(proc)  # the wrapper passes it on to panel; then whatever is left of the session
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,11 @@ the teacher's /admin page loads nothing from outside."""
 
 import os
 import re
-import signal
 import subprocess
 import sys
 
 import pytest
-from local_servers import free_port, wait_until_up
+from local_servers import free_port, stop, wait_until_up
 from playwright.sync_api import expect
 from test_offline import assert_offline, offline
 
@@ -30,15 +29,7 @@ def workshop(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     wait_until_up(base + "/", proc, log, "the workshop server")
     yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    stop(proc)
 
 
 def annealing_is_up(page):

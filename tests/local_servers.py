@@ -1,8 +1,9 @@
-"""Starting the servers the browser tests talk to (the apps, JupyterLab), all on 127.0.0.1."""
+"""Starting and stopping the servers the tests talk to (the apps, JupyterLab, `serve --workshop`), all on 127.0.0.1."""
 
 import os
 import signal
 import socket
+import subprocess
 import time
 import urllib.request
 
@@ -25,3 +26,16 @@ def wait_until_up(url: str, proc, log, what: str, timeout_s: float = 90) -> None
                 os.killpg(proc.pid, signal.SIGKILL)
                 raise RuntimeError(f"{what} did not start: " + log.read_text(errors="replace")) from None
             time.sleep(0.5)
+
+
+def stop(proc, grace_s: float = 15) -> None:
+    """Ask a server started with start_new_session=True to stop, then kill whatever is left of its group."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
